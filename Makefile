@@ -1,0 +1,41 @@
+# vgkit: every target creates or reuses .venv and installs into it first.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.vgkit-installed
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test lint bench report lab clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "vgkit needs Python 3.11 or newer")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: setup
+	$(BIN)/vgkit generate "How solar panels turn sunlight into electricity" \
+		-p youtube -p tiktok -p instagram_reels --out demo-output
+
+lint: setup
+	$(BIN)/ruff check vgkit tests benchmarks
+	$(BIN)/ruff format --check vgkit tests benchmarks
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+report: setup
+	$(BIN)/vgkit report performance
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache build *.egg-info

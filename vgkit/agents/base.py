@@ -1,0 +1,187 @@
+"""What an agent is, how it is called, and what a backend must provide.
+
+An agent is a pure async function of an :class:`AgentCall` (the request slice it
+needs, the platform, and the artifacts of the agents it depends on) returning one
+validated artifact. :class:`AgentSpec` describes it: name, version, the graph step
+it fills, the steps it reads, the artifact type and the cache content kind.
+
+A :class:`Backend` produces artifacts for calls. The template backend is the
+embedded default; the LLM backend asks a chat-completions model; a cost model
+can wrap either to add realistic latency. Everything a call carries is JSON, so
+a call can be hashed for the cache or sent to a remote agent over A2A and come
+back byte-identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Protocol, runtime_checkable
+
+import orjson
+from pydantic import ValidationError
+
+from vgkit.errors import AgentError, InvalidRequestError
+from vgkit.models import Model, VideoRequest, canonical_json
+from vgkit.platforms import Platform
+
+__all__ = [
+    "AgentCall",
+    "AgentFn",
+    "AgentSpec",
+    "Backend",
+    "call_rng",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentSpec:
+    """Static description of one agent."""
+
+    name: str
+    """Agent name, as used for servers, ports, metrics and cache keys."""
+    step: str
+    """Graph step this agent fills (``script`` in ``script:youtube``)."""
+    version: str
+    output: type[Model]
+    needs: tuple[str, ...] = ()
+    """Steps whose artifacts this agent reads."""
+    kind: str = ""
+    """Cache content kind (script, storyboard, timing, ...); defaults to ``step``."""
+    per_platform: bool = True
+    generative: bool = True
+    """Whether a model-backed backend generates it (False: computed the same way everywhere)."""
+    description: str = ""
+    skills: tuple[str, ...] = ()
+
+    @property
+    def content_kind(self) -> str:
+        return self.kind or self.step
+
+    def node_id(self, platform: Platform | None) -> str:
+        """The graph node id of this agent for ``platform``."""
+        if not self.per_platform or platform is None:
+            return self.step
+        return f"{self.step}:{platform.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentCall:
+    """One invocation of an agent: everything the output may depend on.
+
+    ``request`` is already narrowed to what the agent may use (per-platform agents
+    see a request for their platform only; topic analysis sees no platform or
+    duration), so equal work hashes equally whatever else the user asked for.
+    """
+
+    spec: AgentSpec
+    request: VideoRequest
+    platform: Platform | None = None
+    inputs: Mapping[str, Model] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        missing = [step for step in self.spec.needs if step not in self.inputs]
+        if missing:
+            raise AgentError(self.spec.name, f"missing inputs: {', '.join(missing)}")
+        if self.spec.per_platform and self.platform is None:
+            raise AgentError(self.spec.name, "a per-platform agent needs a platform")
+
+    @property
+    def agent(self) -> str:
+        return self.spec.name
+
+    def input(self, step: str, kind: type[Any]) -> Any:
+        """The upstream artifact of ``step``, checked to be of type ``kind``."""
+        value = self.inputs[step]
+        if not isinstance(value, kind):
+            raise AgentError(self.spec.name, f"input {step!r} is {type(value).__name__}")
+        return value
+
+    def payload(self) -> dict[str, Any]:
+        """The call as JSON-able data (what the cache hashes and A2A sends)."""
+        return {
+            "agent": self.spec.name,
+            "version": self.spec.version,
+            "platform": self.platform.value if self.platform else None,
+            "request": self.request.model_dump(mode="json"),
+            "inputs": {step: self.inputs[step].model_dump(mode="json") for step in sorted(self.inputs)},
+        }
+
+    def canonical(self) -> bytes:
+        """Canonical JSON of the payload: equal calls give equal bytes."""
+        return canonical_json(self.payload())
+
+    def digest(self, backend_fingerprint: str = "") -> str:
+        """Hash of agent name, version, backend fingerprint and canonical inputs."""
+        h = hashlib.sha256(backend_fingerprint.encode())
+        h.update(b"\0")
+        h.update(self.canonical())
+        return h.hexdigest()
+
+    @classmethod
+    def from_payload(cls, data: Mapping[str, Any], specs: Mapping[str, AgentSpec]) -> AgentCall:
+        """Rebuild a call sent as JSON; raises InvalidRequestError with what is wrong."""
+        try:
+            name = data["agent"]
+            spec = specs[name]
+        except (KeyError, TypeError):
+            raise InvalidRequestError(f"unknown agent {data.get('agent')!r}") from None
+        by_step = {s.step: s for s in specs.values()}
+        raw_inputs = data.get("inputs") or {}
+        if not isinstance(raw_inputs, Mapping):
+            raise InvalidRequestError("inputs must be an object of step -> artifact")
+        inputs: dict[str, Model] = {}
+        for step, raw in raw_inputs.items():
+            if step not in by_step:
+                raise InvalidRequestError(f"unknown input step {step!r}")
+            try:
+                inputs[step] = by_step[step].output.model_validate(raw)
+            except ValidationError as exc:
+                raise InvalidRequestError(f"input {step!r} is invalid: {exc}") from None
+        platform_raw = data.get("platform")
+        try:
+            platform = Platform(platform_raw) if platform_raw is not None else None
+        except ValueError:
+            raise InvalidRequestError(f"unknown platform {platform_raw!r}") from None
+        request = VideoRequest.model_validate(data.get("request"))
+        try:
+            return cls(spec=spec, request=request, platform=platform, inputs=inputs)
+        except AgentError as exc:
+            raise InvalidRequestError(str(exc)) from None
+
+
+def call_rng(call: AgentCall, salt: str = "") -> random.Random:
+    """A RNG seeded from the request seed, agent, platform and topic.
+
+    Same call, same numbers, in any process (no use of ``hash()``).
+    """
+    key = orjson.dumps(
+        [call.request.seed, call.spec.name, call.platform, call.request.topic, salt]
+    )
+    return random.Random(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
+
+
+#: The signature of an agent implementation inside a backend.
+AgentFn = Callable[[AgentCall], Any]
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Produces artifacts for agent calls."""
+
+    name: str
+
+    def fingerprint(self) -> str:
+        """Changes whenever the backend could answer the same call differently."""
+        ...
+
+    async def run(self, call: AgentCall) -> Model:
+        """The artifact for ``call`` (raises AgentError or BackendError)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections or other resources."""
+        ...
