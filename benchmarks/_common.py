@@ -70,9 +70,8 @@ def print_table(title: str, rows: Sequence[Row]) -> None:
         else:
             sign = ">=" if r.higher_is_better else "<="
             verdict = f"{sign} {r.target:g} {'ok' if r.met else 'MISSED'}"
-        print(
-            f"{r.name:<52} {r.vgkit:>12.4g} {r.baseline:>12.4g} {r.unit:<8} {r.ratio:>7.3f}  {verdict}"
-        )
+        figures = f"{r.vgkit:>12.4g} {r.baseline:>12.4g} {r.unit:<8} {r.ratio:>7.3f}"
+        print(f"{r.name:<52} {figures}  {verdict}")
         if r.notes:
             print(f"    {r.notes}")
 

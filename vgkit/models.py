@@ -132,7 +132,7 @@ class VideoRequest(Model):
             raise InvalidRequestError(f"invalid request: {_describe(exc)}") from None
 
     @classmethod
-    def model_validate(cls, obj: Any, **kwargs: Any) -> Self:  # type: ignore[override]
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Self:
         try:
             return super().model_validate(obj, **kwargs)
         except ValidationError as exc:
@@ -147,9 +147,7 @@ class VideoRequest(Model):
         if not stripped:
             raise ValueError("topic is empty; describe what the video is about")
         if len(stripped) > MAX_TOPIC_CHARS:
-            raise ValueError(
-                f"topic is {len(stripped)} characters; the limit is {MAX_TOPIC_CHARS}"
-            )
+            raise ValueError(f"topic is {len(stripped)} characters; the limit is {MAX_TOPIC_CHARS}")
         return stripped
 
     @field_validator("tone", "audience", mode="before")

@@ -124,7 +124,7 @@ def _parse_preset(raw: dict[str, Any]) -> PlatformPreset:
             max=float(s["max"]),
             ideal=float(s["ideal"]),
             optional=bool(s.get("optional", False)),
-            repeat=tuple(s["repeat"]) if "repeat" in s else None,  # type: ignore[arg-type]
+            repeat=tuple(s["repeat"]) if "repeat" in s else None,
         )
         for s in raw["sections"]
     )
@@ -173,7 +173,7 @@ _GRAIN_MS = 100  # section boundaries land on tenths of a second
 
 
 def _round_grain(ms: float) -> int:
-    return int(round(ms / _GRAIN_MS)) * _GRAIN_MS
+    return round(ms / _GRAIN_MS) * _GRAIN_MS
 
 
 def _flexible(specs: list[SectionSpec]) -> SectionSpec:

@@ -107,7 +107,9 @@ class AgentCall:
             "version": self.spec.version,
             "platform": self.platform.value if self.platform else None,
             "request": self.request.model_dump(mode="json"),
-            "inputs": {step: self.inputs[step].model_dump(mode="json") for step in sorted(self.inputs)},
+            "inputs": {
+                step: self.inputs[step].model_dump(mode="json") for step in sorted(self.inputs)
+            },
         }
 
     def canonical(self) -> bytes:
@@ -158,9 +160,7 @@ def call_rng(call: AgentCall, salt: str = "") -> random.Random:
 
     Same call, same numbers, in any process (no use of ``hash()``).
     """
-    key = orjson.dumps(
-        [call.request.seed, call.spec.name, call.platform, call.request.topic, salt]
-    )
+    key = orjson.dumps([call.request.seed, call.spec.name, call.platform, call.request.topic, salt])
     return random.Random(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
 
 
