@@ -1,7 +1,83 @@
-"""vgkit: multi-agent video-plan generation and the performance machinery around it."""
+"""vgkit: multi-agent video-plan generation and the performance machinery around it.
 
-from vgkit.errors import VgkitError
+Quick start::
+
+    import vgkit
+    result = vgkit.generate("How solar panels work", platforms=["tiktok", "youtube"])
+    plan = result.plan("tiktok")
+    print(plan.to_markdown())
+"""
+
+from vgkit.agents import SPECS, AgentCall, AgentSpec, Backend, TemplateBackend
+from vgkit.agents.cost import COST_PROFILES, CostModel, CostProfile
+from vgkit.api import agenerate, generate
+from vgkit.dag import DAG
+from vgkit.errors import (
+    AgentError,
+    BackendError,
+    ConfigError,
+    CycleError,
+    ExecutorError,
+    GenerationError,
+    GraphError,
+    InvalidRequestError,
+    VgkitError,
+)
+from vgkit.events import Event, parse_event
+from vgkit.models import (
+    QualityReport,
+    Script,
+    Storyboard,
+    Style,
+    TopicAnalysis,
+    VideoPlan,
+    VideoRequest,
+)
+from vgkit.orchestrator import GenerationResult, Orchestrator
+from vgkit.platforms import Platform, PlatformPreset, preset
+from vgkit.scheduler import EXECUTORS, ScheduleResult, run_graph
+from vgkit.sessions import current_session_id
 
 __version__ = "0.1.0"
 
-__all__ = ["VgkitError", "__version__"]
+__all__ = [
+    "COST_PROFILES",
+    "DAG",
+    "EXECUTORS",
+    "SPECS",
+    "AgentCall",
+    "AgentError",
+    "AgentSpec",
+    "Backend",
+    "BackendError",
+    "ConfigError",
+    "CostModel",
+    "CostProfile",
+    "CycleError",
+    "Event",
+    "ExecutorError",
+    "GenerationError",
+    "GenerationResult",
+    "GraphError",
+    "InvalidRequestError",
+    "Orchestrator",
+    "Platform",
+    "PlatformPreset",
+    "QualityReport",
+    "ScheduleResult",
+    "Script",
+    "Storyboard",
+    "Style",
+    "TemplateBackend",
+    "TopicAnalysis",
+    "VgkitError",
+    "VideoPlan",
+    "VideoRequest",
+    "__version__",
+    "agenerate",
+    "current_session_id",
+    "generate",
+    "parse_event",
+    "preset",
+    "run_graph",
+]

@@ -72,9 +72,9 @@ def content_hash(value: Any, *, length: int = 16) -> str:
 def _describe(exc: ValidationError) -> str:
     lines = []
     for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err["loc"]) or "request"
+        where = ".".join(str(p) for p in err["loc"])
         message = str(err["msg"]).removeprefix("Value error, ")
-        lines.append(f"{where}: {message}")
+        lines.append(f"{where}: {message}" if where else message)
     return "; ".join(lines)
 
 
@@ -121,7 +121,7 @@ class VideoRequest(Model):
     platforms: tuple[Platform, ...] = Field(default=tuple(Platform), min_length=1)
     style: Style = Style.EDUCATIONAL
     tone: str = Field(default="friendly", min_length=1, max_length=60)
-    audience: str = Field(default="general audience", min_length=1, max_length=200)
+    audience: str = Field(default="general viewers", min_length=1, max_length=200)
     duration: float | None = Field(default=None, description="target seconds")
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
 
@@ -300,7 +300,9 @@ class Scene(Model):
 
     index: int = Field(ge=0)
     segment_index: int = Field(ge=0)
+    segment_kind: SegmentKind
     title: str
+    focus: str
     setting: str
     mood: str
     description: str

@@ -124,7 +124,7 @@ def _parse_preset(raw: dict[str, Any]) -> PlatformPreset:
             max=float(s["max"]),
             ideal=float(s["ideal"]),
             optional=bool(s.get("optional", False)),
-            repeat=tuple(s["repeat"]) if "repeat" in s else None,
+            repeat=(int(s["repeat"][0]), int(s["repeat"][1])) if "repeat" in s else None,
         )
         for s in raw["sections"]
     )

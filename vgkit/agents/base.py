@@ -172,7 +172,10 @@ AgentFn = Callable[[AgentCall], Any]
 class Backend(Protocol):
     """Produces artifacts for agent calls."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """Short backend name (template, llm, a2a)."""
+        ...
 
     def fingerprint(self) -> str:
         """Changes whenever the backend could answer the same call differently."""

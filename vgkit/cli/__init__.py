@@ -1,10 +1,65 @@
-"""The ``vgkit`` command."""
+"""The ``vgkit`` command.
+
+Each command group lives in its own module with a ``register(subparsers)``
+function; ``main`` wires them up, and turns every ``VgkitError`` (and every
+argument error) into one line on stderr and exit status 2.
+"""
 
 from __future__ import annotations
 
+import argparse
 import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from vgkit import __version__
+from vgkit.cli import generate
+from vgkit.errors import VgkitError
+
+#: Modules that add subcommands, in the order ``vgkit --help`` lists them.
+COMMAND_MODULES = (generate,)
+
+EXIT_USAGE = 2
 
 
-def main(argv: list[str] | None = None) -> int:
-    print("vgkit: not wired yet", file=sys.stderr)
-    return 2
+class UsageError(VgkitError):
+    """The command line itself is wrong."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="vgkit",
+        description="Generate video plans through a graph of agents, and measure the machinery.",
+    )
+    parser.add_argument("--version", action="version", version=f"vgkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+    for module in COMMAND_MODULES:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        code: int = args.handler(args)
+        return code
+    except VgkitError as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"vgkit: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("vgkit: interrupted", file=sys.stderr)
+        return 130
+
+
+def run() -> None:
+    sys.exit(main())

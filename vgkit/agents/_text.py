@@ -1,0 +1,127 @@
+"""Text helpers shared by the template agents: slot filling, casing, timing units."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from vgkit.models import TopicAnalysis, VideoRequest
+from vgkit.templates import TemplateError
+
+_SLOT = re.compile(r"\{(\w+)\}")
+_SMALL_WORDS = frozenset(
+    "a an and as at but by for from in into nor of on or the to vs with".split()
+)
+_SINGULAR_ENDINGS = ("ss", "us", "is", "ics", "sis")
+
+
+def upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+def title_case(text: str) -> str:
+    """Headline casing that leaves small words and existing capitals alone."""
+    words = text.split(" ")
+    out = []
+    for i, word in enumerate(words):
+        if i and word.lower() in _SMALL_WORDS:
+            out.append(word.lower())
+        elif word[:1].islower():
+            out.append(upper_first(word))
+        else:
+            out.append(word)
+    return " ".join(out)
+
+
+def is_plural(phrase: str) -> bool:
+    """Rough English plural check on the last word (good enough for agreement)."""
+    last = phrase.split()[-1].lower() if phrase.split() else ""
+    return last.endswith("s") and not last.endswith(_SINGULAR_ENDINGS)
+
+
+def fill(pattern: str, slots: Mapping[str, str]) -> str:
+    """Replace ``{name}`` slots; an unknown slot is a bug in the library."""
+
+    def sub(match: re.Match[str]) -> str:
+        key = match.group(1)
+        try:
+            return slots[key]
+        except KeyError:
+            raise TemplateError(f"unknown slot {{{key}}} in template text {pattern!r}") from None
+
+    return _SLOT.sub(sub, pattern)
+
+
+def slots_for(
+    request: VideoRequest,
+    analysis: TopicAnalysis,
+    *,
+    speaker: str = "the host",
+    point: str | None = None,
+    keyword_index: int = 0,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The slot values templates may use, for one request and topic."""
+    subject = analysis.keywords[0]
+    keyword = analysis.keywords[keyword_index % len(analysis.keywords)]
+    plural = is_plural(subject)
+    chosen_point = point if point is not None else analysis.key_points[0]
+    slots = {
+        "topic": request.topic,
+        "subject": subject,
+        "Subject": upper_first(subject),
+        "keyword": keyword,
+        "Keyword": upper_first(keyword),
+        "point": chosen_point,
+        "Point": upper_first(chosen_point),
+        "focus": subject,
+        "audience": request.audience,
+        "Audience": title_case(request.audience),
+        "tone": request.tone,
+        "speaker": speaker,
+        "Speaker": upper_first(speaker),
+        "is": "are" if plural else "is",
+        "was": "were" if plural else "was",
+        "does": "do" if plural else "does",
+        "has": "have" if plural else "has",
+        "s": "" if plural else "s",
+        "it": "them" if plural else "it",
+        "n": "1",
+        "seconds": "30",
+        "setting": "the set",
+    }
+    if extra:
+        slots.update(extra)
+    return slots
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
+
+
+def seconds(ms: int) -> float:
+    """Milliseconds to seconds for models (exact decimal repr for whole ms)."""
+    return ms / 1000
+
+
+def to_ms(value: float) -> int:
+    return round(value * 1000)
+
+
+def split_ms(total_ms: int, parts: int, grain: int = 100) -> list[int]:
+    """Split ``total_ms`` into ``parts`` near-equal pieces on a grain; they sum exactly."""
+    parts = max(1, parts)
+    each = (total_ms // parts // grain) * grain
+    if each == 0:
+        each = total_ms // parts
+    pieces = [each] * (parts - 1)
+    pieces.append(total_ms - each * (parts - 1))
+    return pieces
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten to ``limit`` characters on a word boundary, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(1, limit - 1)].rsplit(" ", 1)[0].rstrip(",.;:")
+    return cut + "…"

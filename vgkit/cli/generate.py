@@ -1,0 +1,151 @@
+"""``vgkit generate`` and ``vgkit plan``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from vgkit.agents.cost import COST_PROFILES
+from vgkit.errors import ConfigError
+from vgkit.events import Event, NodeFinished
+from vgkit.models import Style
+from vgkit.orchestrator import GenerationResult, Orchestrator, make_request
+from vgkit.platforms import Platform
+from vgkit.scheduler import EXECUTORS
+
+
+def add_request_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments that describe a VideoRequest (shared by commands that take one)."""
+    parser.add_argument("topic", help="what the video is about (1-500 characters)")
+    parser.add_argument(
+        "-p",
+        "--platform",
+        dest="platforms",
+        action="append",
+        metavar="PLATFORM",
+        help=f"repeat for several: {', '.join(p.value for p in Platform)} (default: all three)",
+    )
+    parser.add_argument(
+        "--style", default="educational", help=f"one of {', '.join(s.value for s in Style)}"
+    )
+    parser.add_argument("--tone", default="friendly")
+    parser.add_argument("--audience", default="general viewers")
+    parser.add_argument("--duration", type=float, help="target seconds for every platform")
+    parser.add_argument("--seed", type=int, default=0, help="same seed, same plan")
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--executor", default="eager", help=f"{' | '.join(EXECUTORS)} (default: eager)"
+    )
+    parser.add_argument("--concurrency", type=int, help="max agent calls in flight")
+    parser.add_argument(
+        "--cost",
+        metavar="PROFILE",
+        help=f"add seeded agent latency: {', '.join(COST_PROFILES)} (off by default)",
+    )
+    parser.add_argument(
+        "--time-scale", type=float, default=0.01, help="multiplier for --cost latencies"
+    )
+
+
+def request_from(args: argparse.Namespace) -> Any:
+    fields: dict[str, Any] = {
+        "topic": args.topic,
+        "style": args.style,
+        "tone": args.tone,
+        "audience": args.audience,
+        "seed": args.seed,
+    }
+    if args.platforms:
+        fields["platforms"] = args.platforms
+    if args.duration is not None:
+        fields["duration"] = args.duration
+    return make_request(**fields)
+
+
+def orchestrator_from(args: argparse.Namespace, **extra: Any) -> Orchestrator:
+    if args.cost is not None and args.cost not in COST_PROFILES:
+        raise ConfigError(
+            f"unknown cost profile {args.cost!r}; choose from {', '.join(COST_PROFILES)}"
+        )
+    return Orchestrator(
+        executor=args.executor,
+        concurrency=args.concurrency,
+        cost=args.cost,
+        time_scale=args.time_scale,
+        **extra,
+    )
+
+
+def write_outputs(result: GenerationResult, out: Path) -> list[Path]:
+    """JSON, Markdown and SRT per platform, plus the node timings as CSV."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for platform, plan in result.plans.items():
+        for suffix, text in (
+            ("json", plan.to_json()),
+            ("md", plan.to_markdown()),
+            ("srt", plan.to_srt()),
+        ):
+            path = out / f"{platform.value}.{suffix}"
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
+    timings = out / "timings.csv"
+    result.timings_frame().to_csv(timings, index=False)
+    written.append(timings)
+    return written
+
+
+def _print_event(event: Event) -> None:
+    if isinstance(event, NodeFinished):
+        hit = " (cache)" if event.cache_hit else ""
+        took = f"{event.duration:.3f} s" if event.duration is not None else "-"
+        print(f"  {event.status:<8} {event.node:<28} {took}{hit}", file=sys.stderr)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    request = request_from(args)
+
+    async def go() -> GenerationResult:
+        async with orchestrator_from(args) as orchestrator:
+            return await orchestrator.run(request, on_event=_print_event if args.verbose else None)
+
+    result = asyncio.run(go())
+    print(result.summary())
+    if args.out:
+        written = write_outputs(result, Path(args.out))
+        print(f"wrote {len(written)} files to {args.out}/")
+    return 0 if result.ok else 1
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    request = request_from(args)
+    orchestrator = orchestrator_from(args)
+    dag = orchestrator.graph(request)
+    print(dag.to_text())
+    if args.draw:
+        figure = dag.draw(
+            title=f"{request.topic} ({', '.join(p.value for p in request.platforms)})"
+        )
+        figure.savefig(args.draw, dpi=120, bbox_inches="tight")
+        print(f"wrote {args.draw}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    gen = sub.add_parser("generate", help="generate video plans for a topic")
+    add_request_arguments(gen)
+    add_run_arguments(gen)
+    gen.add_argument("--out", metavar="DIR", help="write JSON, Markdown and SRT per platform here")
+    gen.add_argument("-v", "--verbose", action="store_true", help="print every node as it finishes")
+    gen.set_defaults(handler=cmd_generate)
+
+    plan = sub.add_parser("plan", help="print the execution plan (levels, critical path)")
+    add_request_arguments(plan)
+    add_run_arguments(plan)
+    plan.add_argument("--draw", metavar="FILE.png", help="also draw the graph to an image")
+    plan.set_defaults(handler=cmd_plan)

@@ -1,0 +1,121 @@
+"""Progress events of a run, as JSON-ready models.
+
+``Orchestrator.stream(request)`` yields these while a run goes; the job queue
+publishes the same events for queued jobs so another process can follow them.
+Every event carries the run's ``session_id`` and a ``type`` tag; ``parse_event``
+turns JSON back into the right class.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, TypeAdapter
+
+from vgkit.models import Model, Platform, QualityReport, VideoPlan
+
+__all__ = [
+    "ArtifactReady",
+    "Event",
+    "NodeFinished",
+    "NodeStarted",
+    "PlanReady",
+    "Progress",
+    "QualityReady",
+    "RunFinished",
+    "RunStarted",
+    "parse_event",
+]
+
+
+class _Event(Model):
+    session_id: str
+    ts: float = Field(default_factory=time.time, description="wall-clock seconds since the epoch")
+
+
+class RunStarted(_Event):
+    type: Literal["run_started"] = "run_started"
+    request_id: str
+    topic: str
+    platforms: tuple[Platform, ...]
+    executor: str
+    nodes: int
+
+
+class NodeStarted(_Event):
+    type: Literal["node_started"] = "node_started"
+    node: str
+    agent: str
+    platform: Platform | None = None
+
+
+class NodeFinished(_Event):
+    type: Literal["node_finished"] = "node_finished"
+    node: str
+    agent: str
+    platform: Platform | None = None
+    status: Literal["ok", "failed", "skipped", "cancelled"]
+    duration: float | None = None
+    cache_hit: bool | None = None
+    error: str | None = None
+
+
+class Progress(_Event):
+    type: Literal["progress"] = "progress"
+    done: int
+    total: int
+    percent: float
+
+
+class ArtifactReady(_Event):
+    """An agent produced an artifact (summary only; the plan comes in PlanReady)."""
+
+    type: Literal["artifact"] = "artifact"
+    node: str
+    step: str
+    platform: Platform | None = None
+    artifact_type: str
+    summary: dict[str, Any] = Field(default_factory=dict)
+
+
+class QualityReady(_Event):
+    type: Literal["quality"] = "quality"
+    platform: Platform
+    report: QualityReport
+
+
+class PlanReady(_Event):
+    type: Literal["plan"] = "plan"
+    platform: Platform
+    plan: VideoPlan
+
+
+class RunFinished(_Event):
+    type: Literal["run_finished"] = "run_finished"
+    ok: bool
+    makespan: float
+    plans: tuple[Platform, ...]
+    failures: dict[str, str] = Field(default_factory=dict)
+
+
+Event = Annotated[
+    RunStarted
+    | NodeStarted
+    | NodeFinished
+    | Progress
+    | ArtifactReady
+    | QualityReady
+    | PlanReady
+    | RunFinished,
+    Field(discriminator="type"),
+]
+
+_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def parse_event(data: str | bytes | dict[str, Any]) -> Event:
+    """An event from JSON text or a dict (raises pydantic's ValidationError)."""
+    if isinstance(data, dict):
+        return _ADAPTER.validate_python(data)
+    return _ADAPTER.validate_json(data)

@@ -1,0 +1,169 @@
+"""Metrics: one registry for notebooks (pandas) and services (Prometheus).
+
+:class:`MetricsRegistry` wraps a private ``prometheus_client.CollectorRegistry``
+(never the global one, so tests and notebooks can make as many as they like).
+Two ways to put numbers in it:
+
+* instruments: ``registry.counter(...)``, ``gauge(...)``, ``histogram(...)``
+  return prometheus_client objects (idempotent: asking twice for the same name
+  gives the same instrument). Use them where an update is rare enough that a
+  lock per update does not matter (per agent call, per job).
+* collectors: components with hot paths (the cache tiers, the connection pool)
+  keep plain counters of their own and register a collector that turns them into
+  metric families only when someone scrapes. ``registry.add_collector(obj)``
+  takes anything with a ``collect()`` that yields prometheus metric families.
+
+Names follow Prometheus conventions: the ``vgkit_`` prefix, base units
+(``_seconds``, ``_bytes``) and ``_total`` on counters.
+
+``to_frame()`` flattens every sample into a DataFrame (one row per sample, one
+column per label) for notebooks; ``exposition()`` is the text format served at
+``/metrics``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.metrics_core import Metric
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "DEFAULT_REGISTRY",
+    "LATENCY_BUCKETS",
+    "MetricsRegistry",
+    "SupportsCollect",
+    "default_registry",
+]
+
+#: Latency buckets (seconds) wide enough for cache hits and for model calls.
+LATENCY_BUCKETS: tuple[float, ...] = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+)  # fmt: skip
+QUALITY_BUCKETS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
+
+
+class SupportsCollect(Protocol):
+    def collect(self) -> Iterable[Metric]: ...
+
+
+class MetricsRegistry:
+    """A set of vgkit metrics, exported as a DataFrame or Prometheus text."""
+
+    def __init__(self) -> None:
+        self.prometheus = CollectorRegistry(auto_describe=True)
+        self._instruments: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _instrument(
+        self, kind: type[Any], name: str, doc: str, labels: Sequence[str], **kw: Any
+    ) -> Any:
+        with self._lock:
+            existing = self._instruments.get(name)
+            if existing is not None:
+                if not isinstance(existing, kind):
+                    raise ValueError(f"metric {name} already exists as {type(existing).__name__}")
+                return existing
+            instrument = kind(name, doc, labelnames=tuple(labels), registry=self.prometheus, **kw)
+            self._instruments[name] = instrument
+            return instrument
+
+    def counter(self, name: str, doc: str, labels: Sequence[str] = ()) -> Counter:
+        """A counter; ``name`` without the ``_total`` suffix (prometheus_client adds it)."""
+        result: Counter = self._instrument(Counter, name, doc, labels)
+        return result
+
+    def gauge(self, name: str, doc: str, labels: Sequence[str] = ()) -> Gauge:
+        result: Gauge = self._instrument(Gauge, name, doc, labels)
+        return result
+
+    def histogram(
+        self,
+        name: str,
+        doc: str,
+        labels: Sequence[str] = (),
+        buckets: Sequence[float] = LATENCY_BUCKETS,
+    ) -> Histogram:
+        result: Histogram = self._instrument(Histogram, name, doc, labels, buckets=tuple(buckets))
+        return result
+
+    def add_collector(self, collector: SupportsCollect) -> None:
+        """Expose a component's own counters at scrape time."""
+        self.prometheus.register(collector)
+
+    def remove_collector(self, collector: SupportsCollect) -> None:
+        self.prometheus.unregister(collector)
+
+    def collect(self) -> Iterable[Metric]:
+        return self.prometheus.collect()
+
+    def exposition(self) -> bytes:
+        """Prometheus text exposition format (what ``/metrics`` serves)."""
+        return generate_latest(self.prometheus)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every sample as a row: metric, type, sample, value, then one column per label."""
+        import pandas as pd
+
+        rows = []
+        for family in self.collect():
+            for sample in family.samples:
+                rows.append(
+                    {
+                        "metric": family.name,
+                        "type": family.type,
+                        "sample": sample.name,
+                        "value": float(sample.value),
+                        **sample.labels,
+                    }
+                )
+        frame = pd.DataFrame(
+            rows, columns=["metric", "type", "sample", "value"] if not rows else None
+        )
+        return frame
+
+    # -- the pipeline's own instruments ------------------------------------
+
+    def agent_requests(self) -> Counter:
+        return self.counter(
+            "vgkit_agent_requests", "Agent calls by agent, platform and outcome",
+            ("agent", "platform", "status"),
+        )  # fmt: skip
+
+    def agent_duration(self) -> Histogram:
+        return self.histogram(
+            "vgkit_agent_duration_seconds", "Wall time of agent calls", ("agent", "cache")
+        )
+
+    def agent_errors(self) -> Counter:
+        return self.counter("vgkit_agent_errors", "Agent calls that raised", ("agent", "error"))
+
+    def quality_score(self) -> Histogram:
+        return self.histogram(
+            "vgkit_quality_score", "Quality scores of finished plans", ("platform", "check"),
+            buckets=QUALITY_BUCKETS,
+        )  # fmt: skip
+
+    def runs(self) -> Counter:
+        return self.counter(
+            "vgkit_runs", "Orchestrator runs by executor and outcome", ("executor", "ok")
+        )
+
+    def run_makespan(self) -> Histogram:
+        return self.histogram(
+            "vgkit_run_makespan_seconds", "Makespan of orchestrator runs", ("executor",)
+        )
+
+
+DEFAULT_REGISTRY = MetricsRegistry()
+
+
+def default_registry() -> MetricsRegistry:
+    """The process-wide registry that services expose at ``/metrics``."""
+    return DEFAULT_REGISTRY

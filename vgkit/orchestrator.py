@@ -1,0 +1,527 @@
+"""The orchestrator: builds the pipeline graph for a request and runs it.
+
+For platforms P the graph is (see DESIGN.md)::
+
+    topic_analysis                      shared by every platform
+      hooks[p]       <- topic_analysis
+      script[p]      <- topic_analysis, hooks[p]
+      timing[p]      <- script[p]
+      scenes[p]      <- script[p]                (and the topic's keywords)
+      shots[p]       <- scenes[p], timing[p]
+      transitions[p] <- scenes[p], timing[p]
+      cta[p]         <- script[p]                (and the topic's keywords)
+      assemble[p]    <- everything above for p
+      quality[p]     <- assemble[p]
+
+Each node is an agent call. Calls go to a backend (embedded template agents by
+default, remote A2A agents, or an LLM), optionally through a cache; the
+scheduler runs the graph eagerly, level by level, or serially.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from vgkit.agents import SPECS, STEPS, AgentCall, AgentSpec, Backend, TemplateBackend
+from vgkit.agents.cost import SEED_PROFILE, CostModel, CostProfile
+from vgkit.dag import DAG
+from vgkit.errors import ExecutorError, GenerationError
+from vgkit.events import (
+    ArtifactReady,
+    Event,
+    NodeFinished,
+    NodeStarted,
+    PlanReady,
+    Progress,
+    QualityReady,
+    RunFinished,
+    RunStarted,
+)
+from vgkit.metrics import MetricsRegistry, default_registry
+from vgkit.models import Model, QualityReport, VideoPlan, VideoRequest
+from vgkit.platforms import Platform
+from vgkit.scheduler import EXECUTORS, NodeRecord, ScheduleResult, run_graph
+from vgkit.sessions import Session, session_scope
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "AgentCache",
+    "CacheOutcome",
+    "GenerationResult",
+    "Orchestrator",
+    "build_graph",
+    "make_request",
+]
+
+log = logging.getLogger("vgkit.orchestrator")
+
+#: Agent steps after topic analysis, per platform, in pipeline order.
+PLATFORM_STEPS: tuple[str, ...] = tuple(s.step for s in SPECS.values() if s.per_platform)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheOutcome:
+    """What the cache did for one agent call."""
+
+    artifact: Model
+    hit: bool
+    seconds_saved: float = 0.0
+    tier: str | None = None
+
+
+@runtime_checkable
+class AgentCache(Protocol):
+    """What the orchestrator needs from a cache (``vgkit.cache`` provides one)."""
+
+    async def get_or_compute(
+        self,
+        call: AgentCall,
+        fingerprint: str,
+        compute: Callable[[], Awaitable[Model]],
+    ) -> CacheOutcome: ...
+
+
+def make_request(request: VideoRequest | None = None, /, **fields: Any) -> VideoRequest:
+    """A VideoRequest from an existing one, or from keyword fields (validated)."""
+    if request is not None:
+        if fields:
+            return VideoRequest.model_validate({**request.model_dump(), **fields})
+        return request
+    return VideoRequest(**fields)
+
+
+def build_graph(
+    request: VideoRequest, *, costs: CostProfile = SEED_PROFILE
+) -> tuple[DAG, dict[str, tuple[AgentSpec, Platform | None]]]:
+    """The pipeline DAG for ``request`` and, per node, its agent and platform.
+
+    Node costs are the cost profile's mean latencies, so the eager scheduler
+    starts the node with the longest remaining path first and the critical
+    path reads in seconds.
+    """
+    dag = DAG()
+    nodes: dict[str, tuple[AgentSpec, Platform | None]] = {}
+    shared = [s for s in SPECS.values() if not s.per_platform]
+    for spec in shared:
+        node = spec.node_id(None)
+        dag.add(node, cost=costs.mean(spec.name), label=spec.name, group="shared")
+        nodes[node] = (spec, None)
+    shared_steps = {s.step for s in shared}
+    for platform in request.platforms:
+        for step in PLATFORM_STEPS:
+            spec = STEPS[step]
+            deps = [
+                dep if dep in shared_steps else STEPS[dep].node_id(platform) for dep in spec.needs
+            ]
+            node = spec.node_id(platform)
+            dag.add(node, deps, cost=costs.mean(spec.name), label=spec.name, group=platform.value)
+            nodes[node] = (spec, platform)
+    return dag, nodes
+
+
+def narrow(request: VideoRequest, spec: AgentSpec, platform: Platform | None) -> VideoRequest:
+    """The slice of the request an agent may see (so equal work hashes equally)."""
+    if platform is None:
+        return request.model_copy(update={"platforms": tuple(Platform), "duration": None})
+    return request.model_copy(update={"platforms": (platform,)})
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """Everything one run produced: plans, timings, failures, cache figures."""
+
+    session_id: str
+    request: VideoRequest
+    executor: str
+    plans: dict[Platform, VideoPlan]
+    schedule: ScheduleResult
+    graph: DAG
+    cache_hits: dict[str, int] = field(default_factory=dict)
+    cache_misses: dict[str, int] = field(default_factory=dict)
+    seconds_saved: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Whether every requested platform got a plan with a quality report."""
+        return all(
+            p in self.plans and self.plans[p].quality is not None for p in self.request.platforms
+        )
+
+    @property
+    def makespan(self) -> float:
+        return self.schedule.makespan
+
+    @property
+    def failures(self) -> dict[str, str]:
+        """Node id -> why it failed or was skipped."""
+        return {**self.schedule.failed, **self.schedule.skipped}
+
+    @property
+    def critical_path(self) -> tuple[list[str], float]:
+        """The longest chain of measured node durations, and its length in seconds."""
+        return self.schedule.critical_path
+
+    def plan(self, platform: Platform | str) -> VideoPlan:
+        """The plan for one platform; GenerationError says why it is missing."""
+        key = Platform(platform)
+        if key in self.plans:
+            return self.plans[key]
+        reasons = {n: r for n, r in self.failures.items() if n.endswith(f":{key.value}")}
+        raise GenerationError(f"no plan for {key.value}", reasons)
+
+    def timings_frame(self) -> pd.DataFrame:
+        return self.schedule.timings_frame()
+
+    def gantt(self, ax: Any = None, title: str | None = None) -> Figure:
+        return self.schedule.gantt(ax=ax, title=title or f"{self.executor} executor")
+
+    def summary_frame(self) -> pd.DataFrame:
+        """One row per plan: duration, counts and quality scores."""
+        import pandas as pd
+
+        rows = []
+        for platform, plan in self.plans.items():
+            row: dict[str, Any] = {
+                "platform": platform.value,
+                "title": plan.title,
+                "duration": plan.duration,
+                "segments": len(plan.script.segments),
+                "words": plan.script.word_count,
+                "scenes": len(plan.storyboard.scenes),
+                "shots": len(plan.storyboard.shots),
+                "captions": len(plan.captions),
+            }
+            if plan.quality is not None:
+                row["overall"] = plan.quality.overall
+                row.update({c.name: c.score for c in plan.quality.checks()})
+                row["passed"] = plan.quality.passed
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def summary(self) -> str:
+        """The text the CLI prints after a run."""
+        path, length = self.critical_path
+        lines = [
+            f"session {self.session_id} · {len(self.graph)} nodes · executor {self.executor}",
+            f"makespan {self.makespan:.3f} s · critical path {length:.3f} s ({' -> '.join(path)})",
+        ]
+        hits, misses = sum(self.cache_hits.values()), sum(self.cache_misses.values())
+        if hits or misses:
+            lines.append(f"cache: {hits} hits, {misses} misses, {self.seconds_saved:.2f} s saved")
+        for platform in self.request.platforms:
+            plan = self.plans.get(platform)
+            if plan is None:
+                lines.append(f"{platform.value:<16} FAILED")
+                continue
+            q = plan.quality
+            verdict = (
+                f"quality {q.overall:.2f} ({'pass' if q.passed else 'FAIL'})" if q else "no quality"
+            )
+            lines.append(
+                f"{platform.value:<16} {plan.duration:>7g} s · {len(plan.script.segments):>2} "
+                f"segments · {len(plan.storyboard.shots):>3} shots · {verdict} · {plan.title}"
+            )
+        for node, reason in self.failures.items():
+            lines.append(f"  {node}: {reason}")
+        return "\n".join(lines)
+
+
+@dataclass
+class _RunState:
+    """Per-run bookkeeping shared by the node function and the callbacks."""
+
+    session: Session
+    nodes: dict[str, tuple[AgentSpec, Platform | None]]
+    emit: Callable[[Event], None] | None
+    total: int
+    done: int = 0
+    hits: dict[str, int] = field(default_factory=dict)
+    misses: dict[str, int] = field(default_factory=dict)
+    seconds_saved: float = 0.0
+    hit_nodes: set[str] = field(default_factory=set)
+    artifacts: dict[str, Model] = field(default_factory=dict)
+
+
+class Orchestrator:
+    """Runs the agent graph for video requests.
+
+    ``backend``: who produces artifacts (default: the embedded template agents).
+    ``executor``: ``eager`` (default), ``levels`` (the original, a barrier per
+    level) or ``serial``. ``concurrency`` caps agent calls in flight per run.
+    ``cost`` (a profile name, a ``CostProfile`` or a ``CostModel``) adds seeded
+    latency for experiments, scaled by ``time_scale``. ``cache`` is consulted
+    before every agent call. ``metrics`` receives agent, run and quality figures
+    (default: the process registry served at ``/metrics``).
+    """
+
+    def __init__(
+        self,
+        *,
+        backend: Backend | None = None,
+        executor: str = "eager",
+        concurrency: int | None = None,
+        cost: CostModel | CostProfile | str | None = None,
+        time_scale: float = 1.0,
+        cache: AgentCache | None = None,
+        metrics: MetricsRegistry | None = None,
+    ) -> None:
+        if executor not in EXECUTORS:
+            raise ExecutorError(
+                f"unknown executor {executor!r}; choose from {', '.join(EXECUTORS)}"
+            )
+        if concurrency is not None and concurrency < 1:
+            raise ExecutorError(f"concurrency must be at least 1, not {concurrency}")
+        inner: Backend = backend if backend is not None else TemplateBackend()
+        if isinstance(cost, CostModel):
+            self.backend: Backend = cost
+        elif cost is not None:
+            self.backend = CostModel(inner, cost, time_scale=time_scale)
+        else:
+            self.backend = inner
+        self.executor = executor
+        self.concurrency = concurrency
+        self.cache = cache
+        self.metrics = metrics if metrics is not None else default_registry()
+        self._requests = self.metrics.agent_requests()
+        self._durations = self.metrics.agent_duration()
+        self._errors = self.metrics.agent_errors()
+
+    async def __aenter__(self) -> Orchestrator:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.backend.aclose()
+
+    def graph(self, request: VideoRequest) -> DAG:
+        """The execution graph for ``request`` (for ``vgkit plan`` and drawings)."""
+        return build_graph(request, costs=self._profile())[0]
+
+    def _profile(self) -> CostProfile:
+        if isinstance(self.backend, CostModel) and isinstance(self.backend.profile, CostProfile):
+            return self.backend.profile
+        return SEED_PROFILE
+
+    async def run(
+        self,
+        request: VideoRequest | None = None,
+        /,
+        *,
+        on_event: Callable[[Event], None] | None = None,
+        **fields: Any,
+    ) -> GenerationResult:
+        """Generate plans for ``request`` (or a request built from ``fields``)."""
+        return await self._run(make_request(request, **fields), on_event)
+
+    async def stream(
+        self, request: VideoRequest | None = None, /, **fields: Any
+    ) -> AsyncIterator[Event]:
+        """Run and yield progress events as they happen; the last is RunFinished.
+
+        Leaving the loop early cancels the run.
+        """
+        req = make_request(request, **fields)
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+
+        async def produce() -> GenerationResult:
+            try:
+                return await self._run(req, queue.put_nowait)
+            finally:
+                queue.put_nowait(None)
+
+        task = asyncio.create_task(produce())
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+            await task
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+
+    async def _run(
+        self, request: VideoRequest, emit: Callable[[Event], None] | None
+    ) -> GenerationResult:
+        dag, nodes = build_graph(request, costs=self._profile())
+        session = Session(request_id=request.request_id)
+        state = _RunState(session=session, nodes=nodes, emit=emit, total=len(dag))
+        with session_scope(session):
+            if emit:
+                emit(
+                    RunStarted(
+                        session_id=session.id,
+                        request_id=session.request_id,
+                        topic=request.topic,
+                        platforms=request.platforms,
+                        executor=self.executor,
+                        nodes=len(dag),
+                    )
+                )
+            log.info("run %s: %d nodes, executor %s", session.id, len(dag), self.executor)
+
+            async def node_fn(node: str, parents: Mapping[str, Any]) -> Model:
+                spec, platform = nodes[node]
+                inputs = {nodes[parent][0].step: value for parent, value in parents.items()}
+                call = AgentCall(spec, narrow(request, spec, platform), platform, inputs)
+                artifact = await self._invoke(call, state, node)
+                state.artifacts[node] = artifact
+                return artifact
+
+            schedule = await run_graph(
+                dag,
+                node_fn,
+                executor=self.executor,
+                concurrency=self.concurrency,
+                on_start=(lambda node: self._on_start(state, node)) if emit else None,
+                on_finish=lambda record: self._on_finish(state, record),
+            )
+            plans = self._collect_plans(request, schedule)
+            self._record_run(schedule, plans)
+            result = GenerationResult(
+                session_id=session.id,
+                request=request,
+                executor=self.executor,
+                plans=plans,
+                schedule=schedule,
+                graph=dag,
+                cache_hits=state.hits,
+                cache_misses=state.misses,
+                seconds_saved=round(state.seconds_saved, 6),
+            )
+            if emit:
+                for platform, plan in plans.items():
+                    emit(PlanReady(session_id=session.id, platform=platform, plan=plan))
+                emit(
+                    RunFinished(
+                        session_id=session.id,
+                        ok=result.ok,
+                        makespan=schedule.makespan,
+                        plans=tuple(plans),
+                        failures=result.failures,
+                    )
+                )
+            return result
+
+    async def _invoke(self, call: AgentCall, state: _RunState, node: str) -> Model:
+        if self.cache is None:
+            return await self.backend.run(call)
+        outcome = await self.cache.get_or_compute(
+            call, self.backend.fingerprint(), lambda: self.backend.run(call)
+        )
+        kind = call.spec.content_kind
+        counter = state.hits if outcome.hit else state.misses
+        counter[kind] = counter.get(kind, 0) + 1
+        if outcome.hit:
+            state.hit_nodes.add(node)
+            state.seconds_saved += outcome.seconds_saved
+        return outcome.artifact
+
+    def _on_start(self, state: _RunState, node: str) -> None:
+        assert state.emit is not None
+        spec, platform = state.nodes[node]
+        state.emit(
+            NodeStarted(session_id=state.session.id, node=node, agent=spec.name, platform=platform)
+        )
+
+    def _on_finish(self, state: _RunState, record: NodeRecord) -> None:
+        state.done += 1
+        spec, platform = state.nodes[record.node]
+        self._requests.labels(spec.name, platform.value if platform else "", record.status).inc()
+        if record.status == "ok" and record.duration is not None:
+            cache = (
+                "off"
+                if self.cache is None
+                else ("hit" if record.node in state.hit_nodes else "miss")
+            )
+            self._durations.labels(spec.name, cache).observe(record.duration)
+        elif record.status == "failed":
+            error = (record.error or "").split(":", 1)[0] or "unknown"
+            self._errors.labels(spec.name, error).inc()
+        if state.emit is None:
+            return
+        sid = state.session.id
+        state.emit(
+            NodeFinished(
+                session_id=sid,
+                node=record.node,
+                agent=spec.name,
+                platform=platform,
+                status=record.status,
+                duration=record.duration,
+                cache_hit=(record.node in state.hit_nodes) if self.cache is not None else None,
+                error=record.error,
+            )
+        )
+        artifact = state.artifacts.get(record.node)
+        if record.status == "ok" and artifact is not None:
+            state.emit(
+                ArtifactReady(
+                    session_id=sid,
+                    node=record.node,
+                    step=spec.step,
+                    platform=platform,
+                    artifact_type=type(artifact).__name__,
+                    summary=_summarise(artifact),
+                )
+            )
+            if isinstance(artifact, QualityReport):
+                state.emit(
+                    QualityReady(session_id=sid, platform=artifact.platform, report=artifact)
+                )
+        state.emit(
+            Progress(
+                session_id=sid,
+                done=state.done,
+                total=state.total,
+                percent=round(100 * state.done / state.total, 1),
+            )
+        )
+
+    def _record_run(self, schedule: ScheduleResult, plans: dict[Platform, VideoPlan]) -> None:
+        ok = all(p.quality is not None for p in plans.values()) and schedule.ok
+        self.metrics.runs().labels(self.executor, str(ok).lower()).inc()
+        self.metrics.run_makespan().labels(self.executor).observe(schedule.makespan)
+        scores = self.metrics.quality_score()
+        for platform, plan in plans.items():
+            if plan.quality is not None:
+                for check in plan.quality.checks():
+                    scores.labels(platform.value, check.name).observe(check.score)
+                scores.labels(platform.value, "overall").observe(plan.quality.overall)
+
+    @staticmethod
+    def _collect_plans(
+        request: VideoRequest, schedule: ScheduleResult
+    ) -> dict[Platform, VideoPlan]:
+        plans: dict[Platform, VideoPlan] = {}
+        for platform in request.platforms:
+            plan = schedule.results.get(STEPS["assemble"].node_id(platform))
+            if not isinstance(plan, VideoPlan):
+                continue
+            report = schedule.results.get(STEPS["quality"].node_id(platform))
+            if isinstance(report, QualityReport):
+                plan = plan.model_copy(update={"quality": report})
+            plans[platform] = plan
+        return plans
+
+
+def _summarise(artifact: Model) -> dict[str, Any]:
+    """A few numbers about an artifact, small enough for a progress event."""
+    summary: dict[str, Any] = {}
+    for name in ("title", "duration", "pacing", "overall", "passed", "category"):
+        value = getattr(artifact, name, None)
+        if isinstance(value, str | int | float | bool):
+            summary[name] = value
+    for name in ("segments", "scenes", "shots", "transitions", "keywords", "captions"):
+        value = getattr(artifact, name, None)
+        if isinstance(value, tuple):
+            summary[name] = len(value)
+    return summary
