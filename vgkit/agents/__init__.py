@@ -8,30 +8,10 @@ realistic latency for experiments.
 
 from __future__ import annotations
 
-from types import MappingProxyType
-
-from vgkit.agents import (
-    assembler,
-    cta,
-    hooks,
-    quality,
-    scenes,
-    script,
-    shots,
-    timing,
-    topic,
-    transitions,
-)
 from vgkit.agents.base import AgentCall, AgentSpec, Backend, call_rng
+from vgkit.agents.catalog import SPECS, STEPS
 from vgkit.agents.cost import COST_PROFILES, CostModel, CostProfile
 from vgkit.agents.template import TemplateBackend
-
-_MODULES = (topic, hooks, script, timing, scenes, shots, transitions, cta, assembler, quality)
-
-#: Every agent, by name, in pipeline order.
-SPECS: MappingProxyType[str, AgentSpec] = MappingProxyType({m.SPEC.name: m.SPEC for m in _MODULES})
-#: The same agents keyed by the graph step they fill.
-STEPS: MappingProxyType[str, AgentSpec] = MappingProxyType({m.SPEC.step: m.SPEC for m in _MODULES})
 
 __all__ = [
     "COST_PROFILES",

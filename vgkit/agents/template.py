@@ -6,19 +6,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from vgkit.agents import (
-    assembler,
-    cta,
-    hooks,
-    quality,
-    scenes,
-    script,
-    shots,
-    timing,
-    topic,
-    transitions,
-)
 from vgkit.agents.base import AgentCall
+from vgkit.agents.catalog import MODULES
 from vgkit.errors import AgentError
 from vgkit.models import Model
 from vgkit.templates import TemplateSource, default_library
@@ -27,10 +16,7 @@ TemplateAgentFn = Callable[[AgentCall, TemplateSource], Awaitable[Any]]
 
 #: Agent name -> template implementation.
 IMPLEMENTATIONS: Mapping[str, TemplateAgentFn] = MappingProxyType(
-    {
-        m.SPEC.name: m.run
-        for m in (topic, hooks, script, timing, scenes, shots, transitions, cta, assembler, quality)
-    }
+    {m.SPEC.name: m.run for m in MODULES}
 )
 
 #: Bump when template agents change behaviour without a version bump of their own.
