@@ -425,14 +425,17 @@ class LayeredCache:
                     removed.add(full)
         elif tag is not None:
             message["tag"] = tag
+            members: list[str] = []
             if self.l2 is not None:
-                members = await self.l2.delete_tag(tag)
-                removed.update(members)
+                members, gone = await self.l2.delete_tag_members(tag)
+                removed.update(gone)
                 message["keys"] = members
             if self.l1 is not None:
                 removed.update(await self.l1.delete_tag(tag))
-                if removed:
-                    await self.l1.delete(sorted(removed))
+                # Entries promoted from L2 carry no tag index here: delete them by key.
+                extra = [k for k in members if k not in removed]
+                if extra:
+                    await self.l1.delete(extra)
         else:
             assert pattern is not None
             full = self.full(pattern)

@@ -49,11 +49,12 @@ return 0
 """
 _DELETE_TAG = """
 local members = redis.call('SMEMBERS', KEYS[1])
-for i = 1, #members, 500 do
-  redis.call('DEL', unpack(members, i, math.min(i + 499, #members)))
+local removed = {}
+for _, key in ipairs(members) do
+  if redis.call('DEL', key) == 1 then table.insert(removed, key) end
 end
 redis.call('DEL', KEYS[1])
-return members
+return {members, removed}
 """
 
 
@@ -241,13 +242,18 @@ class RedisTier:
         return int(removed)
 
     async def delete_tag(self, tag: str) -> list[str]:
-        async def run() -> list[str]:
-            members = await self._delete_tag(keys=[f"{self.prefix}tag:{tag}"])
-            return [m.decode() for m in members]
+        return (await self.delete_tag_members(tag))[1]
 
-        removed = await self._call("delete_tag", "all", run, [])
+    async def delete_tag_members(self, tag: str) -> tuple[list[str], list[str]]:
+        """Delete every key tagged ``tag``: ``(all members, the keys that were still here)``."""
+
+        async def run() -> tuple[list[str], list[str]]:
+            members, removed = await self._delete_tag(keys=[f"{self.prefix}tag:{tag}"])
+            return [m.decode() for m in members], [m.decode() for m in removed]
+
+        members, removed = await self._call("delete_tag", "all", run, ([], []))
         self.stats.add("evictions", self.name, "all", len(removed))
-        return removed
+        return members, removed
 
     async def delete_pattern(self, pattern: str) -> list[str]:
         keys = await self.keys(pattern)
