@@ -281,9 +281,14 @@ class LayeredCache:
         ttl: float | None = POLICY_TTL,
         tags: Iterable[str] = (),
         cost: float = 0.0,
+        notify: bool = False,
     ) -> None:
         """Store ``value`` in both tiers. ``ttl`` defaults to the policy's for the key;
-        ``cost`` is what computing it took (every later hit counts it as saved)."""
+        ``cost`` is what computing it took (every later hit counts it as saved).
+
+        ``notify``: the key is mutable shared state (not content-addressed), so
+        drop the old value from every other process's L1 as well.
+        """
         data, seconds = self._encode(key, value, ttl, cost)
         tag_list = tuple(tags)
         writes = []
@@ -292,6 +297,8 @@ class LayeredCache:
         if self.l1 is not None:
             writes.append(self.l1.set(key, data, ttl=seconds, tags=tag_list))
         await asyncio.gather(*writes)
+        if notify and self.l2 is not None:
+            await self.l2.publish({"o": self.origin, "keys": [key]})
 
     async def set_many(
         self,

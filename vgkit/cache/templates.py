@@ -10,9 +10,9 @@ scores of the plans that used it.
 
 Effectiveness tilts the seeded choice: a template's weight is multiplied by
 ``exp(boost * (score - prior))``, where the score is shrunk towards the prior
-by ``pseudo`` imaginary observations and rounded to ``quantum``, so a single
-plan cannot swing choices and the state that affects choices is small and
-explicit. Scores and counts are persisted through a :class:`LayeredCache`
+by ``pseudo`` imaginary observations and rounded to ``quantum``, so a few
+ordinary plans do not move choices and the state that affects choices is small
+and explicit. Scores and counts are persisted through a :class:`LayeredCache`
 (so they survive restarts and are shared through Redis) and are applied only
 at :meth:`load` and :meth:`flush`, never in the middle of a run.
 
@@ -328,7 +328,7 @@ class TemplateCache:
                     for vid, s in sorted(scores.items())
                 },
             }
-            await self.store.set(key, data)
+            await self.store.set(key, data, notify=True)
         self._adopt(data)
 
     def _adopt(self, doc: Any) -> None:

@@ -112,7 +112,7 @@ class TopicLog:
                 {"fields": dict(s.fields), "platforms": list(s.platforms), "score": s.score, "at": s.at}
                 for s in stats.values()
             ]
-            await store.set(key, doc, ttl=None)
+            await store.set(key, doc, ttl=None, notify=True)
         self._stats = stats
 
 
