@@ -21,6 +21,7 @@ __all__ = [
     "Lookup",
     "Tier",
     "build_key",
+    "kind_of",
     "parse_key",
 ]
 
@@ -30,7 +31,7 @@ KEY_VERSION = "v1"
 NO_PLATFORM = "all"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Entry:
     """A decoded cache entry: the value and what the cache knows about it."""
 
@@ -74,6 +75,15 @@ def parse_key(prefix: str, key: str) -> tuple[str, str]:
     if len(parts) == 4 and parts[0] == KEY_VERSION:
         return parts[1], parts[2]
     return "other", "-"
+
+
+def kind_of(prefix: str, key: str) -> str:
+    """The content kind of a full key (the hot-path half of :func:`parse_key`)."""
+    start = len(prefix) + len(KEY_VERSION) + 1
+    end = key.find(":", start)
+    if end < 0 or not key.startswith(prefix):
+        return "other"
+    return key[start:end]
 
 
 @runtime_checkable

@@ -58,6 +58,9 @@ class CircuitBreaker:
         """Whether a call may go to the backend now."""
         if self.state == "closed":
             return True
+        return self._allow_open()
+
+    def _allow_open(self) -> bool:
         if self.state == "open":
             if self.clock() - self.opened_at < self.options.reset_after:
                 return False
@@ -70,6 +73,8 @@ class CircuitBreaker:
         return True
 
     def success(self) -> None:
+        if self.state == "closed" and not self.consecutive:
+            return  # the common case, kept cheap
         self.consecutive = 0
         self._probing = False
         if self.state != "closed":

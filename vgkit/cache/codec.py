@@ -38,6 +38,7 @@ from vgkit.errors import CacheError
 __all__ = [
     "DEFAULT_COMPRESS_THRESHOLD",
     "DEFAULT_DICT_THRESHOLD",
+    "DEFAULT_L1_THRESHOLD",
     "DEFAULT_ZLIB_LEVEL",
     "DEFAULT_ZSTD_LEVEL",
     "Codec",
@@ -51,11 +52,15 @@ DEFAULT_ZLIB_LEVEL = 6
 DEFAULT_ZSTD_LEVEL = 6
 #: A dictionary pays off on values far smaller than zlib's threshold.
 DEFAULT_DICT_THRESHOLD = 64
+#: L1 stores entries below this size uncompressed: a local read of a few more
+#: KiB costs less than decompressing them on every hit.
+DEFAULT_L1_THRESHOLD = 16384
 
 FORMAT = 0xA0
 RAW, ZLIB, ZSTD, ZSTD_DICT = 0, 1, 2, 3
 _HEADER = struct.Struct(">BIddI")
 HEADER_SIZE = _HEADER.size
+
 
 Compression = Literal["auto", "none", "zlib", "zstd"]
 
@@ -76,12 +81,14 @@ class CodecOptions:
     ``compression``: ``auto`` (zstd with the kind's dictionary where one exists,
     else zlib), ``zlib``, ``zstd`` (no dictionary) or ``none``. Values whose JSON
     is shorter than ``threshold`` bytes (``dict_threshold`` when a dictionary
-    applies) are stored raw.
+    applies) are stored raw. The local tier keeps entries whose JSON is shorter
+    than ``l1_threshold`` uncompressed (disk is cheap there, CPU per hit is not).
     """
 
     compression: Compression = "auto"
     threshold: int = DEFAULT_COMPRESS_THRESHOLD
     dict_threshold: int = DEFAULT_DICT_THRESHOLD
+    l1_threshold: int = DEFAULT_L1_THRESHOLD
     zlib_level: int = DEFAULT_ZLIB_LEVEL
     zstd_level: int = DEFAULT_ZSTD_LEVEL
 
@@ -90,7 +97,7 @@ class CodecOptions:
             raise CacheError(
                 f"unknown compression {self.compression!r}; choose auto, none, zlib or zstd"
             )
-        if self.threshold < 0 or self.dict_threshold < 0:
+        if min(self.threshold, self.dict_threshold, self.l1_threshold) < 0:
             raise CacheError(
                 f"compression thresholds must be >= 0 bytes, not {self.threshold} "
                 f"and {self.dict_threshold}"
@@ -137,7 +144,10 @@ class Codec:
         return comp
 
     def _decompressor(self, dict_id: int) -> zstandard.ZstdDecompressor:
-        cache: dict[int, zstandard.ZstdDecompressor] = self._local.__dict__.setdefault("d", {})
+        try:
+            cache: dict[int, zstandard.ZstdDecompressor] = self._local.d
+        except AttributeError:
+            cache = self._local.d = {}
         dec = cache.get(dict_id)
         if dec is None:
             if dict_id:
@@ -163,46 +173,64 @@ class Codec:
     def encode(
         self, value: Any, *, kind: str = "", expires_at: float | None = None, cost: float = 0.0
     ) -> tuple[bytes, int]:
-        """The stored bytes for ``value`` and the size of its JSON."""
+        """The stored bytes for ``value`` (as Redis keeps them) and the size of its JSON."""
+        raw = self._dumps(value)
+        return self._pack(raw, *self.choose(kind, len(raw)), expires_at, cost), len(raw)
+
+    def encode_tiers(
+        self, value: Any, *, kind: str = "", expires_at: float | None = None, cost: float = 0.0
+    ) -> tuple[bytes, bytes, int]:
+        """``(L1 bytes, L2 bytes, JSON size)``: L1 keeps small entries uncompressed."""
+        raw = self._dumps(value)
+        shared = self._pack(raw, *self.choose(kind, len(raw)), expires_at, cost)
+        if shared[0] == FORMAT | RAW or len(raw) >= self.options.l1_threshold:
+            return shared, shared, len(raw)
+        return self._pack(raw, RAW, 0, expires_at, cost), shared, len(raw)
+
+    def localize(self, data: bytes, entry: Entry) -> bytes:
+        """An L2 entry as L1 keeps it (uncompressed when small); ``data`` must decode."""
+        if data[0] == FORMAT | RAW or entry.raw_bytes >= self.options.l1_threshold:
+            return data
+        return self._pack(orjson.dumps(entry.value), RAW, 0, entry.expires_at, entry.cost)
+
+    @staticmethod
+    def _dumps(value: Any) -> bytes:
         try:
-            raw = orjson.dumps(value)
+            return orjson.dumps(value)
         except TypeError as exc:
             raise CacheError(f"cache values must be JSON-serialisable: {exc}") from exc
-        codec, dict_id = self.choose(kind, len(raw))
+
+    def _pack(
+        self, raw: bytes, codec: int, dict_id: int, expires_at: float | None, cost: float
+    ) -> bytes:
         if codec == ZLIB:
             payload = zlib.compress(raw, self.options.zlib_level)
         elif codec in (ZSTD, ZSTD_DICT):
             payload = self._compressor(dict_id).compress(raw)
         else:
             payload = raw
-        header = _HEADER.pack(FORMAT | codec, dict_id, expires_at or 0.0, cost, len(payload))
-        return header + payload, len(raw)
+        return _HEADER.pack(FORMAT | codec, dict_id, expires_at or 0.0, cost, len(payload)) + payload
 
     def decode(self, data: bytes) -> Entry:
         """The entry in ``data``; raises CorruptEntry when it does not decode."""
-        if len(data) < HEADER_SIZE:
-            raise CorruptEntry(f"entry of {len(data)} bytes is shorter than its header")
-        head, dict_id, expires_at, cost, length = _HEADER.unpack_from(data)
+        try:
+            head, dict_id, expires_at, cost, length = _HEADER.unpack_from(data)
+        except struct.error:
+            raise CorruptEntry(f"entry of {len(data)} bytes is shorter than its header") from None
         codec = head & 0x0F
         if head & 0xF0 != FORMAT or codec > ZSTD_DICT:
             raise CorruptEntry(f"unknown entry header 0x{head:02x}")
         if len(data) - HEADER_SIZE != length:
             raise CorruptEntry(f"entry payload is {len(data) - HEADER_SIZE} bytes, not {length}")
-        payload = memoryview(data)[HEADER_SIZE:]
         try:
             if codec == RAW:
-                raw: bytes | memoryview = payload
+                raw: bytes | memoryview = memoryview(data)[HEADER_SIZE:]
             elif codec == ZLIB:
-                raw = zlib.decompress(payload)
+                raw = zlib.decompress(memoryview(data)[HEADER_SIZE:])
             else:
-                raw = self._decompressor(dict_id if codec == ZSTD_DICT else 0).decompress(payload)
+                dec = self._decompressor(dict_id if codec == ZSTD_DICT else 0)
+                raw = dec.decompress(memoryview(data)[HEADER_SIZE:])
             value = orjson.loads(raw)
         except (zlib.error, zstandard.ZstdError, orjson.JSONDecodeError) as exc:
             raise CorruptEntry(f"entry payload does not decode: {exc}") from exc
-        return Entry(
-            value=value,
-            expires_at=expires_at or None,
-            cost=cost,
-            raw_bytes=len(raw),
-            stored_bytes=len(data),
-        )
+        return Entry(value, expires_at or None, cost, len(raw), len(data))

@@ -22,11 +22,12 @@ import math
 import random
 import time
 import uuid
+from time import perf_counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
 
-from vgkit.cache.base import Entry, Lookup, build_key, parse_key
+from vgkit.cache.base import Entry, Lookup, build_key, kind_of, parse_key
 from vgkit.cache.codec import Codec, CorruptEntry
 from vgkit.cache.disk import DiskOptions, DiskTier
 from vgkit.cache.locks import KeyLock, LockOptions, SingleFlight
@@ -199,21 +200,27 @@ class LayeredCache:
         """
         if not self._started:
             await self.start()
-        kind = parse_key(self.prefix, key)[0]
+        kind = kind_of(self.prefix, key)
         stats = self.stats
-        for tier in (self.l1, self.l2):
-            if tier is None:
-                continue
-            start = time.perf_counter()
-            data = await tier.get(key)
-            entry = self._decode(tier, key, kind, data) if data is not None else None
+        l1 = self.l1
+        if l1 is not None:
+            start = perf_counter()
+            data = await l1.get(key)
+            entry = None if data is None else self._decode(l1, key, kind, data)
             if count:
-                stats.observe(tier.name, kind, "get", time.perf_counter() - start)
-                stats.add("hits" if entry is not None else "misses", tier.name, kind)
+                stats.lookup("l1", kind, entry is not None, perf_counter() - start)
             if entry is not None:
-                if tier is self.l2:
-                    self._promote(key, data, entry)  # type: ignore[arg-type]
-                return entry, tier.name
+                return entry, "l1"
+        l2 = self.l2
+        if l2 is not None:
+            start = perf_counter()
+            data = await l2.get(key)
+            entry = None if data is None else self._decode(l2, key, kind, data)
+            if count:
+                stats.lookup("l2", kind, entry is not None, perf_counter() - start)
+            if entry is not None:
+                self._promote(key, data, entry)  # type: ignore[arg-type]
+                return entry, "l2"
         return None
 
     def _promote(self, key: str, data: bytes, entry: Entry) -> None:
@@ -223,7 +230,8 @@ class LayeredCache:
         ttl = entry.ttl(self.clock())
         if ttl is not None and ttl <= 0:
             return
-        self._spawn(self.l1.set(key, data, ttl=ttl), "vgkit-promote")
+        local = self.codec.localize(data, entry)
+        self._spawn(self.l1.set(key, local, ttl=ttl), "vgkit-promote")
 
     async def get(self, key: str, default: Any = None) -> Any:
         """The cached value of ``key``, or ``default``."""
@@ -237,7 +245,7 @@ class LayeredCache:
         out: dict[str, Any] = {}
         missing: list[str] = []
         for key in keys:
-            kind = parse_key(self.prefix, key)[0]
+            kind = kind_of(self.prefix, key)
             data = await self.l1.get(key) if self.l1 is not None else None
             entry = self._decode(self.l1, key, kind, data) if data is not None else None  # type: ignore[arg-type]
             if entry is not None:
@@ -249,7 +257,7 @@ class LayeredCache:
                 missing.append(key)
         if missing and self.l2 is not None:
             for key, data in zip(missing, await self.l2.get_many(missing), strict=True):
-                kind = parse_key(self.prefix, key)[0]
+                kind = kind_of(self.prefix, key)
                 entry = self._decode(self.l2, key, kind, data) if data is not None else None
                 if entry is None:
                     self.stats.add("misses", "l2", kind)
@@ -261,17 +269,22 @@ class LayeredCache:
 
     # -- writes --------------------------------------------------------------------
 
-    def _encode(self, key: str, value: Any, ttl: Any, cost: float) -> tuple[bytes, float | None]:
+    def _encode(
+        self, key: str, value: Any, ttl: Any, cost: float
+    ) -> tuple[bytes, bytes, float | None]:
+        """``(L1 bytes, L2 bytes, TTL seconds)`` for a value, counted as sets."""
         seconds = self.ttl_for(key) if ttl is POLICY_TTL else ttl
         expires = self.clock() + seconds if seconds is not None else None
-        kind = parse_key(self.prefix, key)[0]
-        data, raw = self.codec.encode(value, kind=kind, expires_at=expires, cost=cost)
-        for tier in ("l1", "l2"):
+        kind = kind_of(self.prefix, key)
+        local, shared, raw = self.codec.encode_tiers(
+            value, kind=kind, expires_at=expires, cost=cost
+        )
+        for tier, data in (("l1", local), ("l2", shared)):
             if getattr(self, tier) is not None:
                 self.stats.add("sets", tier, kind)
                 self.stats.add("raw_bytes", tier, kind, raw)
                 self.stats.add("stored_bytes", tier, kind, len(data))
-        return data, seconds
+        return local, shared, seconds
 
     async def set(
         self,
@@ -289,13 +302,13 @@ class LayeredCache:
         ``notify``: the key is mutable shared state (not content-addressed), so
         drop the old value from every other process's L1 as well.
         """
-        data, seconds = self._encode(key, value, ttl, cost)
+        local, shared, seconds = self._encode(key, value, ttl, cost)
         tag_list = tuple(tags)
         writes = []
         if self.l2 is not None:
-            writes.append(self.l2.set(key, data, ttl=seconds, tags=tag_list))
+            writes.append(self.l2.set(key, shared, ttl=seconds, tags=tag_list))
         if self.l1 is not None:
-            writes.append(self.l1.set(key, data, ttl=seconds, tags=tag_list))
+            writes.append(self.l1.set(key, local, ttl=seconds, tags=tag_list))
         await asyncio.gather(*writes)
         if notify and self.l2 is not None:
             await self.l2.publish({"o": self.origin, "keys": [key]})
@@ -313,10 +326,11 @@ class LayeredCache:
         encoded = [(key, *self._encode(key, value, ttl, cost)) for key, value in items.items()]
         writes = []
         if self.l2 is not None:
-            writes.append(self.l2.set_many(encoded, tags=tag_list))
+            shared = [(k, remote, s) for k, _, remote, s in encoded]
+            writes.append(self.l2.set_many(shared, tags=tag_list))
         if self.l1 is not None:
             l1 = self.l1
-            writes.extend(l1.set(k, d, ttl=s, tags=tag_list) for k, d, s in encoded)
+            writes.extend(l1.set(k, local, ttl=s, tags=tag_list) for k, local, _, s in encoded)
         await asyncio.gather(*writes)
 
     async def delete(self, key: str) -> int:
@@ -350,7 +364,7 @@ class LayeredCache:
         return Lookup(lookup.value, hit=True, tier="flight", seconds_saved=0.0)
 
     def _hit(self, key: str, entry: Entry, tier: str) -> Lookup:
-        self.stats.save(parse_key(self.prefix, key)[0], entry.cost)
+        self.stats.save(kind_of(self.prefix, key), entry.cost)
         return Lookup(entry.value, hit=True, tier=tier, seconds_saved=entry.cost)
 
     async def _fill(
@@ -490,7 +504,7 @@ class LayeredCache:
             keys = await tier.keys(f"{self.prefix}v1:*")
             sizes: dict[str, int] = {}
             for key, data in zip(keys, await tier.get_many(keys), strict=True):
-                kind = parse_key(self.prefix, key)[0]
+                kind = kind_of(self.prefix, key)
                 sizes[f"{kind}.entries"] = sizes.get(f"{kind}.entries", 0) + 1
                 sizes[f"{kind}.bytes"] = sizes.get(f"{kind}.bytes", 0) + len(data or b"")
             out[tier.name] = sizes

@@ -97,10 +97,9 @@ class RedisTier:
         self.breaker = CircuitBreaker(options.breaker)
         no_retry = Retry(NoBackoff(), 0)
         try:
-            pool = aioredis.BlockingConnectionPool.from_url(
+            pool = aioredis.ConnectionPool.from_url(
                 options.url,
                 max_connections=options.max_connections,
-                timeout=options.connect_timeout,
                 socket_timeout=options.op_timeout,
                 socket_connect_timeout=options.connect_timeout,
                 retry=no_retry,
@@ -118,22 +117,28 @@ class RedisTier:
     # -- the guarded call --------------------------------------------------------
 
     async def _call(self, op: str, kind: str, fn: Callable[[], Awaitable[T]], fallback: T) -> T:
-        """Run one Redis operation through the breaker and the timeout."""
+        """Run one Redis operation through the breaker; failures become ``fallback``.
+
+        The socket timeout (``op_timeout``) bounds every read, so a slow Redis
+        fails the call instead of stalling it.
+        """
         if not self.breaker.allow():
             return fallback
         try:
-            async with asyncio.timeout(self.options.op_timeout):
-                result = await fn()
+            result = await fn()
         except _ERRORS as exc:
-            self.breaker.failure()
-            self.stats.add("errors", self.name, kind)
-            log.debug("l2 %s failed: %r", op, exc)
+            self._failed(op, kind, exc)
             return fallback
         except BaseException:
             self.breaker.failure()
             raise
         self.breaker.success()
         return result
+
+    def _failed(self, op: str, kind: str, exc: BaseException) -> None:
+        self.breaker.failure()
+        self.stats.add("errors", self.name, kind)
+        log.debug("l2 %s failed: %r", op, exc)
 
     def _kind(self, key: str) -> str:
         return parse_key(self.prefix, key)[0]
@@ -177,12 +182,21 @@ class RedisTier:
         self._drain()
 
     async def _mget(self, keys: list[str]) -> list[bytes | None]:
-        async def fetch() -> list[bytes | None]:
+        if not self.breaker.allow():
+            return [None] * len(keys)
+        try:
             if len(keys) == 1:
-                return [await self.client.get(keys[0])]
-            return list(await self.client.mget(keys))
-
-        return await self._call("get", self._kind(keys[0]), fetch, [None] * len(keys))
+                values: list[bytes | None] = [await self.client.get(keys[0])]
+            else:
+                values = list(await self.client.mget(keys))
+        except _ERRORS as exc:
+            self._failed("get", self._kind(keys[0]), exc)
+            return [None] * len(keys)
+        except BaseException:
+            self.breaker.failure()
+            raise
+        self.breaker.success()
+        return values
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:

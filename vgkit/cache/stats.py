@@ -59,6 +59,16 @@ class CacheStats:
     def add(self, event: str, tier: str, kind: str, amount: float = 1.0) -> None:
         self.counts[(event, tier, kind)] += amount
 
+    def lookup(self, tier: str, kind: str, hit: bool, seconds: float) -> None:
+        """One get: a hit or a miss, and its latency (the hot path, one call)."""
+        self.counts[("hits" if hit else "misses", tier, kind)] += 1
+        slot = self.latency.get((tier, kind, "get"))
+        if slot is None:
+            self.latency[(tier, kind, "get")] = [1.0, seconds]
+        else:
+            slot[0] += 1
+            slot[1] += seconds
+
     def observe(self, tier: str, kind: str, op: str, seconds: float) -> None:
         slot = self.latency.get((tier, kind, op))
         if slot is None:
