@@ -83,7 +83,9 @@ def _ops_per_second(total: int, seconds: float) -> float:
     return total / seconds if seconds else float("inf")
 
 
-async def _throughput(get: Callable[[str], Awaitable[Any]], keys: list[str], callers: int, ops: int) -> float:
+async def _throughput(
+    get: Callable[[str], Awaitable[Any]], keys: list[str], callers: int, ops: int
+) -> float:
     """Gets per second with ``callers`` tasks each doing ``ops`` random gets."""
 
     async def worker(seed: int) -> None:
@@ -105,7 +107,10 @@ async def _latency(get: Callable[[str], Awaitable[Any]], keys: list[str], ops: i
 
 
 async def _interleaved(
-    repeats: int, a: Callable[[], Awaitable[float]], b: Callable[[], Awaitable[float]], best: Callable[[list[float]], float]
+    repeats: int,
+    a: Callable[[], Awaitable[float]],
+    b: Callable[[], Awaitable[float]],
+    best: Callable[[list[float]], float],
 ) -> tuple[float, float]:
     xs, ys = [], []
     for _ in range(repeats):
@@ -119,7 +124,9 @@ async def l1_rows(quick: bool) -> list[Row]:
     try:
         prefix = "vgkit-bench:"
         cache = LayeredCache(prefix=prefix, metrics=MetricsRegistry())
-        cache.l1 = DiskTier(DiskOptions(directory=directory / "vgkit"), stats=cache.stats, prefix=prefix)
+        cache.l1 = DiskTier(
+            DiskOptions(directory=directory / "vgkit"), stats=cache.stats, prefix=prefix
+        )
         cache.locks.l1 = cache.l1
         raw = diskcache.Cache(str(directory / "raw"))
         keys = [cache.key("script", "tiktok", f"k{i}") for i in range(256)]
@@ -155,7 +162,9 @@ async def redis_rows(quick: bool) -> list[Row]:
     prefix = f"vgkit-bench:{uuid.uuid4().hex[:8]}:"
     registry = MetricsRegistry()
     cache = LayeredCache(prefix=prefix, metrics=registry)
-    cache.l2 = RedisTier(RedisOptions(url=REDIS_URL, op_timeout=2.0), stats=cache.stats, prefix=prefix)
+    cache.l2 = RedisTier(
+        RedisOptions(url=REDIS_URL, op_timeout=2.0), stats=cache.stats, prefix=prefix
+    )
     cache.locks.l2 = cache.l2
     raw = aioredis.Redis.from_url(REDIS_URL, max_connections=64)
     keys = [cache.key("script", "tiktok", f"k{i}") for i in range(256)]
@@ -270,7 +279,9 @@ async def compression_rows() -> list[Row]:
     zlib_codec = Codec(CodecOptions(compression="zlib"))
     ours = sum(len(codec.encode(orjson.loads(s), kind="storyboard")[0]) for s in samples)
     base = sum(len(zlib.compress(s, 6)) for s in samples)
-    with_header = sum(len(zlib_codec.encode(orjson.loads(s), kind="storyboard")[0]) for s in samples)
+    with_header = sum(
+        len(zlib_codec.encode(orjson.loads(s), kind="storyboard")[0]) for s in samples
+    )
     raw = sum(len(s) for s in samples)
     return [
         row(
@@ -280,7 +291,8 @@ async def compression_rows() -> list[Row]:
             "bytes",
             target=0.6,
             notes=(
-                f"{len(samples)} scene/shot/transition lists of {len(UNSEEN_TOPICS)} unseen topics, "
+                f"{len(samples)} scene/shot/transition lists of {len(UNSEEN_TOPICS)} unseen "
+                "topics, "
                 f"{raw} B of JSON; vgkit bytes include its 25-byte entry header, zlib's do not "
                 f"(zlib through the same codec: {with_header} B)"
             ),
@@ -292,7 +304,11 @@ def template_rows(quick: bool) -> list[Row]:
     templates = TemplateCache()
     rng = random.Random(0)
     n = 20000 if quick else 200000
-    queries = [("hook", "tiktok", "viral"), ("shot", "youtube", None), ("cta", "instagram_reels", None)]
+    queries = [
+        ("hook", "tiktok", "viral"),
+        ("shot", "youtube", None),
+        ("cta", "instagram_reels", None),
+    ]
     for kind, platform, style in queries:
         templates.choose(kind, rng, platform=platform, style=style)
     start = time.perf_counter()

@@ -34,7 +34,9 @@ def free_port() -> int:
 
 
 @pytest.fixture(autouse=True)
-def private_cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def private_cache_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Point VGKIT_CACHE_DIR at a fresh directory, so no test touches the real home cache."""
     path = tmp_path_factory.mktemp("vgkit-cache")
     monkeypatch.setenv("VGKIT_CACHE_DIR", str(path))

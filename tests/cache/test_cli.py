@@ -38,7 +38,9 @@ def test_no_cache_computes_and_writes_nothing(
 
 @pytest.mark.redis
 def test_generate_with_redis_then_stats_invalidate_clear(
-    redis_url: str, key_prefix: str, monkeypatch: pytest.MonkeyPatch,
+    redis_url: str,
+    key_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("VGKIT_KEY_PREFIX", key_prefix)

@@ -18,7 +18,13 @@ VALUE = {"scenes": [{"index": i, "title": f"Scene {i}", "mood": "calm"} for i in
 
 @pytest.mark.parametrize(
     ("compression", "kind", "codec_nibble"),
-    [("none", "storyboard", 0), ("zlib", "storyboard", 1), ("zstd", "x", 2), ("auto", "storyboard", 3), ("auto", "unknown", 1)],
+    [
+        ("none", "storyboard", 0),
+        ("zlib", "storyboard", 1),
+        ("zstd", "x", 2),
+        ("auto", "storyboard", 3),
+        ("auto", "unknown", 1),
+    ],
 )
 def test_round_trip_names_the_codec_in_the_header(compression, kind, codec_nibble) -> None:
     codec = Codec(CodecOptions(compression=compression))

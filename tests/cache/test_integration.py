@@ -36,10 +36,12 @@ async def test_second_run_is_served_whole_and_reports_seconds_saved(make_cache: 
 
 async def test_node_cache_serves_a_different_platform_set(make_cache: MakeCache) -> None:
     integration = _integration(make_cache)
-    first = await vgkit.agenerate(TOPIC, platforms=["tiktok", "youtube"], cache=integration,
-                                  backend=integration.backend())
-    subset = await vgkit.agenerate(TOPIC, platforms=["tiktok"], cache=integration,
-                                   backend=integration.backend())
+    first = await vgkit.agenerate(
+        TOPIC, platforms=["tiktok", "youtube"], cache=integration, backend=integration.backend()
+    )
+    subset = await vgkit.agenerate(
+        TOPIC, platforms=["tiktok"], cache=integration, backend=integration.backend()
+    )
     assert subset.cache_hits == {
         "topic": 1, "hooks": 1, "script": 1, "timing": 1, "storyboard": 3, "cta": 1,
         "result": 1, "quality": 1,
@@ -51,16 +53,22 @@ async def test_node_cache_serves_a_different_platform_set(make_cache: MakeCache)
 async def test_cached_plans_equal_uncached_plans(make_cache: MakeCache) -> None:
     integration = _integration(make_cache)
     plain = await vgkit.agenerate(TOPIC, platforms=["instagram_reels"], seed=4)
-    cached = await vgkit.agenerate(TOPIC, platforms=["instagram_reels"], seed=4,
-                                   cache=integration, backend=integration.backend())
+    cached = await vgkit.agenerate(
+        TOPIC,
+        platforms=["instagram_reels"],
+        seed=4,
+        cache=integration,
+        backend=integration.backend(),
+    )
     assert cached.plan("instagram_reels").to_json() == plain.plan("instagram_reels").to_json()
 
 
 async def test_quality_is_credited_to_the_templates_a_plan_used(make_cache: MakeCache) -> None:
     integration = _integration(make_cache)
     async with integration:
-        result = await vgkit.agenerate(TOPIC, platforms=["tiktok"], cache=integration,
-                                       backend=integration.backend())
+        result = await vgkit.agenerate(
+            TOPIC, platforms=["tiktok"], cache=integration, backend=integration.backend()
+        )
         await integration.flush()
         plan = result.plan("tiktok")
         assert integration.templates is not None
@@ -68,8 +76,9 @@ async def test_quality_is_credited_to_the_templates_a_plan_used(make_cache: Make
             score = integration.templates.score(template_id)
             assert score.scored == 1 and score.ema == pytest.approx(plan.quality.overall)  # type: ignore[union-attr]
         # A run served from the cache adds no evidence.
-        await vgkit.agenerate(TOPIC, platforms=["tiktok"], cache=integration,
-                              backend=integration.backend())
+        await vgkit.agenerate(
+            TOPIC, platforms=["tiktok"], cache=integration, backend=integration.backend()
+        )
         await integration.flush()
         assert integration.templates.score(plan.script.structure_id).scored == 1
 
@@ -79,14 +88,17 @@ async def test_warm_and_predictive_warming(make_cache: MakeCache) -> None:
     async with integration:
         report = await integration.warm(["tiktok"], ["Why cats purr", "Bread at home"])
         assert report.requests == 2 and report.computed_nodes == 20
-        warmed = await vgkit.agenerate("Why cats purr", platforms=["tiktok"], cache=integration,
-                                       backend=integration.backend())
+        warmed = await vgkit.agenerate(
+            "Why cats purr", platforms=["tiktok"], cache=integration, backend=integration.backend()
+        )
         assert warmed.cache_hits == {"request": 1}
         for _ in range(3):
-            await vgkit.agenerate("Compost", platforms=["youtube"], cache=integration,
-                                  backend=integration.backend())
-        await vgkit.agenerate("Knots", platforms=["tiktok"], cache=integration,
-                              backend=integration.backend())
+            await vgkit.agenerate(
+                "Compost", platforms=["youtube"], cache=integration, backend=integration.backend()
+            )
+        await vgkit.agenerate(
+            "Knots", platforms=["tiktok"], cache=integration, backend=integration.backend()
+        )
         top = integration.topics.top(2)
         assert [s.fields["topic"] for s in top] == ["Compost", "Knots"]
         assert top[0].platforms == ("youtube",) and top[0].score == pytest.approx(3, rel=1e-3)

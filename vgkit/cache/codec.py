@@ -65,7 +65,7 @@ HEADER_SIZE = _HEADER.size
 Compression = Literal["auto", "none", "zlib", "zstd"]
 
 
-class CorruptEntry(Exception):  # noqa: N818 - a condition, caught inside the cache
+class CorruptEntry(Exception):
     """Bytes that are not a valid entry (never leaves the cache)."""
 
 
@@ -209,7 +209,9 @@ class Codec:
             payload = self._compressor(dict_id).compress(raw)
         else:
             payload = raw
-        return _HEADER.pack(FORMAT | codec, dict_id, expires_at or 0.0, cost, len(payload)) + payload
+        return (
+            _HEADER.pack(FORMAT | codec, dict_id, expires_at or 0.0, cost, len(payload)) + payload
+        )
 
     def decode(self, data: bytes) -> Entry:
         """The entry in ``data``; raises CorruptEntry when it does not decode."""

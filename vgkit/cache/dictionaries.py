@@ -37,8 +37,8 @@ __all__ = [
     "TRAINING_TOPICS",
     "dictionary_id",
     "shipped_dictionaries",
-    "training_samples",
     "train_dictionaries",
+    "training_samples",
 ]
 
 #: Bump when the training inputs or parameters change (changes every id).
@@ -159,7 +159,7 @@ def train_dictionaries(
         _, size = DICTIONARY_KINDS[kind]
         out[kind] = zstandard.train_dictionary(
             size,
-            values,
+            list[bytes | bytearray | memoryview](values),
             k=_COVER_K,
             d=_COVER_D,
             dict_id=dictionary_id(kind),

@@ -137,7 +137,9 @@ class DiskTier:
         return [
             k
             for k in self.cache.iterkeys()
-            if isinstance(k, str) and not k.startswith(_RESERVED) and fnmatch.fnmatchcase(k, pattern)
+            if isinstance(k, str)
+            and not k.startswith(_RESERVED)
+            and fnmatch.fnmatchcase(k, pattern)
         ]
 
     # -- writes (off the loop) -----------------------------------------------

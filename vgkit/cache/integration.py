@@ -245,8 +245,7 @@ class CacheIntegration:
         """Pre-generate the ``top_k`` most requested request shapes lately, on the
         platforms they were requested for."""
         requests = [
-            VideoRequest(platforms=stat.platforms, **stat.fields)
-            for stat in self.topics.top(top_k)
+            VideoRequest(platforms=stat.platforms, **stat.fields) for stat in self.topics.top(top_k)
         ]
         return await self._warm(requests)
 

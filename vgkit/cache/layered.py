@@ -22,9 +22,9 @@ import math
 import random
 import time
 import uuid
-from time import perf_counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from time import perf_counter
 from typing import Any, Self
 
 from vgkit.cache.base import Entry, Lookup, build_key, kind_of, parse_key
@@ -399,7 +399,12 @@ class LayeredCache:
         return Lookup(value, hit=False, tier=None)
 
     def _maybe_refresh(
-        self, key: str, entry: Entry, fn: Callable[[], Awaitable[Any]], ttl: Any, tags: Iterable[str]
+        self,
+        key: str,
+        entry: Entry,
+        fn: Callable[[], Awaitable[Any]],
+        ttl: Any,
+        tags: Iterable[str],
     ) -> None:
         """XFetch: recompute early with a probability that rises as expiry nears."""
         beta = self.policy.early_refresh

@@ -92,7 +92,9 @@ class CachePolicy:
             raise CacheError("cache policy 'ttl' must map kinds to seconds or platform -> seconds")
         for kind, value in raw_ttl.items():
             if isinstance(value, Mapping):
-                ttls.setdefault(str(kind), {}).update({str(p): _seconds(v) for p, v in value.items()})
+                ttls.setdefault(str(kind), {}).update(
+                    {str(p): _seconds(v) for p, v in value.items()}
+                )
             else:
                 ttls[str(kind)] = {"*": _seconds(value)}
         codec = start.codec
@@ -103,7 +105,9 @@ class CachePolicy:
                 raise CacheError(f"invalid cache policy codec options: {exc}") from exc
         return cls(
             ttls=ttls,
-            default_ttl=_seconds(data["default_ttl"]) if "default_ttl" in data else start.default_ttl,
+            default_ttl=_seconds(data["default_ttl"])
+            if "default_ttl" in data
+            else start.default_ttl,
             early_refresh=float(data.get("early_refresh", start.early_refresh)),
             codec=codec,
         )

@@ -186,7 +186,7 @@ class RedisTier:
             return [None] * len(keys)
         try:
             if len(keys) == 1:
-                values: list[bytes | None] = [await self.client.get(keys[0])]
+                values: list[Any] = [await self.client.get(keys[0])]
             else:
                 values = list(await self.client.mget(keys))
         except _ERRORS as exc:
@@ -265,7 +265,8 @@ class RedisTier:
             members, removed = await self._delete_tag(keys=[f"{self.prefix}tag:{tag}"])
             return [m.decode() for m in members], [m.decode() for m in removed]
 
-        members, removed = await self._call("delete_tag", "all", run, ([], []))
+        empty: tuple[list[str], list[str]] = ([], [])
+        members, removed = await self._call("delete_tag", "all", run, empty)
         self.stats.add("evictions", self.name, "all", len(removed))
         return members, removed
 
@@ -290,7 +291,9 @@ class RedisTier:
         return bool(result)
 
     async def release(self, key: str, token: str) -> bool:
-        return bool(await self._call("unlock", "lock", lambda: self._release(keys=[key], args=[token]), 0))
+        return bool(
+            await self._call("unlock", "lock", lambda: self._release(keys=[key], args=[token]), 0)
+        )
 
     async def exists(self, key: str) -> bool | None:
         result = await self._call("exists", "lock", lambda: self.client.exists(key), None)
@@ -312,7 +315,9 @@ class RedisTier:
             async with asyncio.timeout(max(1.0, 4 * self.options.connect_timeout)):
                 await ready.wait()
 
-    async def _listen(self, handler: Callable[[dict[str, Any]], None], ready: asyncio.Event) -> None:
+    async def _listen(
+        self, handler: Callable[[dict[str, Any]], None], ready: asyncio.Event
+    ) -> None:
         # A connection of its own without a read timeout: it idles between messages.
         client = aioredis.Redis.from_url(
             self._url,
@@ -338,7 +343,7 @@ class RedisTier:
                     log.debug("invalidation listener lost Redis: %r", exc)
                 finally:
                     with contextlib.suppress(*_ERRORS):
-                        await pubsub.aclose()
+                        await pubsub.aclose()  # type: ignore[no-untyped-call]
                 await asyncio.sleep(delay)
                 delay = min(1.0, delay * 2)
         finally:

@@ -120,7 +120,9 @@ class CacheCollector:
 
     def collect(self) -> Iterator[Metric]:
         families = {
-            event: CounterMetricFamily(f"vgkit_cache_{event}", _DOCS[event], labels=("tier", "kind"))
+            event: CounterMetricFamily(
+                f"vgkit_cache_{event}", _DOCS[event], labels=("tier", "kind")
+            )
             for event in COUNTERS
         }
         for (event, tier, kind), value in list(self.stats.counts.items()):
@@ -132,7 +134,7 @@ class CacheCollector:
             labels=("tier", "kind", "op"),
         )
         for (tier, kind, op), (count, total) in list(self.stats.latency.items()):
-            latency.add_metric((tier, kind, op), count_value=count, sum_value=total)
+            latency.add_metric((tier, kind, op), count_value=int(count), sum_value=total)
         yield latency
         saved = CounterMetricFamily(
             "vgkit_cache_saved_seconds",

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from vgkit.templates import Template, TemplateError, TemplateLibrary, default_library
+from vgkit.templates import Template, TemplateError, default_library
 
 if TYPE_CHECKING:
     from vgkit.cache.layered import LayeredCache
@@ -125,7 +125,9 @@ class TemplateCache:
 
     def _bucket(self, score: TemplateScore) -> float:
         assert score.ema is not None
-        shrunk = (score.scored * score.ema + self.pseudo * self.prior) / (score.scored + self.pseudo)
+        shrunk = (score.scored * score.ema + self.pseudo * self.prior) / (
+            score.scored + self.pseudo
+        )
         bucket = round(round(shrunk / self.quantum) * self.quantum, 6)
         return self.prior if abs(bucket - self.prior) < self.quantum / 2 else bucket
 

@@ -82,7 +82,9 @@ class TopicLog:
     def top(self, k: int) -> list[TopicStat]:
         """The ``k`` most requested request shapes lately, best first (scores as of now)."""
         now = self.clock()
-        ranked = sorted(self._stats.values(), key=lambda s: (-self._decayed(s, now), _ident(s.fields)))
+        ranked = sorted(
+            self._stats.values(), key=lambda s: (-self._decayed(s, now), _ident(s.fields))
+        )
         return [
             TopicStat(s.fields, s.platforms, round(self._decayed(s, now), 6), now)
             for s in ranked[:k]
@@ -109,7 +111,12 @@ class TopicLog:
         async with store.locked(key):
             stats = self._apply(_parse(await store.get(key)), pending)
             doc = [
-                {"fields": dict(s.fields), "platforms": list(s.platforms), "score": s.score, "at": s.at}
+                {
+                    "fields": dict(s.fields),
+                    "platforms": list(s.platforms),
+                    "score": s.score,
+                    "at": s.at,
+                }
                 for s in stats.values()
             ]
             await store.set(key, doc, ttl=None, notify=True)

@@ -76,7 +76,9 @@ def cmd_clear(args: argparse.Namespace) -> int:
 
 
 def cmd_invalidate(args: argparse.Namespace) -> int:
-    chosen = [(n, v) for n, v in (("key", args.key), ("tag", args.tag), ("pattern", args.pattern)) if v]
+    chosen = [
+        (n, v) for n, v in (("key", args.key), ("tag", args.tag), ("pattern", args.pattern)) if v
+    ]
     if len(chosen) != 1:
         raise CacheError("give exactly one of --key, --tag or --pattern")
     name, value = chosen[0]
@@ -95,7 +97,9 @@ def cmd_warm(args: argparse.Namespace) -> int:
     async def warm(integration: CacheIntegration) -> list[str]:
         lines = []
         if args.topics:
-            report = await integration.warm(platforms, args.topics, style=args.style, seed=args.seed)
+            report = await integration.warm(
+                platforms, args.topics, style=args.style, seed=args.seed
+            )
             lines.append(
                 f"warmed {report.requests} topics: {report.computed_nodes} nodes computed, "
                 f"{report.cached_nodes} already cached, {report.seconds:.2f} s"
@@ -116,7 +120,9 @@ def cmd_warm(args: argparse.Namespace) -> int:
 def _platform(value: str) -> str:
     known = [p.value for p in Platform]
     if value not in known:
-        raise argparse.ArgumentTypeError(f"unknown platform {value!r}; choose from {', '.join(known)}")
+        raise argparse.ArgumentTypeError(
+            f"unknown platform {value!r}; choose from {', '.join(known)}"
+        )
     return value
 
 

@@ -118,9 +118,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
         if args.no_cache:
             async with orchestrator_from(args) as orchestrator:
                 return await orchestrator.run(request, on_event=on_event)
-        async with CacheIntegration.from_settings(redis_url=args.redis) as cache:
-            async with orchestrator_from(args, backend=cache.backend(), cache=cache) as orch:
-                return await orch.run(request, on_event=on_event)
+        cache = CacheIntegration.from_settings(redis_url=args.redis)
+        async with cache, orchestrator_from(args, backend=cache.backend(), cache=cache) as orch:
+            return await orch.run(request, on_event=on_event)
 
     result = asyncio.run(go())
     print(result.summary())
@@ -154,7 +154,9 @@ def register(sub: Any) -> None:
         "--no-cache", action="store_true", help="compute everything; read and write no cache"
     )
     gen.add_argument(
-        "--redis", metavar="URL", help="shared cache tier (default: VGKIT_REDIS_URL; unset: L1 only)"
+        "--redis",
+        metavar="URL",
+        help="shared cache tier (default: VGKIT_REDIS_URL; unset: L1 only)",
     )
     gen.set_defaults(handler=cmd_generate)
 
