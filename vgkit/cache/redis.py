@@ -367,6 +367,7 @@ class RedisTier:
             self._listener = None
         with contextlib.suppress(*_ERRORS):
             await self.client.aclose()
+            await self.client.connection_pool.disconnect()
 
 
 def new_token() -> str:
