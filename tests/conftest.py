@@ -33,6 +33,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.fixture(autouse=True)
+def private_cache_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Point VGKIT_CACHE_DIR at a fresh directory, so no test touches the real home cache."""
+    path = tmp_path_factory.mktemp("vgkit-cache")
+    monkeypatch.setenv("VGKIT_CACHE_DIR", str(path))
+    monkeypatch.delenv("VGKIT_REDIS_URL", raising=False)
+    monkeypatch.delenv("VGKIT_KEY_PREFIX", raising=False)
+    return path
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     """URL of the shared test Redis; fails under CI when it does not answer."""

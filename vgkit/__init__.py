@@ -11,10 +11,19 @@ Quick start::
 from vgkit.agents import SPECS, AgentCall, AgentSpec, Backend, TemplateBackend
 from vgkit.agents.cost import COST_PROFILES, CostModel, CostProfile
 from vgkit.api import agenerate, generate
+from vgkit.cache import (
+    CacheIntegration,
+    CachePolicy,
+    LayeredCache,
+    TemplateCache,
+    TopicLog,
+    open_cache,
+)
 from vgkit.dag import DAG
 from vgkit.errors import (
     AgentError,
     BackendError,
+    CacheError,
     ConfigError,
     CycleError,
     ExecutorError,
@@ -33,7 +42,7 @@ from vgkit.models import (
     VideoPlan,
     VideoRequest,
 )
-from vgkit.orchestrator import GenerationResult, Orchestrator
+from vgkit.orchestrator import AgentCache, CachedRun, CacheOutcome, GenerationResult, Orchestrator
 from vgkit.platforms import Platform, PlatformPreset, preset
 from vgkit.scheduler import EXECUTORS, ScheduleResult, run_graph
 from vgkit.sessions import current_session_id
@@ -45,11 +54,17 @@ __all__ = [
     "DAG",
     "EXECUTORS",
     "SPECS",
+    "AgentCache",
     "AgentCall",
     "AgentError",
     "AgentSpec",
     "Backend",
     "BackendError",
+    "CacheError",
+    "CacheIntegration",
+    "CacheOutcome",
+    "CachePolicy",
+    "CachedRun",
     "ConfigError",
     "CostModel",
     "CostProfile",
@@ -60,6 +75,7 @@ __all__ = [
     "GenerationResult",
     "GraphError",
     "InvalidRequestError",
+    "LayeredCache",
     "Orchestrator",
     "Platform",
     "PlatformPreset",
@@ -69,7 +85,9 @@ __all__ = [
     "Storyboard",
     "Style",
     "TemplateBackend",
+    "TemplateCache",
     "TopicAnalysis",
+    "TopicLog",
     "VgkitError",
     "VideoPlan",
     "VideoRequest",
@@ -77,6 +95,7 @@ __all__ = [
     "agenerate",
     "current_session_id",
     "generate",
+    "open_cache",
     "parse_event",
     "preset",
     "run_graph",

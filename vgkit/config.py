@@ -7,6 +7,7 @@ public helpers fill unset arguments from :func:`settings`. Variables:
 - ``VGKIT_CACHE_DIR``: directory of the local diskcache tier (``$XDG_CACHE_HOME/vgkit``).
 - ``VGKIT_CACHE_SIZE``: size limit of the local tier in bytes (1 GiB).
 - ``VGKIT_KEY_PREFIX``: prefix of every vgkit key in Redis (``vgkit:``).
+- ``VGKIT_CACHE_POLICY``: JSON file of cache TTL overrides (unset: the built-in matrix).
 - ``VGKIT_AGENTS``: file mapping agent names to A2A endpoints (unset: embedded agents).
 - ``VGKIT_AUTH_TOKEN``: bearer token agent servers require and clients send (unset: no auth).
 - ``VGKIT_HMAC_SECRET``: shared secret for HMAC-SHA256 body signatures (unset).
@@ -43,6 +44,7 @@ class Settings:
     cache_dir: Path = Path.home() / ".cache" / "vgkit"
     cache_size: int = DEFAULT_CACHE_SIZE
     key_prefix: str = DEFAULT_KEY_PREFIX
+    cache_policy: Path | None = None
     agents_file: Path | None = None
     auth_token: str | None = None
     hmac_secret: str | None = None
@@ -91,11 +93,13 @@ def settings(env: Mapping[str, str] | None = None) -> Settings:
         )
     agents = text("VGKIT_AGENTS")
     cache_dir = text("VGKIT_CACHE_DIR")
+    cache_policy = text("VGKIT_CACHE_POLICY")
     return Settings(
         redis_url=redis_url,
         cache_dir=Path(cache_dir) if cache_dir else _default_cache_dir(e),
         cache_size=_int(e, "VGKIT_CACHE_SIZE", DEFAULT_CACHE_SIZE),
         key_prefix=text("VGKIT_KEY_PREFIX") or DEFAULT_KEY_PREFIX,
+        cache_policy=Path(cache_policy) if cache_policy else None,
         agents_file=Path(agents) if agents else None,
         auth_token=text("VGKIT_AUTH_TOKEN"),
         hmac_secret=text("VGKIT_HMAC_SECRET"),

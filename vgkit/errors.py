@@ -10,7 +10,8 @@ The tree::
     ├── ExecutorError          unknown executor name or bad scheduler options
     ├── AgentError             an agent could not produce its artifact
     │   └── BackendError       a backend (for example the LLM endpoint) misbehaved
-    └── GenerationError        a run finished without a plan for a platform
+    ├── GenerationError        a run finished without a plan for a platform
+    └── CacheError             a cache setting, key, policy or dictionary is invalid
 
 Errors from third-party libraries are wrapped with ``raise ... from exc`` so the
 caller always sees a ``VgkitError`` whose message says what was wrong and what to
@@ -23,6 +24,7 @@ from __future__ import annotations
 __all__ = [
     "AgentError",
     "BackendError",
+    "CacheError",
     "ConfigError",
     "CycleError",
     "ExecutorError",
@@ -82,3 +84,11 @@ class GenerationError(VgkitError):
     def __init__(self, message: str, failures: dict[str, str] | None = None) -> None:
         self.failures = dict(failures or {})
         super().__init__(message)
+
+
+class CacheError(VgkitError, ValueError):
+    """A cache setting, key, TTL policy or compression dictionary is invalid.
+
+    Only misuse raises it: a cache that cannot reach Redis, or reads bytes that
+    do not decode, counts the failure and answers a miss instead.
+    """

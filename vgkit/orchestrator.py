@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -54,8 +55,10 @@ if TYPE_CHECKING:
 __all__ = [
     "AgentCache",
     "CacheOutcome",
+    "CachedRun",
     "GenerationResult",
     "Orchestrator",
+    "RunCache",
     "build_graph",
     "make_request",
 ]
@@ -86,6 +89,29 @@ class AgentCache(Protocol):
         fingerprint: str,
         compute: Callable[[], Awaitable[Model]],
     ) -> CacheOutcome: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CachedRun:
+    """A whole run served from the cache: the plans, what they cost, and where they were."""
+
+    plans: Mapping[Platform, VideoPlan]
+    seconds_saved: float
+    tier: str | None = None
+
+
+@runtime_checkable
+class RunCache(AgentCache, Protocol):
+    """A cache that also keeps complete results by request hash.
+
+    The orchestrator asks ``lookup_run`` before it builds the graph (a hit skips
+    the whole run) and hands every finished run to ``store_run`` (which may keep
+    it, and learn from its quality scores).
+    """
+
+    async def lookup_run(self, request: VideoRequest, fingerprint: str) -> CachedRun | None: ...
+
+    async def store_run(self, result: GenerationResult, fingerprint: str) -> None: ...
 
 
 def make_request(request: VideoRequest | None = None, /, **fields: Any) -> VideoRequest:
@@ -146,6 +172,8 @@ class GenerationResult:
     cache_hits: dict[str, int] = field(default_factory=dict)
     cache_misses: dict[str, int] = field(default_factory=dict)
     seconds_saved: float = 0.0
+    cache_tiers: dict[str, str] = field(default_factory=dict)
+    """Node id -> the cache tier that answered it (``request`` for a whole-run hit)."""
 
     @property
     def ok(self) -> bool:
@@ -213,7 +241,9 @@ class GenerationResult:
             f"makespan {self.makespan:.3f} s · critical path {length:.3f} s ({' -> '.join(path)})",
         ]
         hits, misses = sum(self.cache_hits.values()), sum(self.cache_misses.values())
-        if hits or misses:
+        if "request" in self.cache_hits:
+            lines.append(f"cache: served whole from the cache, {self.seconds_saved:.2f} s saved")
+        elif hits or misses:
             lines.append(f"cache: {hits} hits, {misses} misses, {self.seconds_saved:.2f} s saved")
         for platform in self.request.platforms:
             plan = self.plans.get(platform)
@@ -245,7 +275,7 @@ class _RunState:
     hits: dict[str, int] = field(default_factory=dict)
     misses: dict[str, int] = field(default_factory=dict)
     seconds_saved: float = 0.0
-    hit_nodes: set[str] = field(default_factory=set)
+    hit_nodes: dict[str, str] = field(default_factory=dict)
     artifacts: dict[str, Model] = field(default_factory=dict)
 
 
@@ -351,6 +381,78 @@ class Orchestrator:
     async def _run(
         self, request: VideoRequest, emit: Callable[[Event], None] | None
     ) -> GenerationResult:
+        if isinstance(self.cache, RunCache):
+            start = time.perf_counter()
+            cached = await self.cache.lookup_run(request, self.backend.fingerprint())
+            if cached is not None:
+                return self._served(request, cached, time.perf_counter() - start, emit)
+        result = await self._run_graph(request, emit)
+        if isinstance(self.cache, RunCache):
+            await self.cache.store_run(result, self.backend.fingerprint())
+        return result
+
+    def _served(
+        self,
+        request: VideoRequest,
+        cached: CachedRun,
+        elapsed: float,
+        emit: Callable[[Event], None] | None,
+    ) -> GenerationResult:
+        """A result for a run answered whole from the cache (no agent ran)."""
+        dag, _ = build_graph(request, costs=self._profile())
+        session = Session(request_id=request.request_id)
+        plans = {p: cached.plans[p] for p in request.platforms if p in cached.plans}
+        results: dict[str, Any] = {}
+        for platform, plan in plans.items():
+            results[STEPS["assemble"].node_id(platform)] = plan
+            if plan.quality is not None:
+                results[STEPS["quality"].node_id(platform)] = plan.quality
+        levels = {n: depth for depth, members in enumerate(dag.levels()) for n in members}
+        records = {
+            n: NodeRecord(n, "ok", levels[n], 0.0, 0.0, 0.0, None) for n in dag.topological_order()
+        }
+        schedule = ScheduleResult(self.executor, results, records, {}, elapsed, dag)
+        result = GenerationResult(
+            session_id=session.id,
+            request=request,
+            executor=self.executor,
+            plans=plans,
+            schedule=schedule,
+            graph=dag,
+            cache_hits={"request": 1},
+            seconds_saved=round(cached.seconds_saved, 6),
+            cache_tiers=dict.fromkeys(records, "request"),
+        )
+        log.info("run %s: served whole from the cache (%s)", session.id, cached.tier)
+        self.metrics.runs().labels(self.executor, str(result.ok).lower()).inc()
+        if emit:
+            with session_scope(session):
+                emit(
+                    RunStarted(
+                        session_id=session.id,
+                        request_id=session.request_id,
+                        topic=request.topic,
+                        platforms=request.platforms,
+                        executor=self.executor,
+                        nodes=len(dag),
+                    )
+                )
+                for platform, plan in plans.items():
+                    emit(PlanReady(session_id=session.id, platform=platform, plan=plan))
+                emit(
+                    RunFinished(
+                        session_id=session.id,
+                        ok=result.ok,
+                        makespan=elapsed,
+                        plans=tuple(plans),
+                        failures={},
+                    )
+                )
+        return result
+
+    async def _run_graph(
+        self, request: VideoRequest, emit: Callable[[Event], None] | None
+    ) -> GenerationResult:
         dag, nodes = build_graph(request, costs=self._profile())
         session = Session(request_id=request.request_id)
         state = _RunState(session=session, nodes=nodes, emit=emit, total=len(dag))
@@ -396,6 +498,7 @@ class Orchestrator:
                 cache_hits=state.hits,
                 cache_misses=state.misses,
                 seconds_saved=round(state.seconds_saved, 6),
+                cache_tiers=dict(state.hit_nodes),
             )
             if emit:
                 for platform, plan in plans.items():
@@ -421,7 +524,7 @@ class Orchestrator:
         counter = state.hits if outcome.hit else state.misses
         counter[kind] = counter.get(kind, 0) + 1
         if outcome.hit:
-            state.hit_nodes.add(node)
+            state.hit_nodes[node] = outcome.tier or "hit"
             state.seconds_saved += outcome.seconds_saved
         return outcome.artifact
 

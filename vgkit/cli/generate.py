@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from vgkit.agents.cost import COST_PROFILES
+from vgkit.cache import CacheIntegration
 from vgkit.errors import ConfigError
 from vgkit.events import Event, NodeFinished
 from vgkit.models import Style
@@ -109,10 +110,17 @@ def _print_event(event: Event) -> None:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     request = request_from(args)
+    if args.no_cache and args.redis:
+        raise ConfigError("--no-cache and --redis contradict each other; drop one")
 
     async def go() -> GenerationResult:
-        async with orchestrator_from(args) as orchestrator:
-            return await orchestrator.run(request, on_event=_print_event if args.verbose else None)
+        on_event = _print_event if args.verbose else None
+        if args.no_cache:
+            async with orchestrator_from(args) as orchestrator:
+                return await orchestrator.run(request, on_event=on_event)
+        cache = CacheIntegration.from_settings(redis_url=args.redis)
+        async with cache, orchestrator_from(args, backend=cache.backend(), cache=cache) as orch:
+            return await orch.run(request, on_event=on_event)
 
     result = asyncio.run(go())
     print(result.summary())
@@ -142,6 +150,14 @@ def register(sub: Any) -> None:
     add_run_arguments(gen)
     gen.add_argument("--out", metavar="DIR", help="write JSON, Markdown and SRT per platform here")
     gen.add_argument("-v", "--verbose", action="store_true", help="print every node as it finishes")
+    gen.add_argument(
+        "--no-cache", action="store_true", help="compute everything; read and write no cache"
+    )
+    gen.add_argument(
+        "--redis",
+        metavar="URL",
+        help="shared cache tier (default: VGKIT_REDIS_URL; unset: L1 only)",
+    )
     gen.set_defaults(handler=cmd_generate)
 
     plan = sub.add_parser("plan", help="print the execution plan (levels, critical path)")

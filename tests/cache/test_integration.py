@@ -1,0 +1,117 @@
+"""The orchestrator with the cache: node hits, whole-request hits, learning, warming."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import vgkit
+from tests.cache.conftest import MakeCache
+from vgkit import CacheIntegration, Orchestrator, TemplateCache
+from vgkit.cache import plan_template_ids
+
+TOPIC = "How tides work"
+
+
+def _integration(make_cache: MakeCache, **kw: object) -> CacheIntegration:
+    cache = make_cache(**kw)
+    return CacheIntegration(cache, templates=TemplateCache(store=cache))
+
+
+async def test_second_run_is_served_whole_and_reports_seconds_saved(make_cache: MakeCache) -> None:
+    integration = _integration(make_cache)
+    async with Orchestrator(
+        backend=integration.backend(), cache=integration, cost="seed", time_scale=0.002
+    ) as orch:
+        first = await orch.run(topic=TOPIC, platforms=["tiktok", "youtube"])
+        second = await orch.run(topic=TOPIC, platforms=["tiktok", "youtube"])
+    assert sum(first.cache_misses.values()) == len(first.graph) and not first.cache_hits
+    assert second.cache_hits == {"request": 1} and not second.cache_misses
+    assert second.seconds_saved == pytest.approx(first.makespan, abs=1e-5)
+    assert "served whole from the cache" in second.summary()
+    for platform in ("tiktok", "youtube"):
+        assert second.plan(platform).to_json() == first.plan(platform).to_json()
+
+
+async def test_node_cache_serves_a_different_platform_set(make_cache: MakeCache) -> None:
+    integration = _integration(make_cache)
+    first = await vgkit.agenerate(
+        TOPIC, platforms=["tiktok", "youtube"], cache=integration, backend=integration.backend()
+    )
+    subset = await vgkit.agenerate(
+        TOPIC, platforms=["tiktok"], cache=integration, backend=integration.backend()
+    )
+    assert subset.cache_hits == {
+        "topic": 1, "hooks": 1, "script": 1, "timing": 1, "storyboard": 3, "cta": 1,
+        "result": 1, "quality": 1,
+    }  # fmt: skip
+    assert subset.seconds_saved > 0 and subset.cache_tiers["script:tiktok"] == "l1"
+    assert subset.plan("tiktok").to_json() == first.plan("tiktok").to_json()
+
+
+async def test_cached_plans_equal_uncached_plans(make_cache: MakeCache) -> None:
+    integration = _integration(make_cache)
+    plain = await vgkit.agenerate(TOPIC, platforms=["instagram_reels"], seed=4)
+    cached = await vgkit.agenerate(
+        TOPIC,
+        platforms=["instagram_reels"],
+        seed=4,
+        cache=integration,
+        backend=integration.backend(),
+    )
+    assert cached.plan("instagram_reels").to_json() == plain.plan("instagram_reels").to_json()
+
+
+async def test_quality_is_credited_to_the_templates_a_plan_used(make_cache: MakeCache) -> None:
+    integration = _integration(make_cache)
+    async with integration:
+        result = await vgkit.agenerate(
+            TOPIC, platforms=["tiktok"], cache=integration, backend=integration.backend()
+        )
+        await integration.flush()
+        plan = result.plan("tiktok")
+        assert integration.templates is not None
+        for template_id in plan_template_ids(plan):
+            score = integration.templates.score(template_id)
+            assert score.scored == 1 and score.ema == pytest.approx(plan.quality.overall)  # type: ignore[union-attr]
+        # A run served from the cache adds no evidence.
+        await vgkit.agenerate(
+            TOPIC, platforms=["tiktok"], cache=integration, backend=integration.backend()
+        )
+        await integration.flush()
+        assert integration.templates.score(plan.script.structure_id).scored == 1
+
+
+async def test_warm_and_predictive_warming(make_cache: MakeCache) -> None:
+    integration = _integration(make_cache)
+    async with integration:
+        report = await integration.warm(["tiktok"], ["Why cats purr", "Bread at home"])
+        assert report.requests == 2 and report.computed_nodes == 20
+        warmed = await vgkit.agenerate(
+            "Why cats purr", platforms=["tiktok"], cache=integration, backend=integration.backend()
+        )
+        assert warmed.cache_hits == {"request": 1}
+        for _ in range(3):
+            await vgkit.agenerate(
+                "Compost", platforms=["youtube"], cache=integration, backend=integration.backend()
+            )
+        await vgkit.agenerate(
+            "Knots", platforms=["tiktok"], cache=integration, backend=integration.backend()
+        )
+        top = integration.topics.top(2)
+        assert [s.fields["topic"] for s in top] == ["Compost", "Knots"]
+        assert top[0].platforms == ("youtube",) and top[0].score == pytest.approx(3, rel=1e-3)
+        await integration.cache.clear()
+        again = await integration.warm_predictive(top_k=2)
+        assert again.requests == 2 and again.computed_nodes == 20
+        assert len(integration.topics) == 3  # warming itself is not counted as demand
+
+
+async def test_topic_log_survives_a_restart(tmp_path: Path) -> None:
+    first = CacheIntegration.from_settings(directory=tmp_path / "l1", use_redis=False)
+    async with first:
+        await vgkit.agenerate("Kites", platforms=["tiktok"], cache=first, backend=first.backend())
+    second = CacheIntegration.from_settings(directory=tmp_path / "l1", use_redis=False)
+    async with second:
+        assert [s.fields["topic"] for s in second.topics.top(5)] == ["Kites"]

@@ -1,0 +1,238 @@
+"""The layered cache against a real Redis and real diskcache directories."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+import redis.asyncio as aioredis
+
+from tests.cache.conftest import MakeCache
+from vgkit.cache import CachePolicy
+from vgkit.cache.codec import is_entry
+from vgkit.errors import CacheError
+
+pytestmark = pytest.mark.redis
+
+
+async def test_l2_hit_is_promoted_to_l1_with_its_remaining_ttl(
+    make_cache: MakeCache, redis_url: str, key_prefix: str
+) -> None:
+    writer = make_cache(redis=redis_url, prefix=key_prefix)
+    reader = make_cache(redis=redis_url, prefix=key_prefix)
+    key = writer.key("script", "tiktok", "abc")
+    await writer.set(key, {"text": "hello"}, ttl=30)
+    await asyncio.sleep(1.0)
+    assert reader.l1 is not None and not reader.l1.contains(key)
+    found = await reader.lookup(key)
+    assert found is not None and found[1] == "l2" and found[0].value == {"text": "hello"}
+    await reader.drain()
+    assert reader.l1.contains(key)
+    remaining = (await reader.l1.expire_time(key) or 0) - time.time()
+    assert 27 < remaining < 29.5  # the remaining TTL, not a fresh 30 s
+    again = await reader.lookup(key)
+    assert again is not None and again[1] == "l1"
+    assert reader.stats.total("hits", "l1") == 1 and reader.stats.total("hits", "l2") == 1
+
+
+async def test_ttls_are_honoured_in_both_tiers(
+    make_cache: MakeCache, redis_url: str, key_prefix: str
+) -> None:
+    cache = make_cache(redis=redis_url, prefix=key_prefix)
+    key = cache.key("timing", "youtube", "short")
+    await cache.set(key, [1, 2, 3], ttl=0.4)
+    assert cache.l2 is not None and cache.l1 is not None
+    assert 0 < (await cache.l2.pttl(key) or 0) <= 0.4
+    assert await cache.get(key) == [1, 2, 3]
+    await asyncio.sleep(0.5)
+    assert await cache.l1.get(key) is None and await cache.l2.get(key) is None
+    assert await cache.get(key, "gone") == "gone"
+
+
+async def test_policy_ttls_follow_kind_and_platform(
+    make_cache: MakeCache, redis_url: str, key_prefix: str
+) -> None:
+    cache = make_cache(redis=redis_url, prefix=key_prefix)
+    assert cache.l2 is not None
+    for kind, platform, ttl in (
+        ("script", "youtube", 7200),
+        ("script", "tiktok", 3600),
+        ("timing", "tiktok", 1800),
+        ("request", "tiktok", 86400),
+    ):
+        key = cache.key(kind, platform, "h")
+        await cache.set(key, 1)
+        assert ttl - 5 < (await cache.l2.pttl(key) or 0) <= ttl
+
+
+def test_policy_overrides_and_bad_policies() -> None:
+    policy = CachePolicy.from_dict({"ttl": {"script": {"tiktok": 60}, "timing": None}})
+    assert policy.ttl("script", "tiktok") == 60 and policy.ttl("script", "youtube") == 7200
+    assert policy.ttl("timing", "tiktok") is None and policy.ttl("hooks", "tiktok") == 3600
+    with pytest.raises(CacheError, match="positive seconds"):
+        CachePolicy.from_dict({"ttl": {"script": -1}})
+    with pytest.raises(CacheError, match="unknown cache policy fields: ttls"):
+        CachePolicy.from_dict({"ttls": {}})
+
+
+async def test_get_or_compute_computes_once_and_counts_time_saved(
+    make_cache: MakeCache, redis_url: str, key_prefix: str
+) -> None:
+    cache = make_cache(redis=redis_url, prefix=key_prefix)
+    key = cache.key("storyboard", "tiktok", "once")
+    calls = 0
+
+    async def compute() -> dict[str, int]:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.2)
+        return {"shots": 12}
+
+    results = await asyncio.gather(*(cache.get_or_compute(key, compute) for _ in range(50)))
+    assert calls == 1
+    assert {r.tier for r in results} == {None, "flight"}
+    assert all(r.value == {"shots": 12} for r in results)
+    hit = await cache.get_or_compute(key, compute)
+    assert hit.hit and hit.tier == "l1" and 0.19 < hit.seconds_saved < 1.0
+    assert cache.stats.saved["storyboard"] == pytest.approx(hit.seconds_saved)
+
+
+async def test_failures_are_not_cached_and_reach_every_waiter(
+    make_cache: MakeCache, redis_url: str, key_prefix: str
+) -> None:
+    cache = make_cache(redis=redis_url, prefix=key_prefix)
+    key = cache.key("script", "tiktok", "boom")
+
+    async def fail() -> int:
+        await asyncio.sleep(0.05)
+        raise RuntimeError("model timed out")
+
+    outcomes = await asyncio.gather(
+        *(cache.get_or_compute(key, fail) for _ in range(5)), return_exceptions=True
+    )
+    assert all(isinstance(o, RuntimeError) for o in outcomes)
+    assert await cache.get(key) is None
+    assert cache.l2 is not None and await cache.l2.keys(f"{key_prefix}lock:*") == []
+
+    async def ok() -> int:
+        return 7
+
+    assert (await cache.get_or_compute(key, ok)).value == 7
+
+
+async def test_corrupt_bytes_are_a_miss_counted_and_deleted(
+    make_cache: MakeCache, redis_url: str, key_prefix: str
+) -> None:
+    cache = make_cache(redis=redis_url, prefix=key_prefix)
+    assert cache.l1 is not None and cache.l2 is not None
+    key = cache.key("script", "youtube", "bad")
+    await cache.l2.set(key, b"\x80\x05garbage", ttl=60)
+    await cache.l1.set(key, b"\xa3\x00\x00", ttl=60)
+    assert await cache.get(key, "miss") == "miss"
+    await cache.drain()
+    assert await cache.l1.get(key) is None and await cache.l2.get(key) is None
+    assert cache.stats.total("corrupt", "l1") == 1 and cache.stats.total("corrupt", "l2") == 1
+    result = await cache.get_or_compute(key, _const({"fresh": True}))
+    assert result.value == {"fresh": True} and not result.hit
+
+
+def _const(value: object):
+    async def fn() -> object:
+        return value
+
+    return fn
+
+
+async def test_no_value_in_redis_is_a_pickle(
+    make_cache: MakeCache, redis_url: str, key_prefix: str
+) -> None:
+    cache = make_cache(redis=redis_url, prefix=key_prefix)
+    for i, kind in enumerate(("script", "storyboard", "timing", "result", "hooks")):
+        value = {"i": i, "text": "word " * (i * 300)}
+        await cache.set(cache.key(kind, "tiktok", f"h{i}"), value, tags=["topic:x"])
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        keys = [k async for k in client.scan_iter(match=f"{key_prefix}v1:*")]
+        assert len(keys) == 5
+        for key in keys:
+            data = await client.get(key)
+            assert isinstance(data, bytes) and data[0] != 0x80 and is_entry(data), key
+    finally:
+        await client.aclose()
+
+
+async def test_get_many_and_set_many(
+    make_cache: MakeCache, redis_url: str, key_prefix: str
+) -> None:
+    writer = make_cache(redis=redis_url, prefix=key_prefix)
+    reader = make_cache(redis=redis_url, prefix=key_prefix)
+    keys = [writer.key("cta", "tiktok", f"k{i}") for i in range(20)]
+    await writer.set_many({k: {"n": i} for i, k in enumerate(keys)}, ttl=60)
+    got = await reader.get_many([*keys, writer.key("cta", "tiktok", "absent")])
+    assert got == {k: {"n": i} for i, k in enumerate(keys)}
+    assert reader.stats.total("hits", "l2") == 20 and reader.stats.total("misses", "l2") == 1
+
+
+async def test_concurrent_gets_are_batched_into_mget(
+    make_cache: MakeCache, redis_url: str, key_prefix: str
+) -> None:
+    cache = make_cache(redis=redis_url, prefix=key_prefix, l1=False)
+    keys = [cache.key("script", "tiktok", f"b{i}") for i in range(64)]
+    await cache.set_many({k: i for i, k in enumerate(keys)})
+    assert cache.l2 is not None
+    sent: list[int] = []
+    original = cache.l2.client.mget
+
+    async def counting_mget(*args, **kwargs):
+        sent.append(len(args[0]))
+        return await original(*args, **kwargs)
+
+    cache.l2.client.mget = counting_mget  # type: ignore[method-assign]
+    values = await asyncio.gather(*(cache.get(k) for k in keys))
+    assert values == list(range(64))
+    assert sum(sent) >= 60 and len(sent) <= 4  # at most two single GETs, the rest in MGETs
+
+
+async def test_invalidate_by_key_tag_and_pattern(
+    make_cache: MakeCache, redis_url: str, key_prefix: str
+) -> None:
+    cache = make_cache(redis=redis_url, prefix=key_prefix)
+    a, b, c = (cache.key("script", p, "x") for p in ("youtube", "tiktok", "instagram_reels"))
+    d = cache.key("timing", "tiktok", "x")
+    for key in (a, b, c, d):
+        await cache.set(key, key, tags=["topic:tides"] if key in (a, b) else [])
+    assert await cache.invalidate(key=a) == 1
+    assert await cache.invalidate(tag="topic:tides") == 1  # b (a was gone already)
+    assert await cache.invalidate(pattern="v1:script:*") == 1  # c, prefix added
+    assert [await cache.get(k) for k in (a, b, c, d)] == [None, None, None, d]
+    with pytest.raises(CacheError, match="exactly one"):
+        await cache.invalidate(key=a, tag="t")
+
+
+async def test_l1_only_cache_locks_on_disk(make_cache: MakeCache, tmp_path) -> None:
+    cache = make_cache()
+    key = cache.key("script", "tiktok", "local")
+    lock = await cache.locks.try_acquire(key)
+    assert lock is not None and lock[0] == "l1"
+    assert await cache.locks.try_acquire(key) is None
+    await cache.locks.release(key, lock)
+    assert (await cache.get_or_compute(key, _const(3))).value == 3
+    assert (await cache.get_or_compute(key, _const(4))).value == 3
+
+
+async def test_early_refresh_recomputes_a_hot_key_before_expiry(make_cache: MakeCache) -> None:
+    cache = make_cache(policy=CachePolicy(early_refresh=1e9))
+    key = cache.key("script", "tiktok", "hot")
+    versions = iter(range(100))
+
+    async def compute() -> int:
+        await asyncio.sleep(0.01)
+        return next(versions)
+
+    assert (await cache.get_or_compute(key, compute, ttl=5)).value == 0
+    # cost ~0.01 s x beta 1e9: the next hit is all but certain to refresh early.
+    hit = await cache.get_or_compute(key, compute, ttl=5)
+    assert hit.hit and hit.value == 0
+    await cache.drain()
+    assert await cache.get(key) == 1
