@@ -254,6 +254,10 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 def cmd_cancel(args: argparse.Namespace) -> int:
     async def body(queue: RedisJobQueue) -> int:
+        before = await queue.status(args.job_id)
+        if before.done:
+            print(f"job {args.job_id} is already {before.status.value}; nothing to cancel")
+            return 0
         status = await queue.cancel(args.job_id)
         if status is JobStatus.CANCELLED:
             print(f"job {args.job_id} cancelled")
