@@ -4,8 +4,10 @@ retries and dead letters, cancellation, events, and Redis going away."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from dataclasses import replace
+from typing import Any
 
 import orjson
 import pytest
@@ -49,8 +51,11 @@ async def test_submit_writes_json_a_status_hash_and_one_stream_entry(
     assert raw.get(f"{p}idem:order-1") == job_id.encode()
     job = await queue.status(job_id)
     assert job.request == req(seed=4) and job.idempotency_key == "order-1"
+    assert not raw.exists(f"{p}events:{job_id}")  # events start when a worker takes it
+    claim = await queue.claim("w", timeout=0)
+    assert claim is not None
     [event] = [orjson.loads(f[b"e"]) for _, f in entries(raw, f"{p}events:{job_id}")]
-    assert event["type"] == "job" and event["status"] == "queued"
+    assert event["type"] == "job" and event["status"] == "running" and event["worker"] == "w"
 
 
 async def test_claims_take_high_first_with_a_fair_share_for_lower_levels(
@@ -292,3 +297,43 @@ async def test_redis_going_away_is_a_clear_error_and_workers_carry_on(
     assert stats.succeeded == 1
     assert (await q.status(job_id)).status is JobStatus.SUCCEEDED
     await q.aclose()
+
+
+async def test_an_idle_worker_is_handed_a_new_job_at_once(queue: RedisJobQueue) -> None:
+    waiting = asyncio.create_task(queue.claim("idle", timeout=5))
+    await asyncio.sleep(0.2)  # blocked in XREADGROUP by now
+    start = time.monotonic()
+    job_id = await queue.submit(req())
+    claim = await asyncio.wait_for(waiting, 5)
+    assert claim is not None and claim.job_id == job_id and claim.attempt == 1
+    assert time.monotonic() - start < 0.5
+    assert (await queue.status(job_id)).worker == "idle"
+
+
+async def test_entries_delivered_together_go_best_first_and_the_rest_are_handed_back(
+    queue: RedisJobQueue,
+) -> None:
+    low = await queue.submit(req("low"), priority="low")
+    high = await queue.submit(req("high"), priority="high")
+    # One blocking read takes the newest entry of every stream; the worker runs one.
+    claim = await queue._wait_for_entry("w", 0.1)
+    assert claim is not None and claim.job_id == high
+    assert (await queue.status(low)).status is JobStatus.QUEUED
+    other = await queue.claim("other", timeout=0)
+    assert other is not None and other.job_id == low and other.attempt == 1
+
+
+async def test_a_worker_dying_between_delivery_and_adoption_loses_nothing(
+    queue: RedisJobQueue, key_prefix: str
+) -> None:
+    job_id = await queue.submit(req())
+    stream = f"{key_prefix}q:stream:normal"
+    # The ghost's blocking read delivered the entry, then the ghost died.
+    delivered: Any = await queue.redis.xreadgroup("workers", "ghost", {stream: ">"}, count=1)
+    assert delivered[0][1][0][1] == {"job": job_id}
+    assert await queue.claim("b", timeout=0) is None
+    await asyncio.sleep(FAST.visibility_timeout + 0.1)
+    claim = await queue.claim("b", timeout=0.5)
+    assert claim is not None and claim.job_id == job_id
+    assert claim.attempt == 1 and not claim.reclaimed  # it never ran, so no attempt is lost
+    assert [a.outcome for a in (await queue.status(job_id)).history] == ["running"]

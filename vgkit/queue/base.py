@@ -12,7 +12,8 @@ A job is one :class:`~vgkit.models.VideoRequest` with a priority. Its life::
 :class:`JobQueue` is the API both implementations share: the client side
 (``submit``, ``status``, ``result``, ``cancel``, ``list``, ``wait``, ``follow``,
 the dead letters) and the side a :class:`~vgkit.queue.worker.Worker` uses
-(``claim``, ``heartbeat``, ``complete``, ``fail``, ``release``, ``publish``).
+(``claim``, ``heartbeat``, ``complete``, ``complete_and_claim``, ``fail``,
+``release``, ``publish``).
 Everything a job carries is a JSON-ready pydantic model, so it can live in Redis
 and cross processes without pickle.
 """
@@ -65,6 +66,7 @@ __all__ = [
     "check_submission",
     "claim_order",
     "new_job_id",
+    "parse_queue_entry",
     "parse_queue_event",
     "retry_delay",
 ]
@@ -141,8 +143,8 @@ class QueueConfig:
     ``backoff`` / ``backoff_max``: seconds before retry n, ``backoff * 2**(n-1)``
     (half of it jittered), capped. ``result_ttl``: how long results, finished
     jobs and their events stay. ``maxsize``: jobs waiting (Redis: queued or
-    running) before ``submit`` raises QueueFullError. ``events_maxlen``: events
-    kept per job.
+    running) before ``submit`` raises QueueFullError. ``events_maxlen``: entries
+    kept in a job's event stream (state changes and batches of progress events).
 
     Redis only: ``visibility_timeout`` (seconds without a heartbeat before another
     worker reclaims a job), ``fairness`` (claims from the level above per claim
@@ -351,12 +353,22 @@ class JobEvent(Model):
 QueueEvent = JobEvent | Event
 
 
-def parse_queue_event(data: str | bytes) -> QueueEvent:
-    """A job or progress event from its JSON."""
-    raw: dict[str, Any] = orjson.loads(data)
+def _from_dict(raw: dict[str, Any]) -> QueueEvent:
     if raw.get("type") == "job":
         return JobEvent.model_validate(raw)
     return parse_event(raw)
+
+
+def parse_queue_event(data: str | bytes) -> QueueEvent:
+    """A job or progress event from its JSON."""
+    return _from_dict(orjson.loads(data))
+
+
+def parse_queue_entry(fields: dict[str, str]) -> list[QueueEvent]:
+    """The events of one entry of a job's event stream: ``e`` one event, ``b`` a batch."""
+    if "b" in fields:
+        return [_from_dict(raw) for raw in orjson.loads(fields["b"])]
+    return [parse_queue_event(fields["e"])]
 
 
 @dataclass(frozen=True, slots=True)
@@ -462,6 +474,12 @@ class JobQueue(Protocol):
 
     async def complete(self, claim: Claim, result: JobResult) -> JobStatus | None:
         """Store the result; None when the claim was lost to another worker."""
+        ...
+
+    async def complete_and_claim(
+        self, claim: Claim, result: JobResult
+    ) -> tuple[JobStatus | None, Claim | None]:
+        """``complete``, and the worker's next job if one is waiting, in one step."""
         ...
 
     async def fail(self, claim: Claim, error: str, *, retry: bool = True) -> JobStatus | None:

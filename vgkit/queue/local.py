@@ -379,6 +379,14 @@ class LocalJobQueue:
         self._set(rec, JobStatus.SUCCEEDED, worker=claim.worker)
         return rec.status
 
+    async def complete_and_claim(
+        self, claim: Claim, result: JobResult
+    ) -> tuple[JobStatus | None, Claim | None]:
+        status = await self.complete(claim, result)
+        if status is None:
+            return None, None
+        return status, await self.claim(claim.worker, timeout=0)
+
     async def fail(self, claim: Claim, error: str, *, retry: bool = True) -> JobStatus | None:
         rec = self._held(claim)
         if rec is None:

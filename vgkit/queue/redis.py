@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import hashlib
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,8 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 import redis.asyncio as aioredis
-from redis.commands.core import AsyncScript
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from vgkit.config import settings
 from vgkit.errors import (
@@ -59,7 +59,7 @@ from vgkit.queue.base import (
     check_submission,
     claim_order,
     new_job_id,
-    parse_queue_event,
+    parse_queue_entry,
     retry_delay,
 )
 
@@ -67,9 +67,13 @@ __all__ = ["GROUP", "RedisJobQueue", "display_url"]
 
 #: The consumer group every worker joins.
 GROUP = "workers"
-#: Idle time given to a handed-back entry so the next claim's XAUTOCLAIM takes it
-#: at once, whatever visibility timeout that worker uses (ten days, in ms).
+#: Longest pause between two reclaim scans (XAUTOCLAIM) of the whole fleet.
+RECLAIM_SCAN_MS = 250
+#: Idle time given to a handed-back entry so the next reclaim scan takes it,
+#: whatever visibility timeout that worker uses (ten days, in ms).
 RELEASED_IDLE_MS = 10 * 24 * 3600 * 1000
+#: Seconds for which a finish that found nothing to claim stands in for a claim.
+FRESH_LOOK = 0.05
 _PURGE_BATCH = 500
 #: Stands in for a request that no longer parses, on its way to the dead letters.
 _UNREADABLE = VideoRequest(topic="unreadable request")
@@ -84,6 +88,10 @@ def display_url(url: str) -> str:
         f":{parts.port}" if parts.port else ""
     )
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _sha1(source: str) -> str:
+    return hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
 
 
 def _seconds(ms: str | None) -> float | None:
@@ -132,13 +140,27 @@ class RedisJobQueue:
         self._delayed = self.prefix + "delayed"
         self._dead = self.prefix + "dead"
         self._index = self.prefix + "index"
-        self._cursor = self.prefix + "cursor"
-        self._scripts: dict[str, AsyncScript] = {
-            name: self.redis.register_script(getattr(scripts, name)) for name in scripts.__all__
-        }
+        visibility_ms = int(self.config.visibility_timeout * 1000)
+        sources = scripts.render(
+            prefix=self.prefix,
+            group=GROUP,
+            visibility_ms=visibility_ms,
+            max_attempts=self.config.max_attempts,
+            events_maxlen=self.config.events_maxlen,
+            ttl_ms=self._ttl_ms,
+            gate_ms=max(1, min(visibility_ms // 4, RECLAIM_SCAN_MS)),
+            maxsize=self.config.maxsize or 0,
+            released_idle_ms=RELEASED_IDLE_MS,
+        )
+        # Called with EVALSHA directly: redis-py's Script wrapper costs a fifth
+        # of a call's client time on the hot path. Loaded on first NOSCRIPT.
+        self._scripts = {name: (_sha1(source), source) for name, source in sources.items()}
         self._claims = 0
+        self._looked: dict[str, tuple[float, str, str]] = {}
+        """Per worker: when a finish last found nothing to claim, the next retry, Redis time."""
         self._groups_ready = False
-        self._submitted = (metrics if metrics is not None else default_registry()).queue_submitted()
+        submitted = (metrics if metrics is not None else default_registry()).queue_submitted()
+        self._submitted = {p: submitted.labels(p.value) for p in Priority}
 
     # -- plumbing ----------------------------------------------------------
 
@@ -179,18 +201,24 @@ class RedisJobQueue:
                     raise
         self._groups_ready = True
 
-    async def _run(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    async def _run(self, name: str, *args: Any) -> Any:
+        sha, source = self._scripts[name]
         with self._errors():
-            await self._ensure_groups()
-            try:
-                return await self._scripts[name](keys=keys, args=args)
-            except ResponseError as exc:
-                if "NOGROUP" not in str(exc):
-                    raise
-                # Someone deleted a stream (and its group): recreate, then try once more.
-                self._groups_ready = False
-                await self._ensure_groups()
-                return await self._scripts[name](keys=keys, args=args)
+            for last in (False, False, True):
+                if not self._groups_ready:
+                    await self._ensure_groups()
+                try:
+                    return await self.redis.evalsha(sha, 0, *args)
+                except NoScriptError:  # a new or restarted Redis: load the script
+                    if last:
+                        raise
+                    await self.redis.script_load(source)
+                except ResponseError as exc:
+                    if last or "NOGROUP" not in str(exc):
+                        raise
+                    # Someone deleted a stream (and its group), or Redis restarted empty.
+                    self._groups_ready = False
+            raise AssertionError("unreachable")
 
     async def aclose(self) -> None:
         if self._owned:
@@ -214,28 +242,12 @@ class RedisJobQueue:
         prio = Priority.parse(priority)
         key = check_submission(request, idempotency_key)
         job_id = new_job_id()
-        keys = [
-            self.job_key(job_id),
-            self.streams[prio],
-            self._index,
-            f"{self.prefix}idem:{key or ''}",
-            *self.streams.values(),
-        ]
-        args = [
-            job_id,
-            prio.value,
-            request.to_json(indent=False),
-            key or "",
-            self.prefix,
-            self.config.maxsize or 0,
-            self.config.events_maxlen,
-            self._ttl_ms,
-        ]
-        found, created = await self._run("SUBMIT", keys, args)
+        request_json = request.model_dump_json()
+        found, created = await self._run("SUBMIT", job_id, prio.value, request_json, key or "")
         if not found:
             raise QueueFullError(int(created), self.config.maxsize or 0)
         if int(created):
-            self._submitted.labels(prio.value).inc()
+            self._submitted[prio].inc()
         return str(found)
 
     async def status(self, job_id: str) -> Job:
@@ -253,8 +265,7 @@ class RedisJobQueue:
         return None if raw is None else JobResult.model_validate_json(raw)
 
     async def cancel(self, job_id: str) -> JobStatus:
-        args = [job_id, GROUP, self.prefix, self._ttl_ms, self.config.events_maxlen]
-        status = await self._run("CANCEL", [self.job_key(job_id), self._delayed], args)
+        status = await self._run("CANCEL", job_id)
         if status == "missing":
             raise JobNotFoundError(job_id)
         return JobStatus(status)
@@ -296,6 +307,8 @@ class RedisJobQueue:
 
     async def follow(self, job_id: str) -> AsyncIterator[QueueEvent]:
         job = await self.status(job_id)
+        # The submission is not in the event stream (it starts with the first claim).
+        yield JobEvent(job_id=job_id, status=JobStatus.QUEUED, ts=job.submitted_at)
         key, last = self.events_key(job_id), "0-0"
         block = max(1, int(self.config.poll_interval * 1000))
         while True:
@@ -304,10 +317,10 @@ class RedisJobQueue:
             if reply:
                 for entry, fields in reply[0][1]:
                     last = entry
-                    event = parse_queue_event(fields["e"])
-                    yield event
-                    if isinstance(event, JobEvent) and event.final:
-                        return
+                    for event in parse_queue_entry(fields):
+                        yield event
+                        if isinstance(event, JobEvent) and event.final:
+                            return
                 continue
             job = await self.status(job_id)
             if job.done:  # its events expired, or the final one was never written
@@ -356,8 +369,7 @@ class RedisJobQueue:
         ]
 
     async def retry_dead(self, job_id: str) -> Job:
-        args = [job_id, self.prefix, self.config.events_maxlen, self._ttl_ms]
-        status = await self._run("RETRY_DEAD", [self.job_key(job_id), self._dead], args)
+        status = await self._run("RETRY_DEAD", job_id)
         if status == "missing":
             raise JobNotFoundError(job_id)
         if status != "queued":
@@ -369,55 +381,70 @@ class RedisJobQueue:
     async def purge_dead(self) -> int:
         total = 0
         while True:
-            deleted, seen = await self._run(
-                "PURGE", [self._dead, self._index], [self.prefix, _PURGE_BATCH]
-            )
+            deleted, seen = await self._run("PURGE", _PURGE_BATCH)
             total += int(deleted)
             if int(seen) < _PURGE_BATCH:
                 return total
 
     # -- workers -----------------------------------------------------------
 
+    def _first_priority(self) -> str:
+        """Where this claim starts looking (see base.claim_order)."""
+        return claim_order(self._claims, self.config.fairness)[0].value
+
     async def claim(self, worker: str, *, timeout: float) -> Claim | None:
         deadline = time.monotonic() + timeout
-        config = self.config
         while True:
-            order = claim_order(self._claims, config.fairness)
-            streams = [self.streams[p] for p in order]
-            keys = [*streams, self._delayed, self._dead, self._cursor]
-            args = [
-                GROUP,
-                worker,
-                int(config.visibility_timeout * 1000),
-                config.max_attempts,
-                self.prefix,
-                config.events_maxlen,
-                self._ttl_ms,
-            ]
-            reply = await self._run("CLAIM", keys, args)
+            looked = self._looked.pop(worker, None)
+            if looked is not None and time.monotonic() - looked[0] < FRESH_LOOK:
+                # This worker's last finish looked a moment ago and found nothing:
+                # wait for new entries straight away.
+                reply = ["", looked[1], looked[2]]
+            else:
+                reply = await self._run("CLAIM", worker, self._first_priority())
             if reply[0] == "again":  # skipped many stale entries; more may follow
                 continue
             if reply[0]:
-                self._claims += 1
                 claim = await self._claim_from(reply, worker)
                 if claim is not None:
                     return claim
                 continue
             remaining = deadline - time.monotonic()
-            block = min(remaining, config.poll_interval)
-            if reply[4]:  # a retry falls due before then
-                block = min(block, (float(reply[4]) - int(reply[5])) / 1000)
+            block = min(remaining, self.config.poll_interval)
+            if reply[1]:  # a retry falls due before then
+                block = min(block, (float(reply[1]) - int(reply[2])) / 1000)
             if block < 0.001:
                 if remaining <= 0:
                     return None
                 continue
-            with self._errors():
-                # Wake on any entry added after the tails the script saw.
-                await self.redis.xread(
-                    dict(zip(streams, reply[1:4], strict=True)), count=1, block=int(block * 1000)
+            claim = await self._wait_for_entry(worker, block)
+            if claim is not None:
+                return claim
+
+    async def _wait_for_entry(self, worker: str, block: float) -> Claim | None:
+        """Block until Redis delivers a new entry to this worker, then take it."""
+        streams: dict[Any, Any] = {self.streams[p]: ">" for p in Priority}
+        with self._errors():
+            try:
+                delivered: Any = await self.redis.xreadgroup(
+                    GROUP, worker, streams, count=1, block=max(1, int(block * 1000))
                 )
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                self._groups_ready = False  # Redis lost the groups; the next claim remakes them
+                return None
+        if not delivered:
+            return None
+        args: builtins.list[str] = [worker, self._first_priority()]
+        for stream, entries in delivered:  # best priority first: the order of self.streams
+            for entry, fields in entries:
+                args += [stream, entry, fields["job"]]
+        reply = await self._run("ADOPT", *args)
+        return await self._claim_from(reply, worker) if reply[0] else None
 
     async def _claim_from(self, reply: Sequence[Any], worker: str) -> Claim | None:
+        self._claims += 1
         job_id, entry, priority, attempt, request, queued_at, now, lost = reply
         try:
             parsed = VideoRequest.from_json(request)
@@ -444,64 +471,67 @@ class RedisJobQueue:
     async def heartbeat(self, claims: Sequence[Claim]) -> dict[str, Lease]:
         if not claims:
             return {}
-        keys = [self.job_key(c.job_id) for c in claims]
-        args: builtins.list[Any] = [claims[0].worker, GROUP]
+        args: builtins.list[str] = [claims[0].worker]
         for c in claims:
-            args += [self.streams[c.priority], c.token]
-        reply = await self._run("HEARTBEAT", keys, args)
+            args += [c.job_id, c.priority.value, c.token]
+        reply = await self._run("HEARTBEAT", *args)
         return {c.job_id: Lease(state) for c, state in zip(claims, reply, strict=True)}
 
-    async def _finish(self, claim: Claim, outcome: str, payload: str) -> JobStatus | None:
+    async def _finish(
+        self, claim: Claim, outcome: str, payload: str, *, claim_next: bool = False
+    ) -> tuple[JobStatus | None, Claim | None]:
         config = self.config
         backoff = retry_delay(claim.attempt, config.backoff, config.backoff_max)
-        keys = [
-            self.job_key(claim.job_id),
-            self.streams[claim.priority],
-            self._delayed,
-            self._dead,
-            self.result_key(claim.job_id),
-        ]
-        args = [
+        reply = await self._run(
+            "FINISH",
+            claim.worker,
+            self._first_priority(),
             claim.job_id,
             claim.token,
-            claim.worker,
-            GROUP,
+            claim.priority.value,
             outcome,
             payload,
-            self._ttl_ms,
-            config.max_attempts,
             int(backoff * 1000),
-            self.prefix,
-            config.events_maxlen,
-            RELEASED_IDLE_MS,
-        ]
-        reply = await self._run("FINISH", keys, args)
-        return None if reply[0] == "lost" else JobStatus(reply[0])
+            int(claim_next),
+        )
+        if reply[0] == "lost":
+            return None, None
+        status = JobStatus(reply[0])
+        if len(reply) == 1:
+            return status, None
+        if reply[1] == "":  # it looked for the next job and found none
+            self._looked[claim.worker] = (time.monotonic(), reply[2], reply[3])
+            return status, None
+        return status, await self._claim_from(reply[1:], claim.worker)
 
     async def complete(self, claim: Claim, result: JobResult) -> JobStatus | None:
-        return await self._finish(claim, "succeeded", result.model_dump_json())
+        return (await self._finish(claim, "succeeded", result.model_dump_json()))[0]
+
+    async def complete_and_claim(
+        self, claim: Claim, result: JobResult
+    ) -> tuple[JobStatus | None, Claim | None]:
+        return await self._finish(claim, "succeeded", result.model_dump_json(), claim_next=True)
 
     async def fail(self, claim: Claim, error: str, *, retry: bool = True) -> JobStatus | None:
-        return await self._finish(claim, "failed" if retry else "fatal", error or "unknown error")
+        outcome = "failed" if retry else "fatal"
+        return (await self._finish(claim, outcome, error or "unknown error"))[0]
 
     async def release(self, claim: Claim, *, cancelled: bool = False) -> JobStatus | None:
-        return await self._finish(claim, "cancelled" if cancelled else "released", "")
+        return (await self._finish(claim, "cancelled" if cancelled else "released", ""))[0]
 
     async def publish(self, claim: Claim, events: Sequence[Event]) -> None:
         if not events:
             return
-        key = self.events_key(claim.job_id)
+        # One entry per batch: a run's ~90 events cost a few writes. The stream's
+        # TTL is set by the job's final state change (see scripts.journal).
+        batch = "[" + ",".join(event.model_dump_json() for event in events) + "]"
         with self._errors():
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for event in events:
-                    pipe.xadd(
-                        key,
-                        {"e": event.model_dump_json()},
-                        maxlen=self.config.events_maxlen,
-                        approximate=True,
-                    )
-                pipe.pexpire(key, self._ttl_ms)
-                await pipe.execute()
+            await self.redis.xadd(
+                self.events_key(claim.job_id),
+                {"b": batch},
+                maxlen=self.config.events_maxlen,
+                approximate=True,
+            )
 
 
 def _job(fields: dict[str, str]) -> Job:

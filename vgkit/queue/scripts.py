@@ -18,17 +18,21 @@ Keys (``P`` is the key prefix plus ``q:``)::
     P delayed                    sorted set of retrying job ids by due time (ms)
     P dead                       the dead-letter stream: job, error, attempts, history
     P cursor                     XAUTOCLAIM cursor per stream
+    P reclaim                    set while the fleet needs no new XAUTOCLAIM scan (PX)
     P result:{id}                result JSON, with a TTL
-    P events:{id}                the job's event stream (capped, with a TTL)
+    P events:{id}                the job's events from its first claim on (capped; TTL once it ends)
 
-Times are Redis server milliseconds (``TIME``), so waits measured across
-machines do not depend on their clocks. The scripts derive job keys from stream
-entries, so the queue needs a standalone Redis (or a single cluster slot).
+:func:`render` writes a queue's constants (prefix, timeouts, limits) into the
+scripts once, so each call sends only what changes: the worker, the job, the
+outcome. Scripts derive their keys from the prefix, so the queue needs a
+standalone Redis (or a single cluster slot). Times are Redis server
+milliseconds (``TIME``), so waits measured across machines do not depend on
+their clocks.
 """
 
 from __future__ import annotations
 
-__all__ = ["CANCEL", "CLAIM", "FINISH", "HEARTBEAT", "PURGE", "RETRY_DEAD", "SUBMIT"]
+__all__ = ["NAMES", "render"]
 
 _PRELUDE = """
 redis.replicate_commands()
@@ -36,12 +40,15 @@ local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local function journal(prefix, id, maxlen, ttl, event)
-  local key = prefix .. 'events:' .. id
+local function stream_of(priority) return P .. 'stream:' .. priority end
+-- final: set the stream's TTL. Every job ends in an event that sets it (succeeded,
+-- dead, cancelled), so the events before need not touch it.
+local function journal(id, event, final)
+  local key = P .. 'events:' .. id
   event.type = 'job'
   event.job_id = id
-  redis.call('XADD', key, 'MAXLEN', '~', maxlen, '*', 'e', cjson.encode(event))
-  redis.call('PEXPIRE', key, ttl)
+  redis.call('XADD', key, 'MAXLEN', '~', MAXLEN, '*', 'e', cjson.encode(event))
+  if final then redis.call('PEXPIRE', key, TTL) end
 end
 local function close_attempt(job, tries, outcome, err, now)
   local field = 'attempt:' .. tries
@@ -53,61 +60,156 @@ local function close_attempt(job, tries, outcome, err, now)
   if err then a.error = err end
   redis.call('HSET', job, field, cjson.encode(a))
 end
-local function expire_job(job, prefix, ttl)
-  redis.call('PEXPIRE', job, ttl)
+local function expire_job(job)
+  redis.call('PEXPIRE', job, TTL)
   local key = redis.call('HGET', job, 'idempotency_key')
-  if key and key ~= '' then redis.call('PEXPIRE', prefix .. 'idem:' .. key, ttl) end
+  if key and key ~= '' then redis.call('PEXPIRE', P .. 'idem:' .. key, TTL) end
 end
-local function dead_letter(job, id, stream, group, entry, err, now, prefix, dead, maxlen, ttl)
+local function dead_letter(job, id, stream, entry, err, now)
   local st = redis.call('HMGET', job, 'priority', 'attempts', 'tries')
   local history = {}
   for n = 1, tonumber(st[3]) do
     local a = redis.call('HGET', job, 'attempt:' .. n)
     if a then history[#history + 1] = a end
   end
-  local dentry = redis.call('XADD', dead, '*', 'job', id, 'priority', st[1], 'error', err,
-    'attempts', st[2], 'dead_at', now, 'history', '[' .. table.concat(history, ',') .. ']')
+  local dentry = redis.call('XADD', P .. 'dead', '*', 'job', id, 'priority', st[1],
+    'error', err, 'attempts', st[2], 'dead_at', now,
+    'history', '[' .. table.concat(history, ',') .. ']')
   redis.call('HSET', job, 'status', 'dead', 'error', err, 'finished_at', now,
     'dead_entry', dentry, 'worker', '')
-  redis.call('XACK', stream, group, entry)
+  redis.call('XACK', stream, GROUP, entry)
   redis.call('XDEL', stream, entry)
-  journal(prefix, id, maxlen, ttl, {status = 'dead', attempt = tonumber(st[2]), error = err,
-    ts = now / 1000})
+  journal(id, {status = 'dead', attempt = tonumber(st[2]), error = err, ts = now / 1000}, true)
 end
 """
+
+# Scripts that claim start their ARGV with the worker's name and the priority
+# its claim order starts at (see base.claim_order).
+_CLAIMING = """
+local CONSUMER = ARGV[1]
+local ORDER = ({high = {'high', 'normal', 'low'}, normal = {'normal', 'low', 'high'},
+  low = {'low', 'normal', 'high'}})[ARGV[2]]
+-- Make a delivered entry this worker's running job; nil if it is stale or dead.
+local function take(stream, entry, id, reclaimed, now)
+  local job = P .. 'job:' .. id
+  local st = redis.call('HMGET', job, 'status', 'entry', 'attempts', 'tries', 'worker',
+    'priority', 'request', 'queued_at')
+  local status = st[1]
+  if st[2] ~= entry or not (status == 'queued' or status == 'running') then
+    -- a stale delivery: the job expired, finished, was cancelled or has a newer entry
+    redis.call('XACK', stream, GROUP, entry)
+    redis.call('XDEL', stream, entry)
+    return nil
+  end
+  local lost = reclaimed and status == 'running'
+  if lost then
+    close_attempt(job, st[4], 'lost',
+      'worker ' .. st[5] .. ' stopped renewing its claim (crashed or hung)', now)
+    if tonumber(st[3]) >= MAX_ATTEMPTS then
+      dead_letter(job, id, stream, entry,
+        'lost ' .. st[3] .. ' times: the workers running it stopped renewing their claims', now)
+      return nil
+    end
+  end
+  local attempts, tries = tonumber(st[3]) + 1, tonumber(st[4]) + 1
+  redis.call('HSET', job, 'status', 'running', 'worker', CONSUMER, 'started_at', now,
+    'attempts', attempts, 'tries', tries, 'attempt:' .. tries,
+    cjson.encode({number = tries, worker = CONSUMER, started_at = now / 1000,
+    outcome = 'running'}))
+  journal(id, {status = 'running', attempt = attempts, worker = CONSUMER, ts = now / 1000})
+  return {id, entry, st[6], attempts, st[7], st[8], now, lost and 1 or 0}
+end
+-- The next job for this worker: {claim...}, {'again'} after many stale entries,
+-- or {'', next retry due (ms) or '', now}.
+local function claim_next(now)
+  -- retries whose backoff is over go back to the end of their priority's stream
+  local delayed = P .. 'delayed'
+  local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, 100)
+  for _, id in ipairs(due) do
+    redis.call('ZREM', delayed, id)
+    local job = P .. 'job:' .. id
+    local st = redis.call('HMGET', job, 'status', 'priority')
+    if st[1] == 'retrying' then
+      local entry = redis.call('XADD', stream_of(st[2]), '*', 'job', id)
+      redis.call('HSET', job, 'status', 'queued', 'queued_at', now, 'entry', entry)
+      redis.call('HDEL', job, 'retry_at')
+    end
+  end
+  -- Entries idle past the visibility timeout (crashed workers, handed-back jobs)
+  -- come first. The scan runs when the gate key is absent: at most once per
+  -- GATE_MS for the whole fleet while it finds nothing, every time while it does.
+  local gate = P .. 'reclaim'
+  local scan = redis.call('SET', gate, 1, 'NX', 'PX', GATE_MS)
+  local budget = 64
+  for i = 1, 3 do
+    local stream = stream_of(ORDER[i])
+    while budget > 0 do
+      budget = budget - 1
+      local entry, id, reclaimed = nil, nil, false
+      if scan then
+        local cursor = redis.call('HGET', P .. 'cursor', stream) or '0-0'
+        local auto = redis.call('XAUTOCLAIM', stream, GROUP, CONSUMER, VISIBILITY, cursor,
+          'COUNT', 1)
+        if auto[1] ~= cursor then redis.call('HSET', P .. 'cursor', stream, auto[1]) end
+        local got = auto[2][1]
+        if type(got) == 'table' then
+          entry, id, reclaimed = got[1], got[2][2], true
+        end
+        if entry or auto[1] ~= '0-0' then redis.call('DEL', gate) end
+      end
+      if not entry then
+        local read = redis.call('XREADGROUP', 'GROUP', GROUP, CONSUMER, 'COUNT', 1,
+          'STREAMS', stream, '>')
+        if read then
+          local got = read[1][2][1]
+          entry, id = got[1], got[2][2]
+        end
+      end
+      if not entry then break end
+      local claimed = take(stream, entry, id, reclaimed, now)
+      if claimed then return claimed end
+    end
+  end
+  if budget <= 0 then return {'again'} end
+  local nxt = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')
+  return {'', nxt[2] or '', now}
+end
+"""
+
+_SCRIPTS: dict[str, tuple[bool, str]] = {}
+"""Name -> (whether it claims, body)."""
 
 # Why a script: the idempotency check and the insert must be one step, or two
 # submissions with the same key could both insert; and the stream entry, the
 # status hash and the key mapping must appear together or a worker could claim
 # an entry with no job behind it.
-SUBMIT = (
-    _PRELUDE
-    + """
--- KEYS: job, stream, index, idem, stream:high, stream:normal, stream:low
--- ARGV: id, priority, request, idempotency key or '', prefix, maxsize (0: none),
---       events maxlen, ttl ms
-local prefix = ARGV[5]
-if ARGV[4] ~= '' then
-  local existing = redis.call('GET', KEYS[4])
-  if existing and redis.call('EXISTS', prefix .. 'job:' .. existing) == 1 then
+_SCRIPTS["SUBMIT"] = (
+    False,
+    """
+-- ARGV: id, priority, request, idempotency key or ''
+local id, idem = ARGV[1], ARGV[4]
+if idem ~= '' then
+  local existing = redis.call('GET', P .. 'idem:' .. idem)
+  if existing and redis.call('EXISTS', P .. 'job:' .. existing) == 1 then
     return {existing, 0}
   end
 end
-local maxsize = tonumber(ARGV[6])
-if maxsize > 0 then
-  local n = redis.call('XLEN', KEYS[5]) + redis.call('XLEN', KEYS[6]) + redis.call('XLEN', KEYS[7])
-  if n >= maxsize then return {'', n} end
+if MAXSIZE > 0 then
+  local n = redis.call('XLEN', stream_of('high')) + redis.call('XLEN', stream_of('normal'))
+    + redis.call('XLEN', stream_of('low'))
+  if n >= MAXSIZE then return {'', n} end
 end
 local now = now_ms()
-local entry = redis.call('XADD', KEYS[2], '*', 'job', ARGV[1])
-redis.call('HSET', KEYS[1], 'id', ARGV[1], 'priority', ARGV[2], 'request', ARGV[3],
-  'idempotency_key', ARGV[4], 'status', 'queued', 'attempts', 0, 'tries', 0,
+local entry = redis.call('XADD', stream_of(ARGV[2]), '*', 'job', id)
+redis.call('HSET', P .. 'job:' .. id, 'id', id, 'priority', ARGV[2], 'request', ARGV[3],
+  'idempotency_key', idem, 'status', 'queued', 'attempts', 0, 'tries', 0,
   'submitted_at', now, 'queued_at', now, 'entry', entry)
-redis.call('ZADD', KEYS[3], now, ARGV[1])
-if ARGV[4] ~= '' then redis.call('SET', KEYS[4], ARGV[1]) end
-journal(prefix, ARGV[1], ARGV[7], ARGV[8], {status = 'queued', attempt = 0, ts = now / 1000})
-return {ARGV[1], 1}
-"""
+redis.call('ZADD', P .. 'index', now, id)
+if idem ~= '' then redis.call('SET', P .. 'idem:' .. idem, id) end
+-- no event: a follower learns of the submission from the status hash, and the
+-- job's event stream starts when a worker takes it
+return {id, 1}
+""",
 )
 
 # Why a script: taking an entry from the stream (XREADGROUP / XAUTOCLAIM) and
@@ -117,88 +219,39 @@ return {ARGV[1], 1}
 # Due retries are moved from the schedule into their stream in the same step,
 # so a retry is never both scheduled and queued. Reclaimed jobs whose attempts
 # are used up go to the dead letters here too.
-CLAIM = (
-    _PRELUDE
-    + """
--- KEYS: the three streams in this claim's order, delayed, dead, cursor
--- ARGV: group, consumer, visibility ms, max attempts, prefix, events maxlen, ttl ms
-local group, consumer, prefix = ARGV[1], ARGV[2], ARGV[5]
-local maxlen, ttl = ARGV[6], ARGV[7]
+_SCRIPTS["CLAIM"] = (
+    True,
+    """
+-- ARGV: worker, first priority
+return claim_next(now_ms())
+""",
+)
+
+# An idle worker blocks in XREADGROUP, so Redis hands each new entry to exactly
+# one waiting worker (instead of waking them all). Delivery and "running" are
+# then two steps; that is safe because a worker that dies in between leaves the
+# entry pending with the job still queued, and the next reclaim scan takes it
+# like a handed-back job, without counting an attempt. Why a script: marking the
+# job running is the same atomic step as in CLAIM; entries delivered beyond the
+# one taken are handed back in the same step.
+_SCRIPTS["ADOPT"] = (
+    True,
+    """
+-- ARGV: worker, first priority, then stream, entry and job id of each delivered
+-- entry, best priority first
 local now = now_ms()
-local due = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, 100)
-for _, id in ipairs(due) do
-  redis.call('ZREM', KEYS[4], id)
-  local job = prefix .. 'job:' .. id
-  local st = redis.call('HMGET', job, 'status', 'priority')
-  if st[1] == 'retrying' then
-    local entry = redis.call('XADD', prefix .. 'stream:' .. st[2], '*', 'job', id)
-    redis.call('HSET', job, 'status', 'queued', 'queued_at', now, 'entry', entry)
-    redis.call('HDEL', job, 'retry_at')
+local claimed = nil
+for i = 3, #ARGV, 3 do
+  local stream, entry, id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  if claimed then
+    redis.call('XCLAIM', stream, GROUP, 'released', 0, entry, 'IDLE', RELEASED_IDLE, 'JUSTID')
+    redis.call('DEL', P .. 'reclaim')
+  else
+    claimed = take(stream, entry, id, false, now)
   end
 end
-local budget = 64
-for i = 1, 3 do
-  local stream = KEYS[i]
-  while budget > 0 do
-    budget = budget - 1
-    local entry, id, reclaimed = nil, nil, false
-    local cursor = redis.call('HGET', KEYS[6], stream) or '0-0'
-    local auto = redis.call('XAUTOCLAIM', stream, group, consumer, ARGV[3], cursor, 'COUNT', 1)
-    if auto[1] ~= cursor then redis.call('HSET', KEYS[6], stream, auto[1]) end
-    local got = auto[2][1]
-    if type(got) == 'table' then
-      entry, id, reclaimed = got[1], got[2][2], true
-    else
-      local read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1,
-        'STREAMS', stream, '>')
-      if read then
-        got = read[1][2][1]
-        entry, id = got[1], got[2][2]
-      end
-    end
-    if not entry then break end
-    local job = prefix .. 'job:' .. id
-    local st = redis.call('HMGET', job, 'status', 'entry', 'attempts', 'tries', 'worker',
-      'priority', 'request', 'queued_at')
-    local status = st[1]
-    if st[2] ~= entry or not (status == 'queued' or status == 'running') then
-      -- a stale delivery: the job expired, finished, was cancelled or has a newer entry
-      redis.call('XACK', stream, group, entry)
-      redis.call('XDEL', stream, entry)
-    else
-      local lost = reclaimed and status == 'running'
-      if lost then
-        close_attempt(job, st[4], 'lost',
-          'worker ' .. st[5] .. ' stopped renewing its claim (crashed or hung)', now)
-      end
-      if lost and tonumber(st[3]) >= tonumber(ARGV[4]) then
-        dead_letter(job, id, stream, group, entry,
-          'lost ' .. st[3] .. ' times: the workers running it stopped renewing their claims',
-          now, prefix, KEYS[5], maxlen, ttl)
-      else
-        local attempts = redis.call('HINCRBY', job, 'attempts', 1)
-        local tries = redis.call('HINCRBY', job, 'tries', 1)
-        redis.call('HSET', job, 'status', 'running', 'worker', consumer, 'started_at', now,
-          'attempt:' .. tries, cjson.encode({number = tries, worker = consumer,
-          started_at = now / 1000, outcome = 'running'}))
-        journal(prefix, id, maxlen, ttl, {status = 'running', attempt = attempts,
-          worker = consumer, ts = now / 1000})
-        return {id, entry, st[6], attempts, st[7], st[8], now, lost and 1 or 0}
-      end
-    end
-  end
-end
-if budget <= 0 then return {'again'} end
--- nothing to claim: where each stream ends (a worker blocks on new entries after
--- these ids, so nothing added after this script can be missed) and the next retry
-local tails = {}
-for i = 1, 3 do
-  local last = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', 1)
-  tails[i] = last[1] and last[1][1] or '0-0'
-end
-local nxt = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
-return {'', tails[1], tails[2], tails[3], nxt[2] or '', now}
-"""
+return claimed or {''}
+""",
 )
 
 # Why a script: finishing an attempt acknowledges the stream entry and, in the
@@ -206,84 +259,104 @@ return {'', tails[1], tails[2], tails[3], nxt[2] or '', now}
 # Acknowledged-but-not-rescheduled loses the job; rescheduled-but-pending runs it
 # twice. The lease check (still this worker, still this entry) in the same step
 # makes a worker whose claim was reclaimed unable to finish the job a second time.
-FINISH = (
-    _PRELUDE
-    + """
--- KEYS: job, stream, delayed, dead, result
--- ARGV: id, entry, consumer, group, outcome (succeeded|failed|fatal|released|cancelled),
---       payload (result JSON or error), ttl ms, max attempts, backoff ms, prefix,
---       events maxlen, idle ms for released entries
-local job, stream, id, entry, group = KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[4]
-local prefix, maxlen, ttl = ARGV[10], ARGV[11], ARGV[7]
-local st = redis.call('HMGET', job, 'status', 'worker', 'entry', 'attempts', 'tries')
-if st[1] ~= 'running' or st[2] ~= ARGV[3] or st[3] ~= entry then return {'lost'} end
+# A worker that completes a job and wants another gets it in the same call.
+_SCRIPTS["FINISH"] = (
+    True,
+    """
+-- ARGV: worker, first priority, then id, entry, priority, outcome
+--       (succeeded|failed|fatal|released|cancelled), payload (result JSON or error),
+--       backoff ms, claim next (1|0)
+local id, entry, outcome, payload = ARGV[3], ARGV[4], ARGV[6], ARGV[7]
+local job, stream = P .. 'job:' .. id, stream_of(ARGV[5])
+local st = redis.call('HMGET', job, 'status', 'worker', 'entry', 'attempts', 'tries',
+  'started_at', 'idempotency_key', 'error')
+if st[1] ~= 'running' or st[2] ~= CONSUMER or st[3] ~= entry then return {'lost'} end
 local now = now_ms()
-local outcome, attempts = ARGV[5], tonumber(st[4])
+local attempts = tonumber(st[4])
+-- the attempt record as it ends (the running one was written by the claim)
+local function ended(result, err)
+  return 'attempt:' .. st[5], cjson.encode({number = tonumber(st[5]), worker = CONSUMER,
+    started_at = tonumber(st[6]) / 1000, finished_at = now / 1000, outcome = result,
+    error = err})
+end
 if outcome == 'released' then
   -- back to the head of the line: the entry stays pending, made idle for long
-  -- enough that the next claim's XAUTOCLAIM takes it; the attempt does not count
-  close_attempt(job, st[5], 'released', nil, now)
-  redis.call('HINCRBY', job, 'attempts', -1)
-  redis.call('HSET', job, 'status', 'queued', 'worker', '', 'queued_at', now)
-  redis.call('XCLAIM', stream, group, 'released', 0, entry, 'IDLE', ARGV[12], 'JUSTID')
-  journal(prefix, id, maxlen, ttl, {status = 'queued', attempt = attempts - 1, ts = now / 1000})
+  -- enough that the next reclaim scan takes it; the attempt does not count
+  local field, record = ended('released')
+  redis.call('HSET', job, 'status', 'queued', 'worker', '', 'queued_at', now,
+    'attempts', attempts - 1, field, record)
+  redis.call('XCLAIM', stream, GROUP, 'released', 0, entry, 'IDLE', RELEASED_IDLE, 'JUSTID')
+  redis.call('DEL', P .. 'reclaim')
+  journal(id, {status = 'queued', attempt = attempts - 1, ts = now / 1000})
   return {'queued'}
 end
 if outcome == 'failed' or outcome == 'fatal' then
-  close_attempt(job, st[5], 'failed', ARGV[6], now)
-  if outcome == 'fatal' or attempts >= tonumber(ARGV[8]) then
-    dead_letter(job, id, stream, group, entry, ARGV[6], now, prefix, KEYS[4], maxlen, ttl)
+  local field, record = ended('failed', payload)
+  redis.call('HSET', job, field, record)
+  if outcome == 'fatal' or attempts >= MAX_ATTEMPTS then
+    dead_letter(job, id, stream, entry, payload, now)
     return {'dead'}
   end
-  local due = now + tonumber(ARGV[9])
-  redis.call('XACK', stream, group, entry)
+  local due = now + tonumber(ARGV[8])
+  redis.call('XACK', stream, GROUP, entry)
   redis.call('XDEL', stream, entry)
-  redis.call('ZADD', KEYS[3], due, id)
-  redis.call('HSET', job, 'status', 'retrying', 'error', ARGV[6], 'retry_at', due, 'worker', '')
-  journal(prefix, id, maxlen, ttl, {status = 'retrying', attempt = attempts, error = ARGV[6],
-    retry_at = due / 1000, ts = now / 1000})
+  redis.call('ZADD', P .. 'delayed', due, id)
+  redis.call('HSET', job, 'status', 'retrying', 'error', payload, 'retry_at', due, 'worker', '')
+  journal(id, {status = 'retrying', attempt = attempts, error = payload, retry_at = due / 1000,
+    ts = now / 1000})
   return {'retrying'}
 end
-redis.call('XACK', stream, group, entry)
+redis.call('XACK', stream, GROUP, entry)
 redis.call('XDEL', stream, entry)
 if outcome == 'succeeded' then
-  redis.call('SET', KEYS[5], ARGV[6], 'PX', ttl)
-  redis.call('HDEL', job, 'error')
+  redis.call('SET', P .. 'result:' .. id, payload, 'PX', TTL)
+  if st[8] then redis.call('HDEL', job, 'error') end
 end
-close_attempt(job, st[5], outcome, nil, now)
-redis.call('HSET', job, 'status', outcome, 'finished_at', now)
-expire_job(job, prefix, ttl)
-journal(prefix, id, maxlen, ttl, {status = outcome, attempt = attempts, worker = ARGV[3],
-  ts = now / 1000})
+local field, record = ended(outcome)
+redis.call('HSET', job, 'status', outcome, 'finished_at', now, field, record)
+redis.call('PEXPIRE', job, TTL)
+if st[7] and st[7] ~= '' then redis.call('PEXPIRE', P .. 'idem:' .. st[7], TTL) end
+journal(id, {status = outcome, attempt = attempts, worker = CONSUMER, ts = now / 1000}, true)
+if ARGV[9] == '1' then
+  local nxt = claim_next(now)
+  if nxt[1] ~= 'again' then
+    table.insert(nxt, 1, outcome)
+    return nxt
+  end
+end
 return {outcome}
-"""
+""",
 )
 
 # Why a script: the lease check and the renewal must be one step, or a worker
 # could renew (XCLAIM) an entry another worker reclaimed a moment before.
-HEARTBEAT = """
--- KEYS: the held jobs; ARGV: consumer, group, then stream and entry per job
+_SCRIPTS["HEARTBEAT"] = (
+    False,
+    """
+-- ARGV: worker, then job id, priority and entry per held job
 local out = {}
-for i, job in ipairs(KEYS) do
-  local stream, entry = ARGV[1 + 2 * i], ARGV[2 + 2 * i]
-  local st = redis.call('HMGET', job, 'status', 'worker', 'entry', 'cancel')
+for i = 2, #ARGV, 3 do
+  local id, entry = ARGV[i], ARGV[i + 2]
+  local st = redis.call('HMGET', P .. 'job:' .. id, 'status', 'worker', 'entry', 'cancel')
   if st[1] == 'running' and st[2] == ARGV[1] and st[3] == entry then
-    redis.call('XCLAIM', stream, ARGV[2], ARGV[1], 0, entry, 'JUSTID')
-    out[i] = st[4] == '1' and 'cancel' or 'held'
+    redis.call('XCLAIM', stream_of(ARGV[i + 1]), GROUP, ARGV[1], 0, entry, 'JUSTID')
+    out[#out + 1] = st[4] == '1' and 'cancel' or 'held'
   else
-    out[i] = 'lost'
+    out[#out + 1] = 'lost'
   end
 end
 return out
-"""
+""",
+)
 
 # Why a script: a queued job's entry is removed and the status set in one step,
 # or a worker could claim the job between the two.
-CANCEL = (
-    _PRELUDE
-    + """
--- KEYS: job, delayed; ARGV: id, group, prefix, ttl ms, events maxlen
-local job, id, prefix = KEYS[1], ARGV[1], ARGV[3]
+_SCRIPTS["CANCEL"] = (
+    False,
+    """
+-- ARGV: id
+local id = ARGV[1]
+local job = P .. 'job:' .. id
 local st = redis.call('HMGET', job, 'status', 'priority', 'entry', 'attempts')
 if not st[1] then return 'missing' end
 if st[1] == 'running' then
@@ -292,58 +365,101 @@ if st[1] == 'running' then
 end
 if st[1] ~= 'queued' and st[1] ~= 'retrying' then return st[1] end
 if st[1] == 'queued' then
-  local stream = prefix .. 'stream:' .. st[2]
-  redis.call('XACK', stream, ARGV[2], st[3])
-  redis.call('XDEL', stream, st[3])
+  redis.call('XACK', stream_of(st[2]), GROUP, st[3])
+  redis.call('XDEL', stream_of(st[2]), st[3])
 end
-redis.call('ZREM', KEYS[2], id)
+redis.call('ZREM', P .. 'delayed', id)
 local now = now_ms()
 redis.call('HSET', job, 'status', 'cancelled', 'finished_at', now, 'worker', '')
-expire_job(job, prefix, ARGV[4])
-journal(prefix, id, ARGV[5], ARGV[4], {status = 'cancelled', attempt = tonumber(st[4]),
-  ts = now / 1000})
+expire_job(job)
+journal(id, {status = 'cancelled', attempt = tonumber(st[4]), ts = now / 1000}, true)
 return 'cancelled'
-"""
+""",
 )
 
 # Why a script: the dead letter is removed and the job queued again in one step,
 # or a crash in between loses it (or queues it while it is still a dead letter).
-RETRY_DEAD = (
-    _PRELUDE
-    + """
--- KEYS: job, dead; ARGV: id, prefix, events maxlen, ttl ms
-local job, id, prefix = KEYS[1], ARGV[1], ARGV[2]
+_SCRIPTS["RETRY_DEAD"] = (
+    False,
+    """
+-- ARGV: id
+local id = ARGV[1]
+local job = P .. 'job:' .. id
 local st = redis.call('HMGET', job, 'status', 'priority', 'dead_entry')
 if not st[1] then return 'missing' end
 if st[1] ~= 'dead' then return st[1] end
-redis.call('XDEL', KEYS[2], st[3])
+redis.call('XDEL', P .. 'dead', st[3])
 local now = now_ms()
-local entry = redis.call('XADD', prefix .. 'stream:' .. st[2], '*', 'job', id)
+local entry = redis.call('XADD', stream_of(st[2]), '*', 'job', id)
 redis.call('HSET', job, 'status', 'queued', 'attempts', 0, 'queued_at', now, 'entry', entry)
 redis.call('HDEL', job, 'dead_entry', 'error', 'finished_at')
-journal(prefix, id, ARGV[3], ARGV[4], {status = 'queued', attempt = 0, ts = now / 1000})
+journal(id, {status = 'queued', attempt = 0, ts = now / 1000}, true)
 return 'queued'
-"""
+""",
 )
 
 # Why a script: a job retried from the dead letters while the purge runs must
 # not be deleted; checking the status and deleting happen in one step.
-PURGE = """
--- KEYS: dead, index; ARGV: prefix, batch size. Returns how many jobs it deleted.
-local prefix = ARGV[1]
-local entries = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', ARGV[2])
+_SCRIPTS["PURGE"] = (
+    False,
+    """
+-- ARGV: batch size. Returns how many jobs it deleted, and how many entries it read.
+local entries = redis.call('XRANGE', P .. 'dead', '-', '+', 'COUNT', ARGV[1])
 local n = 0
 for _, e in ipairs(entries) do
   local id = e[2][2]
-  local job = prefix .. 'job:' .. id
+  local job = P .. 'job:' .. id
   if redis.call('HGET', job, 'status') == 'dead' then
     local key = redis.call('HGET', job, 'idempotency_key')
-    if key and key ~= '' then redis.call('DEL', prefix .. 'idem:' .. key) end
-    redis.call('DEL', job, prefix .. 'events:' .. id, prefix .. 'result:' .. id)
-    redis.call('ZREM', KEYS[2], id)
+    if key and key ~= '' then redis.call('DEL', P .. 'idem:' .. key) end
+    redis.call('DEL', job, P .. 'events:' .. id, P .. 'result:' .. id)
+    redis.call('ZREM', P .. 'index', id)
     n = n + 1
   end
-  redis.call('XDEL', KEYS[1], e[1])
+  redis.call('XDEL', P .. 'dead', e[1])
 end
 return {n, #entries}
-"""
+""",
+)
+
+#: The scripts :func:`render` returns.
+NAMES = tuple(_SCRIPTS)
+
+
+def _lua(value: str | int) -> str:
+    """A Lua literal; strings escaped byte by byte (Redis runs Lua 5.1: no \\u)."""
+    if isinstance(value, int):
+        return str(value)
+    safe = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_-."
+    return '"' + "".join(chr(b) if b in safe else f"\\{b:03d}" for b in value.encode()) + '"'
+
+
+def render(
+    *,
+    prefix: str,
+    group: str,
+    visibility_ms: int,
+    max_attempts: int,
+    events_maxlen: int,
+    ttl_ms: int,
+    gate_ms: int,
+    maxsize: int,
+    released_idle_ms: int,
+) -> dict[str, str]:
+    """Every script, with a queue's constants written in (``maxsize`` 0: unbounded)."""
+    constants: dict[str, str | int] = {
+        "P": prefix,
+        "GROUP": group,
+        "VISIBILITY": visibility_ms,
+        "MAX_ATTEMPTS": max_attempts,
+        "MAXLEN": events_maxlen,
+        "TTL": ttl_ms,
+        "GATE_MS": gate_ms,
+        "MAXSIZE": maxsize,
+        "RELEASED_IDLE": released_idle_ms,
+    }
+    header = "".join(f"local {name} = {_lua(value)}\n" for name, value in constants.items())
+    return {
+        name: header + _PRELUDE + (_CLAIMING if claims else "") + body
+        for name, (claims, body) in _SCRIPTS.items()
+    }

@@ -18,6 +18,7 @@ reclaimed by another worker after the visibility timeout.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -50,6 +51,8 @@ DEFAULT_CONCURRENCY = 4
 DEFAULT_GRACE = 30.0
 #: How long a worker keeps retrying a queue call while Redis is unreachable.
 SETTLE_SECONDS = 10.0
+#: Longest a progress event waits to be published with the ones after it.
+FLUSH_SECONDS = 0.025
 
 #: Builds the orchestrator a worker runs jobs with (called once per ``run``).
 OrchestratorFactory = Callable[[], Orchestrator]
@@ -102,13 +105,17 @@ def default_worker_name() -> str:
 
 
 class _Publisher:
-    """Sends a run's events to the queue in batches, in order, off the hot path."""
+    """Sends a run's events to the queue in order, a batch at a time, off the hot path.
+
+    Events are gathered for up to ``FLUSH_SECONDS`` so a run costs a few writes,
+    not one per event; closing flushes at once, so a job's end is not delayed.
+    """
 
     def __init__(self, queue: JobQueue, claim: Claim) -> None:
         self.queue, self.claim = queue, claim
         self._pending: list[Event] = []
         self._wake = asyncio.Event()
-        self._closing = False
+        self._closing = asyncio.Event()
         self._task = asyncio.create_task(self._loop())
 
     def add(self, event: Event) -> None:
@@ -120,6 +127,9 @@ class _Publisher:
     async def _loop(self) -> None:
         while True:
             await self._wake.wait()
+            if not self._closing.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), FLUSH_SECONDS)
             self._wake.clear()
             batch, self._pending = self._pending, []
             if batch:
@@ -129,12 +139,12 @@ class _Publisher:
                     log.warning(
                         "job %s: %d events not published: %s", self.claim.job_id, len(batch), exc
                     )
-            if self._closing and not self._pending:
+            if self._closing.is_set() and not self._pending:
                 return
 
     async def close(self) -> None:
         """Publish what is left, then stop."""
-        self._closing = True
+        self._closing.set()
         self._wake.set()
         await self._task
 
@@ -170,7 +180,10 @@ class Worker:
             lambda: Orchestrator(cache=cache, metrics=self.metrics)
         )
         self.stats = WorkerStats()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._held: dict[str, tuple[asyncio.Task[None], Claim]] = {}
+        """Per job being run: the task running it and its claim."""
+        self._budget = self.config.max_jobs
         self._reasons: dict[str, Lease] = {}
         self._finishing: set[str] = set()
         """Jobs whose run is over and whose outcome is being written: never cancelled."""
@@ -232,13 +245,16 @@ class Worker:
     async def _consume(self, orchestrator: Orchestrator) -> None:
         slots = asyncio.Semaphore(self.config.concurrency)
         pause = 0.1
-        limit = self.config.max_jobs
-        while not self._stopping.is_set() and (limit is None or self.stats.claimed < limit):
+        while self._wants_more():
             if not await self._first(slots.acquire()):
+                return
+            if not self._take_budget():
+                slots.release()
                 return
             try:
                 claim = await self.queue.claim(self.name, timeout=self.queue.config.poll_interval)
             except QueueUnavailableError as exc:
+                self._return_budget()
                 slots.release()
                 log.warning("worker %s: %s; retrying in %.1f s", self.name, exc, pause)
                 await self._first(asyncio.sleep(pause))
@@ -246,18 +262,38 @@ class Worker:
                 continue
             pause = 0.1
             if claim is None:
+                self._return_budget()
                 slots.release()
                 continue
-            self.stats.claimed += 1
-            task = asyncio.create_task(self._process(orchestrator, claim))
-            self._held[claim.job_id] = (task, claim)
-            task.add_done_callback(partial(self._done, claim.job_id, slots))
+            task = asyncio.create_task(self._serve(orchestrator, claim))
+            self._tasks.add(task)
+            task.add_done_callback(partial(self._done, slots))
 
-    def _done(self, job_id: str, slots: asyncio.Semaphore, _: object) -> None:
-        self._held.pop(job_id, None)
-        self._reasons.pop(job_id, None)
-        self._finishing.discard(job_id)
+    def _done(self, slots: asyncio.Semaphore, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
         slots.release()
+
+    def _wants_more(self) -> bool:
+        return not self._stopping.is_set() and (self._budget is None or self._budget > 0)
+
+    def _take_budget(self) -> bool:
+        """Reserve one claim of ``max_jobs`` before asking for it (False: none left)."""
+        if self._budget is None:
+            return True
+        if self._budget <= 0:
+            return False
+        self._budget -= 1
+        return True
+
+    def _return_budget(self) -> None:
+        if self._budget is not None:
+            self._budget += 1
+
+    async def _serve(self, orchestrator: Orchestrator, claim: Claim) -> None:
+        """Run jobs in one slot: finishing a job brings the next one in the same call."""
+        current: Claim | None = claim
+        while current is not None:
+            current = await self._process(orchestrator, current)
 
     async def _first(self, awaitable: Awaitable[object]) -> bool:
         """Await ``awaitable`` unless a stop comes first; whether it finished."""
@@ -273,7 +309,7 @@ class Worker:
 
     async def _drain(self) -> None:
         """Let held jobs finish (within the grace once stopped), then hand back the rest."""
-        pending: set[asyncio.Future[Any]] = {task for task, _ in self._held.values()}
+        pending: set[asyncio.Future[Any]] = set(self._tasks)
         stop = asyncio.ensure_future(self._stopping.wait())
         abort = asyncio.ensure_future(self._abort.wait())
         deadline: float | None = None
@@ -310,18 +346,28 @@ class Worker:
                 log.warning("worker %s: heartbeat failed: %s", self.name, exc)
                 continue
             for job_id, lease in leases.items():
-                if lease is not Lease.HELD and job_id in held and job_id not in self._finishing:
+                # Only a run still going: while the heartbeat was out, the job may
+                # have finished and its task moved on to the next job.
+                running = self._held.get(job_id)
+                if lease is Lease.HELD or running is None or running != held.get(job_id):
+                    continue
+                if job_id not in self._finishing:
                     self._reasons[job_id] = lease
-                    held[job_id][0].cancel()
+                    running[0].cancel()
 
     # -- one job -------------------------------------------------------------
 
-    async def _process(self, orchestrator: Orchestrator, claim: Claim) -> None:
+    async def _process(self, orchestrator: Orchestrator, claim: Claim) -> Claim | None:
+        """Run one job and write its outcome; the next job, if the queue handed one over."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._held[claim.job_id] = (task, claim)
+        self.stats.claimed += 1
         priority = claim.priority.value
         self._wait.labels(priority).observe(claim.wait)
         started = time.perf_counter()
         publisher = _Publisher(self.queue, claim) if self.config.publish_events else None
-        finish: Callable[[], Awaitable[JobStatus | None]] | None
+        finish: Callable[[], Awaitable[tuple[JobStatus | None, Claim | None]]] | None
         try:
             try:
                 result = await orchestrator.run(
@@ -332,33 +378,50 @@ class Worker:
                     await publisher.close()  # the run's events come before the job's end
         except asyncio.CancelledError:
             reason = self._reasons.get(claim.job_id)
-            cancelled = reason is Lease.CANCEL
             # Lost: another worker holds the job now, so there is nothing to write.
-            finish = (
-                None
-                if reason is Lease.LOST
-                else partial(self.queue.release, claim, cancelled=cancelled)
-            )
+            cancelled = reason is Lease.CANCEL
+            release = partial(self.queue.release, claim, cancelled=cancelled)
+            finish = None if reason is Lease.LOST else partial(_alone, release)
         except Exception as exc:  # the run itself broke: record it on the job, keep working
             log.exception("job %s: the run raised", claim.job_id)
-            finish = partial(self.queue.fail, claim, f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            finish = partial(_alone, partial(self.queue.fail, claim, error))
         else:
             finish = partial(self._report, claim, result)
         self._finishing.add(claim.job_id)
-        status = None if finish is None else await self._settle(finish)
+        status, following = (None, None) if finish is None else await self._settle(finish)
+        self._held.pop(claim.job_id, None)
+        self._reasons.pop(claim.job_id, None)
+        self._finishing.discard(claim.job_id)
         outcome = "lost" if status is None else _OUTCOMES[status]
         self._count(outcome)
         self._jobs.labels(priority, outcome).inc()
         self._run.labels(priority, outcome).observe(time.perf_counter() - started)
+        if following is not None and self._stopping.is_set():
+            # The stop came while the next job was on its way: hand it back unrun.
+            self.stats.released += 1
+            await self._settle(partial(_alone, partial(self.queue.release, following)))
+            return None
+        return following
 
-    async def _report(self, claim: Claim, result: GenerationResult) -> JobStatus | None:
+    async def _report(
+        self, claim: Claim, result: GenerationResult
+    ) -> tuple[JobStatus | None, Claim | None]:
         if result.ok:
             job_result = JobResult.from_generation(claim.job_id, self.name, result)
-            return await self.queue.complete(claim, job_result)
+            if not self._stopping.is_set() and self._take_budget():
+                status, following = await self.queue.complete_and_claim(claim, job_result)
+                if following is None:
+                    self._return_budget()
+                return status, following
+            return await self.queue.complete(claim, job_result), None
         reasons = "; ".join(f"{node}: {why}" for node, why in result.failures.items())
-        return await self.queue.fail(claim, f"generation failed: {reasons or 'no plan'}"[:2000])
+        error = f"generation failed: {reasons or 'no plan'}"[:2000]
+        return await self.queue.fail(claim, error), None
 
-    async def _settle(self, finish: Callable[[], Awaitable[JobStatus | None]]) -> JobStatus | None:
+    async def _settle(
+        self, finish: Callable[[], Awaitable[tuple[JobStatus | None, Claim | None]]]
+    ) -> tuple[JobStatus | None, Claim | None]:
         """Write a job's outcome, retrying while Redis is unreachable.
 
         If Redis stays away the claim is left as it is: the job is still pending
@@ -376,12 +439,19 @@ class Worker:
                         self.name,
                         exc,
                     )
-                    return None
+                    return None, None
             await asyncio.sleep(pause)
             pause = min(pause * 2, 2.0)
 
     def _count(self, outcome: str) -> None:
         setattr(self.stats, outcome, getattr(self.stats, outcome) + 1)
+
+
+async def _alone(
+    call: Callable[[], Awaitable[JobStatus | None]],
+) -> tuple[JobStatus | None, Claim | None]:
+    """A queue call that finishes a job and brings no next one."""
+    return await call(), None
 
 
 #: The worker-side name of each status a finished attempt leaves a job in.
