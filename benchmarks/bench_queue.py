@@ -1,13 +1,18 @@
 """The Redis job queue: overhead per job, and end-to-end throughput with 1, 2 and 4 workers.
 
-No-op jobs: one producer submits while four consumers take and finish them, all
-in one process on one connection pool, through ``RedisJobQueue`` (Lua scripts:
-idempotency, status hash, priorities, leases, retries, results with a TTL,
-per-job events; consumers as a Worker runs them: ``claim`` when idle, then
-``complete_and_claim``, which finishes a job and takes the next in one call)
-and through a bare queue (XADD; XREADGROUP COUNT 1 BLOCK; XACK) carrying the
-same request JSON. The ratio is the share of the bare stream's throughput the
-full queue keeps (target >= 0.5).
+No-op jobs, through ``RedisJobQueue`` (Lua scripts: idempotency, status hash,
+priorities, leases, retries, results with a TTL, per-job events; consumers as a
+Worker runs them: ``claim`` when idle, then ``complete_and_claim``, which
+finishes a job and takes the next in one call) and through a bare queue
+(XADD; XREADGROUP COUNT 1 BLOCK; XACK) carrying the same request JSON, in one
+process on one connection pool, in two shapes with the same shape on both sides:
+
+* saturated, 4 producers and 4 consumers: the queue's throughput, which the
+  target (>= 0.5 of the bare stream's) applies to. Busy consumers cost the queue
+  one round trip per job (plus the submit) against the bare stream's two.
+* one producer awaiting each submit: latency-bound, the consumers mostly idle.
+  An idle consumer blocks in XREADGROUP and then marks the job running with a
+  second call, so each job costs the queue four round trips against three.
 
 End to end: a backlog of real generation jobs (template backend, three
 platforms) drained by 1, 2 and 4 ``vgkit worker`` processes (concurrency 4

@@ -1,24 +1,20 @@
-"""The queue's shared pieces: claim order, backoff, configuration, events."""
+"""The queue's shared pieces: claim order, backoff, configuration."""
 
 from __future__ import annotations
 
 import random
-import time
 from collections import Counter
 
 import pytest
 
-from vgkit.errors import ConfigError, InvalidRequestError
-from vgkit.events import NodeFinished
+from vgkit.errors import ConfigError
 from vgkit.queue.base import (
-    JobEvent,
-    JobStatus,
-    Priority,
     QueueConfig,
     claim_order,
-    new_job_id,
-    parse_queue_event,
     retry_delay,
+)
+from vgkit.queue.jobs import (
+    Priority,
 )
 
 
@@ -56,26 +52,3 @@ def test_bad_queue_config_says_what_is_wrong(kwargs: dict[str, float], fragment:
 def test_heartbeat_runs_well_inside_the_visibility_timeout() -> None:
     assert QueueConfig(visibility_timeout=1.0).heartbeat_interval == pytest.approx(1 / 3)
     assert QueueConfig(visibility_timeout=60.0).heartbeat_interval == 2.0
-
-
-def test_priority_parse_names_the_choices() -> None:
-    assert Priority.parse(" HIGH ") is Priority.HIGH
-    with pytest.raises(InvalidRequestError, match="choose from high, normal, low"):
-        Priority.parse("urgent")
-
-
-def test_job_ids_sort_by_submission() -> None:
-    ids = [new_job_id() for _ in range(50)]
-    assert len(set(ids)) == 50 and all(i.startswith("j-") for i in ids)
-    time.sleep(0.002)
-    assert max(ids) < new_job_id()
-
-
-def test_queue_events_round_trip_through_json() -> None:
-    job = JobEvent(job_id="j-1", status=JobStatus.RETRYING, attempt=2, error="boom", retry_at=3.0)
-    assert parse_queue_event(job.to_json()) == job
-    node = NodeFinished(session_id="s", node="script:tiktok", agent="script_writer",
-                        status="ok", duration=0.5, cache_hit=True)  # fmt: skip
-    assert parse_queue_event(node.model_dump_json()) == node
-    assert JobEvent(job_id="j", status=JobStatus.DEAD).final
-    assert not JobEvent(job_id="j", status=JobStatus.RETRYING).final

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from tests.queue.conftest import FailingAgent
-from vgkit.errors import JobNotFoundError, JobStateError, QueueFullError
+from vgkit.errors import InvalidRequestError, JobNotFoundError, JobStateError, QueueFullError
 from vgkit.metrics import MetricsRegistry
 from vgkit.models import VideoRequest
 from vgkit.orchestrator import Orchestrator
@@ -68,6 +68,17 @@ async def test_a_full_queue_refuses_clearly_and_keeps_what_it_has() -> None:
         assert c is not None
         await q.release(c, cancelled=True)
     assert await q.submit(req("room again"))
+
+
+async def test_list_filters_by_status_newest_first() -> None:
+    q = local()
+    first, second = await q.submit(req("first")), await q.submit(req("second"))
+    assert await q.cancel(first) is JobStatus.CANCELLED
+    assert [j.id for j in await q.list()] == [second, first]
+    assert [j.id for j in await q.list(status="queued")] == [second]
+    assert [j.id for j in await q.list(status=JobStatus.CANCELLED, limit=5)] == [first]
+    with pytest.raises(InvalidRequestError, match="unknown status 'sleeping'; choose from"):
+        await q.list(status="sleeping")
 
 
 async def test_idempotency_key_returns_the_same_job() -> None:

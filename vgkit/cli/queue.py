@@ -31,11 +31,13 @@ from vgkit.queue.base import (
     DEFAULT_FAIRNESS,
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_VISIBILITY_TIMEOUT,
+    QueueConfig,
+)
+from vgkit.queue.jobs import (
     Job,
     JobEvent,
     JobStatus,
     Priority,
-    QueueConfig,
     QueueEvent,
 )
 from vgkit.queue.redis import RedisJobQueue

@@ -13,19 +13,21 @@ them. Both have the same API (:class:`~vgkit.queue.base.JobQueue`), and a
 """
 
 from vgkit.queue.base import (
-    Attempt,
     Claim,
+    JobQueue,
+    Lease,
+    QueueConfig,
+    QueueStats,
+)
+from vgkit.queue.jobs import (
+    Attempt,
     DeadLetter,
     Job,
     JobEvent,
-    JobQueue,
     JobResult,
     JobStatus,
-    Lease,
     Priority,
-    QueueConfig,
     QueueEvent,
-    QueueStats,
     parse_queue_event,
 )
 from vgkit.queue.local import LocalJobQueue

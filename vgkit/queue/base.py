@@ -1,42 +1,33 @@
-"""What a job queue is: jobs, their states and events, and the protocol both queues follow.
-
-A job is one :class:`~vgkit.models.VideoRequest` with a priority. Its life::
-
-    queued -> running -> succeeded
-                      -> retrying -> queued ...      (failed, attempts left: backoff)
-                      -> dead                        (failed max_attempts times: dead letters)
-                      -> queued                      (handed back by a stopping worker)
-    queued | retrying | running -> cancelled
-    dead -> queued                                   (retried from the dead letters)
+"""What a job queue is: its configuration, claims, and the protocol both queues follow.
 
 :class:`JobQueue` is the API both implementations share: the client side
 (``submit``, ``status``, ``result``, ``cancel``, ``list``, ``wait``, ``follow``,
 the dead letters) and the side a :class:`~vgkit.queue.worker.Worker` uses
 (``claim``, ``heartbeat``, ``complete``, ``complete_and_claim``, ``fail``,
-``release``, ``publish``).
-Everything a job carries is a JSON-ready pydantic model, so it can live in Redis
-and cross processes without pickle.
+``release``, ``publish``). The records it passes around (jobs, results, events)
+are in :mod:`vgkit.queue.jobs`.
 """
 
 from __future__ import annotations
 
 import builtins
 import random
-import time
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal, Protocol, runtime_checkable
-
-import orjson
-from pydantic import Field
+from typing import Protocol, runtime_checkable
 
 from vgkit.errors import ConfigError, InvalidRequestError
-from vgkit.events import Event, parse_event
-from vgkit.models import Model, VideoPlan, VideoRequest
-from vgkit.orchestrator import GenerationResult
-from vgkit.platforms import Platform
+from vgkit.events import Event
+from vgkit.models import VideoRequest
+from vgkit.queue.jobs import (
+    DeadLetter,
+    Job,
+    JobResult,
+    JobStatus,
+    Priority,
+    QueueEvent,
+)
 
 __all__ = [
     "DEFAULT_AGING",
@@ -49,25 +40,14 @@ __all__ = [
     "DEFAULT_POLL_INTERVAL",
     "DEFAULT_RESULT_TTL",
     "DEFAULT_VISIBILITY_TIMEOUT",
-    "TERMINAL",
-    "Attempt",
+    "MAX_IDEMPOTENCY_KEY",
     "Claim",
-    "DeadLetter",
-    "Job",
-    "JobEvent",
     "JobQueue",
-    "JobResult",
-    "JobStatus",
     "Lease",
-    "Priority",
     "QueueConfig",
-    "QueueEvent",
     "QueueStats",
     "check_submission",
     "claim_order",
-    "new_job_id",
-    "parse_queue_entry",
-    "parse_queue_event",
     "retry_delay",
 ]
 
@@ -82,47 +62,6 @@ DEFAULT_AGING = 10.0
 DEFAULT_EVENTS_MAXLEN = 1000
 DEFAULT_POLL_INTERVAL = 1.0
 MAX_IDEMPOTENCY_KEY = 200
-
-
-class Priority(StrEnum):
-    """How urgent a job is; workers take high before normal before low."""
-
-    HIGH = "high"
-    NORMAL = "normal"
-    LOW = "low"
-
-    @property
-    def rank(self) -> int:
-        """0 for high, 1 for normal, 2 for low."""
-        return _RANKS[self]
-
-    @classmethod
-    def parse(cls, value: Priority | str) -> Priority:
-        """A priority from its name; InvalidRequestError names the choices."""
-        try:
-            return cls(str(value).strip().lower())
-        except ValueError:
-            choices = ", ".join(p.value for p in cls)
-            message = f"unknown priority {value!r}; choose from {choices}"
-            raise InvalidRequestError(message) from None
-
-
-_RANKS = {Priority.HIGH: 0, Priority.NORMAL: 1, Priority.LOW: 2}
-
-
-class JobStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    RETRYING = "retrying"
-    SUCCEEDED = "succeeded"
-    DEAD = "dead"
-    CANCELLED = "cancelled"
-
-
-#: States a job never leaves on its own (a dead job leaves only by ``retry_dead``).
-TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.DEAD, JobStatus.CANCELLED})
-
-AttemptOutcome = Literal["running", "succeeded", "failed", "lost", "released", "cancelled"]
 
 
 class Lease(StrEnum):
@@ -190,11 +129,6 @@ class QueueConfig:
         return min(self.visibility_timeout / 3, 2.0)
 
 
-def new_job_id() -> str:
-    """``j-`` + milliseconds since the epoch (hex) + 8 random hex: ids sort by submission."""
-    return f"j-{time.time_ns() // 1_000_000:011x}-{uuid.uuid4().hex[:8]}"
-
-
 def retry_delay(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
     """Seconds before retrying after failed attempt ``attempt`` (1-based).
 
@@ -237,138 +171,6 @@ def claim_order(n: int, fairness: int | None) -> tuple[Priority, ...]:
     if (n // (fairness + 1)) % (fairness + 1) < fairness:
         return (Priority.NORMAL, Priority.LOW, Priority.HIGH)
     return (Priority.LOW, Priority.NORMAL, Priority.HIGH)
-
-
-class Attempt(Model):
-    """One run of a job by a worker."""
-
-    number: int = Field(description="1-based, across retries from the dead letters too")
-    worker: str
-    started_at: float
-    finished_at: float | None = None
-    outcome: AttemptOutcome = "running"
-    error: str | None = None
-
-
-class Job(Model):
-    """A job as the queue sees it now (a snapshot; ask the queue again for news)."""
-
-    id: str
-    request: VideoRequest
-    priority: Priority
-    status: JobStatus
-    idempotency_key: str | None = None
-    attempts: int = Field(0, description="attempts counted against max_attempts")
-    submitted_at: float
-    started_at: float | None = None
-    finished_at: float | None = None
-    retry_at: float | None = None
-    worker: str | None = None
-    error: str | None = None
-    history: tuple[Attempt, ...] = ()
-
-    @property
-    def done(self) -> bool:
-        return self.status in TERMINAL
-
-    @property
-    def wait_seconds(self) -> float | None:
-        """Submission to the first start, in seconds (None if it never started)."""
-        first = self.history[0].started_at if self.history else self.started_at
-        return None if first is None else round(first - self.submitted_at, 6)
-
-    def summary(self) -> str:
-        """One line for ``vgkit jobs``."""
-        topic = self.request.topic
-        topic = topic if len(topic) <= 40 else topic[:39] + "…"
-        age = time.strftime("%H:%M:%S", time.localtime(self.submitted_at))
-        return (
-            f"{self.id}  {self.priority.value:<6} {self.status.value:<9} "
-            f"{self.attempts:>2}  {age}  {topic}"
-        )
-
-
-class JobResult(Model):
-    """What a finished job produced: the plans and the run's figures."""
-
-    job_id: str
-    session_id: str
-    worker: str
-    ok: bool
-    makespan: float
-    plans: dict[Platform, VideoPlan] = Field(default_factory=dict)
-    failures: dict[str, str] = Field(default_factory=dict)
-    cache_hits: int = 0
-    cache_misses: int = 0
-    seconds_saved: float = 0.0
-
-    @classmethod
-    def from_generation(cls, job_id: str, worker: str, result: GenerationResult) -> JobResult:
-        return cls(
-            job_id=job_id,
-            session_id=result.session_id,
-            worker=worker,
-            ok=result.ok,
-            makespan=result.makespan,
-            plans=result.plans,
-            failures=result.failures,
-            cache_hits=sum(result.cache_hits.values()),
-            cache_misses=sum(result.cache_misses.values()),
-            seconds_saved=result.seconds_saved,
-        )
-
-    def plan(self, platform: Platform | str) -> VideoPlan:
-        return self.plans[Platform(platform)]
-
-
-class DeadLetter(Model):
-    """A job that failed ``max_attempts`` times, with why and every attempt."""
-
-    job_id: str
-    priority: Priority
-    error: str
-    attempts: int
-    dead_at: float
-    history: tuple[Attempt, ...] = ()
-
-
-class JobEvent(Model):
-    """A job changed state (published next to the orchestrator's progress events)."""
-
-    type: Literal["job"] = "job"
-    job_id: str
-    status: JobStatus
-    attempt: int = 0
-    worker: str | None = None
-    error: str | None = None
-    retry_at: float | None = None
-    ts: float = Field(default_factory=time.time)
-
-    @property
-    def final(self) -> bool:
-        return self.status in TERMINAL
-
-
-#: What following a job yields: its state changes and the orchestrator's events.
-QueueEvent = JobEvent | Event
-
-
-def _from_dict(raw: dict[str, Any]) -> QueueEvent:
-    if raw.get("type") == "job":
-        return JobEvent.model_validate(raw)
-    return parse_event(raw)
-
-
-def parse_queue_event(data: str | bytes) -> QueueEvent:
-    """A job or progress event from its JSON."""
-    return _from_dict(orjson.loads(data))
-
-
-def parse_queue_entry(fields: dict[str, str]) -> list[QueueEvent]:
-    """The events of one entry of a job's event stream: ``e`` one event, ``b`` a batch."""
-    if "b" in fields:
-        return [_from_dict(raw) for raw in orjson.loads(fields["b"])]
-    return [parse_queue_event(fields["e"])]
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,7 +238,9 @@ class JobQueue(Protocol):
         """Cancel a job; its status afterwards (running jobs stop at the next heartbeat)."""
         ...
 
-    async def list(self, *, status: JobStatus | None = None, limit: int = 50) -> builtins.list[Job]:
+    async def list(
+        self, *, status: JobStatus | str | None = None, limit: int = 50
+    ) -> builtins.list[Job]:
         """Jobs, newest first."""
         ...
 

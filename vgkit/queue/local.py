@@ -27,22 +27,24 @@ from vgkit.events import Event
 from vgkit.metrics import MetricsRegistry, default_registry
 from vgkit.models import VideoRequest
 from vgkit.queue.base import (
+    Claim,
+    Lease,
+    QueueConfig,
+    QueueStats,
+    check_submission,
+    retry_delay,
+)
+from vgkit.queue.jobs import (
     Attempt,
     AttemptOutcome,
-    Claim,
     DeadLetter,
     Job,
     JobEvent,
     JobResult,
     JobStatus,
-    Lease,
     Priority,
-    QueueConfig,
     QueueEvent,
-    QueueStats,
-    check_submission,
     new_job_id,
-    retry_delay,
 )
 
 __all__ = ["LocalJobQueue"]
@@ -250,9 +252,12 @@ class LocalJobQueue:
             self._set(rec, JobStatus.CANCELLED)
         return rec.status
 
-    async def list(self, *, status: JobStatus | None = None, limit: int = 50) -> builtins.list[Job]:
+    async def list(
+        self, *, status: JobStatus | str | None = None, limit: int = 50
+    ) -> builtins.list[Job]:
         self._expire()
-        recs = (r for r in reversed(self._jobs.values()) if status is None or r.status is status)
+        wanted = None if status is None else JobStatus.parse(status)
+        recs = (r for r in reversed(self._jobs.values()) if wanted is None or r.status is wanted)
         return [r.snapshot() for r in itertools.islice(recs, limit)]
 
     async def wait(self, job_id: str, *, timeout: float | None = None) -> Job:

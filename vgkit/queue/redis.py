@@ -3,15 +3,19 @@
 One stream per priority with one consumer group (``workers``): a claim reads
 the streams in the order :func:`~vgkit.queue.base.claim_order` gives (high,
 normal, low, with a fairness ratio so low never starves) and marks the job
-running in the same Lua step. A worker renews its claims with heartbeats; an
-entry idle for longer than the visibility timeout (its worker crashed or hung)
-is taken over by the next claim with XAUTOCLAIM. A failed attempt is retried
-after an exponential backoff (a sorted set the claim step drains) until
-``max_attempts``, then the job moves to the dead-letter stream with its error
-and attempt history. Results live under their own key with a TTL; a job's
-events go to a capped per-job stream, so a follower that starts late still sees
-them from the beginning. Everything is JSON; see :mod:`vgkit.queue.scripts` for
-the keys and why each state change is a script.
+running in the same Lua step. An idle worker blocks in XREADGROUP, so Redis
+hands each new entry to one waiting worker rather than waking them all; a
+worker that finishes a job gets its next one in the same call
+(``complete_and_claim``), so a busy worker costs one round trip per job.
+
+A worker renews its claims with heartbeats; an entry idle for longer than the
+visibility timeout (its worker crashed or hung) is taken over by a later claim
+with XAUTOCLAIM. A failed attempt is retried after an exponential backoff (a
+sorted set that claims drain) until ``max_attempts``, then the job moves to the
+dead-letter stream with its error and attempt history. Results live under their
+own key with a TTL; a job's events go to a capped per-job stream, so a follower
+that starts late still sees them from the beginning. Everything is JSON; see
+:mod:`vgkit.queue.scripts` for the keys and why each state change is a script.
 """
 
 from __future__ import annotations
@@ -44,23 +48,25 @@ from vgkit.metrics import MetricsRegistry, default_registry
 from vgkit.models import VideoRequest
 from vgkit.queue import scripts
 from vgkit.queue.base import (
-    Attempt,
     Claim,
+    Lease,
+    QueueConfig,
+    QueueStats,
+    check_submission,
+    claim_order,
+    retry_delay,
+)
+from vgkit.queue.jobs import (
+    Attempt,
     DeadLetter,
     Job,
     JobEvent,
     JobResult,
     JobStatus,
-    Lease,
     Priority,
-    QueueConfig,
     QueueEvent,
-    QueueStats,
-    check_submission,
-    claim_order,
     new_job_id,
     parse_queue_entry,
-    retry_delay,
 )
 
 __all__ = ["GROUP", "RedisJobQueue", "display_url"]
@@ -270,7 +276,10 @@ class RedisJobQueue:
             raise JobNotFoundError(job_id)
         return JobStatus(status)
 
-    async def list(self, *, status: JobStatus | None = None, limit: int = 50) -> builtins.list[Job]:
+    async def list(
+        self, *, status: JobStatus | str | None = None, limit: int = 50
+    ) -> builtins.list[Job]:
+        wanted = None if status is None else JobStatus.parse(status).value
         jobs: builtins.list[Job] = []
         gone: builtins.list[str] = []
         page, start = 200, 0
@@ -287,7 +296,7 @@ class RedisJobQueue:
                 for job_id, fields in zip(ids, rows, strict=True):
                     if not fields:
                         gone.append(job_id)
-                    elif status is None or fields.get("status") == status.value:
+                    elif wanted is None or fields.get("status") == wanted:
                         jobs.append(_job(fields))
             if gone:  # finished jobs whose TTL ran out
                 await self.redis.zrem(self._index, *gone)

@@ -34,7 +34,8 @@ from vgkit.errors import ConfigError, QueueUnavailableError
 from vgkit.events import Event, PlanReady
 from vgkit.metrics import MetricsRegistry, default_registry
 from vgkit.orchestrator import AgentCache, GenerationResult, Orchestrator
-from vgkit.queue.base import Claim, JobQueue, JobResult, JobStatus, Lease, QueueStats
+from vgkit.queue.base import Claim, JobQueue, Lease, QueueStats
+from vgkit.queue.jobs import JobResult, JobStatus
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
