@@ -30,6 +30,11 @@ from vgkit.errors import (
     GenerationError,
     GraphError,
     InvalidRequestError,
+    JobNotFoundError,
+    JobStateError,
+    QueueError,
+    QueueFullError,
+    QueueUnavailableError,
     VgkitError,
 )
 from vgkit.events import Event, parse_event
@@ -44,6 +49,19 @@ from vgkit.models import (
 )
 from vgkit.orchestrator import AgentCache, CachedRun, CacheOutcome, GenerationResult, Orchestrator
 from vgkit.platforms import Platform, PlatformPreset, preset
+from vgkit.queue import (
+    Job,
+    JobEvent,
+    JobQueue,
+    JobResult,
+    JobStatus,
+    LocalJobQueue,
+    Priority,
+    QueueConfig,
+    RedisJobQueue,
+    Worker,
+    WorkerConfig,
+)
 from vgkit.scheduler import EXECUTORS, ScheduleResult, run_graph
 from vgkit.sessions import current_session_id
 
@@ -75,11 +93,25 @@ __all__ = [
     "GenerationResult",
     "GraphError",
     "InvalidRequestError",
+    "Job",
+    "JobEvent",
+    "JobNotFoundError",
+    "JobQueue",
+    "JobResult",
+    "JobStateError",
+    "JobStatus",
     "LayeredCache",
+    "LocalJobQueue",
     "Orchestrator",
     "Platform",
     "PlatformPreset",
+    "Priority",
     "QualityReport",
+    "QueueConfig",
+    "QueueError",
+    "QueueFullError",
+    "QueueUnavailableError",
+    "RedisJobQueue",
     "ScheduleResult",
     "Script",
     "Storyboard",
@@ -91,6 +123,8 @@ __all__ = [
     "VgkitError",
     "VideoPlan",
     "VideoRequest",
+    "Worker",
+    "WorkerConfig",
     "__version__",
     "agenerate",
     "current_session_id",

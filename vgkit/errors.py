@@ -11,7 +11,12 @@ The tree::
     ├── AgentError             an agent could not produce its artifact
     │   └── BackendError       a backend (for example the LLM endpoint) misbehaved
     ├── GenerationError        a run finished without a plan for a platform
-    └── CacheError             a cache setting, key, policy or dictionary is invalid
+    ├── CacheError             a cache setting, key, policy or dictionary is invalid
+    └── QueueError             the job queue could not do what was asked
+        ├── QueueFullError         a bounded queue refused a job (what is queued is kept)
+        ├── JobNotFoundError       no job with that id (never submitted, purged or expired)
+        ├── JobStateError          the job's state does not allow it (retry a job that is not dead)
+        └── QueueUnavailableError  Redis did not answer; the queue's jobs are untouched
 
 Errors from third-party libraries are wrapped with ``raise ... from exc`` so the
 caller always sees a ``VgkitError`` whose message says what was wrong and what to
@@ -31,6 +36,11 @@ __all__ = [
     "GenerationError",
     "GraphError",
     "InvalidRequestError",
+    "JobNotFoundError",
+    "JobStateError",
+    "QueueError",
+    "QueueFullError",
+    "QueueUnavailableError",
     "VgkitError",
 ]
 
@@ -92,3 +102,38 @@ class CacheError(VgkitError, ValueError):
     Only misuse raises it: a cache that cannot reach Redis, or reads bytes that
     do not decode, counts the failure and answers a miss instead.
     """
+
+
+class QueueError(VgkitError):
+    """The job queue could not do what was asked."""
+
+
+class QueueFullError(QueueError):
+    """A bounded queue refused a submission; the jobs already queued are untouched."""
+
+    def __init__(self, waiting: int, maxsize: int) -> None:
+        self.waiting = waiting
+        self.maxsize = maxsize
+        super().__init__(
+            f"the job queue is full ({waiting} jobs waiting, maxsize {maxsize}); "
+            "nothing was queued: retry later, add workers, or raise maxsize"
+        )
+
+
+class JobNotFoundError(QueueError, KeyError):
+    """No job with that id: never submitted, purged, or expired with its result."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(f"no job {job_id!r}: it was never submitted, was purged, or expired")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class JobStateError(QueueError):
+    """The job exists but its state does not allow the operation."""
+
+
+class QueueUnavailableError(QueueError):
+    """Redis did not answer; jobs already in the queue are not affected."""

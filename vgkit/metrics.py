@@ -18,25 +18,66 @@ Names follow Prometheus conventions: the ``vgkit_`` prefix, base units
 
 ``to_frame()`` flattens every sample into a DataFrame (one row per sample, one
 column per label) for notebooks; ``exposition()`` is the text format served at
-``/metrics``.
+``/metrics`` (:class:`MetricsServer` serves it on 127.0.0.1 for ``vgkit worker``).
+
+The families vgkit exposes, by the component that records them (counters are
+listed with the ``_total`` their samples carry)::
+
+    agents (the orchestrator)
+      vgkit_agent_requests_total{agent,platform,status}      agent calls by outcome
+      vgkit_agent_duration_seconds{agent,cache}              wall time per call (histogram)
+      vgkit_agent_errors_total{agent,error}                  calls that raised
+      vgkit_runs_total{executor,ok}                          orchestrator runs
+      vgkit_run_makespan_seconds{executor}                   makespan per run (histogram)
+    quality (the orchestrator)
+      vgkit_quality_score{platform,check}                    scores of finished plans (histogram)
+    job queue (vgkit.queue: queues and workers)
+      vgkit_queue_depth{priority}                            jobs waiting to be claimed
+      vgkit_queue_running                                    jobs claimed by a worker
+      vgkit_queue_retrying                                   failed jobs waiting out their backoff
+      vgkit_queue_dead_letters                               jobs in the dead-letter list
+      vgkit_queue_submitted_total{priority}                  accepted submissions
+      vgkit_queue_jobs_total{priority,outcome}               finished attempts: succeeded,
+                                                             retrying, dead, cancelled,
+                                                             released, lost
+      vgkit_queue_wait_seconds{priority}                     queued -> claimed (histogram)
+      vgkit_queue_run_seconds{priority,outcome}              claimed -> finished (histogram)
+    A2A traffic and the connection pool (vgkit.client, a collector)
+      messages and latency per agent; active connections and the reuse rate
+    cache (vgkit.cache, a collector)
+      hits and misses per tier and content kind; seconds saved by hits
+
+The A2A, pool and cache families are registered by their components as
+collectors over their own counters; see those modules for the exact names.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.metrics_core import Metric
+
+from vgkit.errors import ConfigError
 
 if TYPE_CHECKING:
     import pandas as pd
+    from aiohttp import web
 
 __all__ = [
     "DEFAULT_REGISTRY",
     "LATENCY_BUCKETS",
     "MetricsRegistry",
+    "MetricsServer",
     "SupportsCollect",
     "default_registry",
 ]
@@ -159,6 +200,105 @@ class MetricsRegistry:
         return self.histogram(
             "vgkit_run_makespan_seconds", "Makespan of orchestrator runs", ("executor",)
         )
+
+    # -- the job queue -------------------------------------------------------
+
+    def queue_depth(self) -> Gauge:
+        return self.gauge("vgkit_queue_depth", "Jobs waiting to be claimed", ("priority",))
+
+    def queue_running(self) -> Gauge:
+        return self.gauge("vgkit_queue_running", "Jobs claimed by a worker and not finished")
+
+    def queue_retrying(self) -> Gauge:
+        return self.gauge("vgkit_queue_retrying", "Failed jobs waiting out their retry backoff")
+
+    def queue_dead_letters(self) -> Gauge:
+        return self.gauge("vgkit_queue_dead_letters", "Jobs in the dead-letter list")
+
+    def queue_submitted(self) -> Counter:
+        return self.counter("vgkit_queue_submitted", "Jobs accepted by the queue", ("priority",))
+
+    def queue_jobs(self) -> Counter:
+        return self.counter(
+            "vgkit_queue_jobs", "Finished job attempts by priority and outcome",
+            ("priority", "outcome"),
+        )  # fmt: skip
+
+    def queue_wait(self) -> Histogram:
+        return self.histogram(
+            "vgkit_queue_wait_seconds", "Time from queued to claimed", ("priority",)
+        )
+
+    def queue_run(self) -> Histogram:
+        return self.histogram(
+            "vgkit_queue_run_seconds", "Time from claimed to finished", ("priority", "outcome")
+        )
+
+
+class MetricsServer:
+    """Serves a registry's ``/metrics`` over HTTP on 127.0.0.1 (aiohttp).
+
+    ``port=0`` picks a free port (read it from :attr:`port` after
+    :meth:`start`). ``before_scrape`` runs before every scrape, for figures that
+    need I/O to read (queue depths in Redis).
+    """
+
+    def __init__(
+        self,
+        registry: MetricsRegistry,
+        *,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        before_scrape: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.registry = registry
+        self.host = host
+        self.port = port
+        self.before_scrape = before_scrape
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/metrics"
+
+    async def start(self) -> MetricsServer:
+        from aiohttp import web
+
+        app = web.Application()
+        app.router.add_get("/metrics", self._handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.host, self.port).start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise ConfigError(
+                f"cannot serve /metrics on {self.host}:{self.port} ({exc.strerror or exc}); "
+                "choose a free port, or 0 to disable"
+            ) from exc
+        self.port = int(runner.addresses[0][1])
+        self._runner = runner
+        return self
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
+        if self.before_scrape is not None:
+            await self.before_scrape()
+        return web.Response(
+            body=self.registry.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    async def aclose(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> MetricsServer:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
 
 DEFAULT_REGISTRY = MetricsRegistry()

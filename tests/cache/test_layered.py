@@ -236,3 +236,35 @@ async def test_early_refresh_recomputes_a_hot_key_before_expiry(make_cache: Make
     assert hit.hit and hit.value == 0
     await cache.drain()
     assert await cache.get(key) == 1
+
+
+async def test_a_long_computation_keeps_its_lease_and_a_dead_holder_loses_it(
+    make_cache: MakeCache, redis_url: str, key_prefix: str
+) -> None:
+    from vgkit.cache.locks import LockOptions
+
+    lease = LockOptions(ttl=0.3, wait=5.0)
+    first = make_cache(redis=redis_url, prefix=key_prefix)
+    second = make_cache(redis=redis_url, prefix=key_prefix)
+    first.locks.options = second.locks.options = lease
+    key = first.key("script", "tiktok", "lease")
+    calls: list[str] = []
+
+    async def slow(name: str) -> dict[str, str]:
+        calls.append(name)
+        await asyncio.sleep(1.0)  # more than three leases long
+        return {"by": name}
+
+    a = asyncio.create_task(first.get_or_compute(key, lambda: slow("first"), ttl=60))
+    await asyncio.sleep(0.1)
+    b = await second.get_or_compute(key, lambda: slow("second"), ttl=60)
+    assert (await a).value == {"by": "first"} and b.value == {"by": "first"}
+    assert b.hit and calls == ["first"]  # the renewed lease kept the second process waiting
+
+    # A holder that dies never renews: its lock is gone within one lease.
+    dead = second.key("script", "tiktok", "dead")
+    assert await first.locks.try_acquire(dead) is not None
+    started = time.monotonic()
+    value = await second.get_or_compute(dead, lambda: slow("survivor"), ttl=60)
+    assert value.value == {"by": "survivor"} and not value.hit
+    assert time.monotonic() - started < 0.3 + 1.0 + 0.5

@@ -252,6 +252,21 @@ class DiskTier:
             self._error("lock", key, exc)
             return False
 
+    async def renew_if(self, key: str, token: str, ttl: float) -> bool:
+        """Extend ``key``'s expiry only while it still holds ``token`` (a lease renewal)."""
+
+        def renew() -> bool:
+            with self.cache.transact(retry=True):
+                if self.cache.get(key, default=None, retry=True) == token:
+                    return bool(self.cache.touch(key, expire=ttl, retry=True))
+                return False
+
+        try:
+            return await self._offload(renew)
+        except _ERRORS as exc:
+            self._error("lock", key, exc)
+            return False
+
     async def remove_if(self, key: str, token: str) -> bool:
         """Delete ``key`` only while it still holds ``token`` (the lock's release)."""
 

@@ -384,7 +384,8 @@ class LayeredCache:
                     found = await self.lookup(key)
                     if found is not None:
                         return self._hit(key, *found)
-                return await self._compute(key, fn, ttl, tags)
+                async with self.locks.kept(key, held):
+                    return await self._compute(key, fn, ttl, tags)
             finally:
                 if held is not None:
                     await self.locks.release(key, held)
@@ -524,7 +525,8 @@ class LayeredCache:
             await asyncio.sleep(self.locks.options.poll_min)
             held = await self.locks.try_acquire(key)
         try:
-            yield
+            async with self.locks.kept(key, held):
+                yield
         finally:
             if held is not None:
                 await self.locks.release(key, held)

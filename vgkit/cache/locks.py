@@ -4,16 +4,21 @@
 others in the same process await its result (or its exception: failures are
 shared, never cached). :class:`KeyLock` then makes the work happen once across
 processes and machines: a Redis lock (``SET NX PX`` with a random token,
-released by compare-and-delete, expiring after ``ttl`` so a crashed holder
-cannot block a key forever) when Redis is reachable, otherwise a diskcache
+released by compare-and-delete) when Redis is reachable, otherwise a diskcache
 lock (``add`` with expiry) that covers the processes sharing one directory.
+
+A lock is a lease: it expires ``ttl`` seconds after it was last renewed, and
+the holder renews it every ``ttl / 3`` while it computes (:meth:`KeyLock.kept`).
+So a long computation keeps its lock however long it takes, and a holder that
+dies (SIGKILL, lost machine) blocks the key for at most ``ttl`` seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -24,13 +29,14 @@ from vgkit.errors import CacheError
 __all__ = ["DEFAULT_LOCK_TTL", "KeyLock", "LockOptions", "SingleFlight"]
 
 T = TypeVar("T")
-DEFAULT_LOCK_TTL = 30.0
+DEFAULT_LOCK_TTL = 5.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LockOptions:
-    """``ttl``: how long a lock outlives a crashed holder; ``wait``: how long a
-    caller waits for another process's result before computing it anyway."""
+    """``ttl``: the lease, how long a lock outlives a crashed holder (a live
+    holder renews it every ``ttl / 3``); ``wait``: how long a caller waits for
+    another process's result before computing it anyway."""
 
     ttl: float = DEFAULT_LOCK_TTL
     wait: float = 60.0
@@ -111,6 +117,35 @@ class KeyLock:
             await self.l2.release(lock_key, token)
         elif backend == "l1" and self.l1 is not None:
             await self.l1.remove_if(lock_key, token)
+
+    async def renew(self, key: str, held: tuple[str, str]) -> bool:
+        """Extend the lease of a lock this caller holds; False when it was lost."""
+        backend, token = held
+        lock_key = self.lock_key(key)
+        if backend == "l2" and self.l2 is not None:
+            return await self.l2.renew(lock_key, token, self.options.ttl)
+        if backend == "l1" and self.l1 is not None:
+            return await self.l1.renew_if(lock_key, token, self.options.ttl)
+        return True
+
+    @contextlib.asynccontextmanager
+    async def kept(self, key: str, held: tuple[str, str] | None) -> AsyncIterator[None]:
+        """Renew the lease of ``held`` in the background while the block runs."""
+        if held is None or held[0] == "none":
+            yield
+            return
+
+        async def renew_forever() -> None:
+            while True:
+                await asyncio.sleep(self.options.ttl / 3)
+                await self.renew(key, held)
+
+        renewer = asyncio.create_task(renew_forever())
+        try:
+            yield
+        finally:
+            renewer.cancel()
+            await asyncio.gather(renewer, return_exceptions=True)
 
     async def held_elsewhere(self, key: str) -> bool:
         """Whether some process still holds the lock (False when no backend can tell)."""

@@ -47,6 +47,10 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
 _DELETE_TAG = """
 local members = redis.call('SMEMBERS', KEYS[1])
 local removed = {}
@@ -109,6 +113,7 @@ class RedisTier:
         self.client = aioredis.Redis(connection_pool=pool)
         self._url = options.url
         self._release = self.client.register_script(_RELEASE)
+        self._renew = self.client.register_script(_RENEW)
         self._delete_tag = self.client.register_script(_DELETE_TAG)
         self._pending: list[tuple[str, asyncio.Future[bytes | None]]] = []
         self._inflight = 0
@@ -293,6 +298,17 @@ class RedisTier:
     async def release(self, key: str, token: str) -> bool:
         return bool(
             await self._call("unlock", "lock", lambda: self._release(keys=[key], args=[token]), 0)
+        )
+
+    async def renew(self, key: str, token: str, ttl: float) -> bool:
+        """Compare-and-PEXPIRE: extend a lock only while it still holds ``token``."""
+        return bool(
+            await self._call(
+                "renew",
+                "lock",
+                lambda: self._renew(keys=[key], args=[token, int(ttl * 1000)]),
+                0,
+            )
         )
 
     async def exists(self, key: str) -> bool | None:

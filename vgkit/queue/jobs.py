@@ -1,0 +1,233 @@
+"""The job records: priorities, states, attempts, results, dead letters, events.
+
+All JSON-ready pydantic models (or string enums), so a job can live in Redis and
+cross processes without pickle. A job's life::
+
+    queued -> running -> succeeded
+                      -> retrying -> queued ...      (failed, attempts left: backoff)
+                      -> dead                        (failed max_attempts times: dead letters)
+                      -> queued                      (handed back by a stopping worker)
+    queued | retrying | running -> cancelled
+    dead -> queued                                   (retried from the dead letters)
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from enum import StrEnum
+from typing import Any, Literal, TypeVar
+
+import orjson
+from pydantic import Field
+
+from vgkit.errors import InvalidRequestError
+from vgkit.events import Event, parse_event
+from vgkit.models import Model, VideoPlan, VideoRequest
+from vgkit.orchestrator import GenerationResult
+from vgkit.platforms import Platform
+
+__all__ = [
+    "TERMINAL",
+    "Attempt",
+    "AttemptOutcome",
+    "DeadLetter",
+    "Job",
+    "JobEvent",
+    "JobResult",
+    "JobStatus",
+    "Priority",
+    "QueueEvent",
+    "new_job_id",
+    "parse_queue_entry",
+    "parse_queue_event",
+]
+
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _parse(kind: type[_E], value: object, what: str) -> _E:
+    try:
+        return kind(str(value).strip().lower())
+    except ValueError:
+        choices = ", ".join(member.value for member in kind)
+        raise InvalidRequestError(f"unknown {what} {value!r}; choose from {choices}") from None
+
+
+class Priority(StrEnum):
+    """How urgent a job is; workers take high before normal before low."""
+
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        """0 for high, 1 for normal, 2 for low."""
+        return _RANKS[self]
+
+    @classmethod
+    def parse(cls, value: Priority | str) -> Priority:
+        """A priority from its name; InvalidRequestError names the choices."""
+        return _parse(cls, value, "priority")
+
+
+_RANKS = {Priority.HIGH: 0, Priority.NORMAL: 1, Priority.LOW: 2}
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    RETRYING = "retrying"
+    SUCCEEDED = "succeeded"
+    DEAD = "dead"
+    CANCELLED = "cancelled"
+
+    @classmethod
+    def parse(cls, value: JobStatus | str) -> JobStatus:
+        """A status from its name; InvalidRequestError names the choices."""
+        return _parse(cls, value, "status")
+
+
+#: States a job never leaves on its own (a dead job leaves only by ``retry_dead``).
+TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.DEAD, JobStatus.CANCELLED})
+
+AttemptOutcome = Literal["running", "succeeded", "failed", "lost", "released", "cancelled"]
+
+
+def new_job_id() -> str:
+    """``j-`` + milliseconds since the epoch (hex) + 8 random hex: ids sort by submission."""
+    return f"j-{time.time_ns() // 1_000_000:011x}-{uuid.uuid4().hex[:8]}"
+
+
+class Attempt(Model):
+    """One run of a job by a worker."""
+
+    number: int = Field(description="1-based, across retries from the dead letters too")
+    worker: str
+    started_at: float
+    finished_at: float | None = None
+    outcome: AttemptOutcome = "running"
+    error: str | None = None
+
+
+class Job(Model):
+    """A job as the queue sees it now (a snapshot; ask the queue again for news)."""
+
+    id: str
+    request: VideoRequest
+    priority: Priority
+    status: JobStatus
+    idempotency_key: str | None = None
+    attempts: int = Field(0, description="attempts counted against max_attempts")
+    submitted_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    retry_at: float | None = None
+    worker: str | None = None
+    error: str | None = None
+    history: tuple[Attempt, ...] = ()
+
+    @property
+    def done(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def wait_seconds(self) -> float | None:
+        """Submission to the first start, in seconds (None if it never started)."""
+        first = self.history[0].started_at if self.history else self.started_at
+        return None if first is None else round(first - self.submitted_at, 6)
+
+    def summary(self) -> str:
+        """One line for ``vgkit jobs``."""
+        topic = self.request.topic
+        topic = topic if len(topic) <= 40 else topic[:39] + "…"
+        age = time.strftime("%H:%M:%S", time.localtime(self.submitted_at))
+        return (
+            f"{self.id}  {self.priority.value:<6} {self.status.value:<9} "
+            f"{self.attempts:>2}  {age}  {topic}"
+        )
+
+
+class JobResult(Model):
+    """What a finished job produced: the plans and the run's figures."""
+
+    job_id: str
+    session_id: str
+    worker: str
+    ok: bool
+    makespan: float
+    plans: dict[Platform, VideoPlan] = Field(default_factory=dict)
+    failures: dict[str, str] = Field(default_factory=dict)
+    cache_hits: int = 0
+    cache_misses: int = 0
+    seconds_saved: float = 0.0
+
+    @classmethod
+    def from_generation(cls, job_id: str, worker: str, result: GenerationResult) -> JobResult:
+        return cls(
+            job_id=job_id,
+            session_id=result.session_id,
+            worker=worker,
+            ok=result.ok,
+            makespan=result.makespan,
+            plans=result.plans,
+            failures=result.failures,
+            cache_hits=sum(result.cache_hits.values()),
+            cache_misses=sum(result.cache_misses.values()),
+            seconds_saved=result.seconds_saved,
+        )
+
+    def plan(self, platform: Platform | str) -> VideoPlan:
+        return self.plans[Platform(platform)]
+
+
+class DeadLetter(Model):
+    """A job that failed ``max_attempts`` times, with why and every attempt."""
+
+    job_id: str
+    priority: Priority
+    error: str
+    attempts: int
+    dead_at: float
+    history: tuple[Attempt, ...] = ()
+
+
+class JobEvent(Model):
+    """A job changed state (published next to the orchestrator's progress events)."""
+
+    type: Literal["job"] = "job"
+    job_id: str
+    status: JobStatus
+    attempt: int = 0
+    worker: str | None = None
+    error: str | None = None
+    retry_at: float | None = None
+    ts: float = Field(default_factory=time.time)
+
+    @property
+    def final(self) -> bool:
+        return self.status in TERMINAL
+
+
+#: What following a job yields: its state changes and the orchestrator's events.
+QueueEvent = JobEvent | Event
+
+
+def _from_dict(raw: dict[str, Any]) -> QueueEvent:
+    if raw.get("type") == "job":
+        return JobEvent.model_validate(raw)
+    return parse_event(raw)
+
+
+def parse_queue_event(data: str | bytes) -> QueueEvent:
+    """A job or progress event from its JSON."""
+    return _from_dict(orjson.loads(data))
+
+
+def parse_queue_entry(fields: dict[str, str]) -> list[QueueEvent]:
+    """The events of one entry of a job's event stream: ``e`` one event, ``b`` a batch."""
+    if "b" in fields:
+        return [_from_dict(raw) for raw in orjson.loads(fields["b"])]
+    return [parse_queue_event(fields["e"])]
