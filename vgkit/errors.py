@@ -10,7 +10,13 @@ The tree::
     ├── ExecutorError          unknown executor name or bad scheduler options
     ├── AgentError             an agent could not produce its artifact
     │   └── BackendError       a backend (for example the LLM endpoint) misbehaved
-    └── GenerationError        a run finished without a plan for a platform
+    ├── GenerationError        a run finished without a plan for a platform
+    ├── ClientError            an HTTP call through the pooled client failed
+    │   ├── EndpointUnavailableError   no endpoint took the request (refused, 503, unhealthy)
+    │   │   └── CircuitOpenError       every candidate endpoint's circuit breaker is open
+    │   ├── RequestTimeoutError        the request missed its connect, read or total deadline
+    │   └── RpcError                   the peer answered with a JSON-RPC / A2A error (``code``)
+    └── ServeError             an agent server could not start (port taken, bad options)
 
 Errors from third-party libraries are wrapped with ``raise ... from exc`` so the
 caller always sees a ``VgkitError`` whose message says what was wrong and what to
@@ -23,12 +29,18 @@ from __future__ import annotations
 __all__ = [
     "AgentError",
     "BackendError",
+    "CircuitOpenError",
+    "ClientError",
     "ConfigError",
     "CycleError",
+    "EndpointUnavailableError",
     "ExecutorError",
     "GenerationError",
     "GraphError",
     "InvalidRequestError",
+    "RequestTimeoutError",
+    "RpcError",
+    "ServeError",
     "VgkitError",
 ]
 
@@ -82,3 +94,47 @@ class GenerationError(VgkitError):
     def __init__(self, message: str, failures: dict[str, str] | None = None) -> None:
         self.failures = dict(failures or {})
         super().__init__(message)
+
+
+class ClientError(VgkitError):
+    """An HTTP call through the pooled client failed.
+
+    ``url`` is the endpoint that failed last (None before one was chosen) and
+    ``status`` the HTTP status when the server answered with one.
+    """
+
+    def __init__(self, message: str, *, url: str | None = None, status: int | None = None) -> None:
+        self.url = url
+        self.status = status
+        super().__init__(message)
+
+
+class EndpointUnavailableError(ClientError):
+    """No endpoint took the request: refused connections, 503s, or none healthy."""
+
+
+class CircuitOpenError(EndpointUnavailableError):
+    """Every candidate endpoint's circuit breaker is open; retry after it cools down."""
+
+
+class RequestTimeoutError(ClientError):
+    """The request missed its connect, read or total deadline."""
+
+
+class RpcError(ClientError):
+    """The peer answered with a JSON-RPC error; ``code`` is the JSON-RPC / A2A code.
+
+    Application errors are never retried: the server received and rejected the call.
+    """
+
+    def __init__(
+        self, code: int, message: str, *, data: object = None, url: str | None = None
+    ) -> None:
+        self.code = code
+        self.rpc_message = message
+        self.data = data
+        super().__init__(f"JSON-RPC error {code}: {message}", url=url)
+
+
+class ServeError(VgkitError):
+    """An agent server could not start or was given invalid options."""
