@@ -8,19 +8,35 @@ Quick start::
     print(plan.to_markdown())
 """
 
-from vgkit.agents import SPECS, AgentCall, AgentSpec, Backend, TemplateBackend
+from vgkit.agents import (
+    SPECS,
+    A2ABackend,
+    AgentCall,
+    AgentSpec,
+    Backend,
+    LLMBackend,
+    LLMConfig,
+    TemplateBackend,
+)
 from vgkit.agents.cost import COST_PROFILES, CostModel, CostProfile
 from vgkit.api import agenerate, generate
+from vgkit.client import A2AClient, PoolConfig, PooledClient
 from vgkit.dag import DAG
 from vgkit.errors import (
     AgentError,
     BackendError,
+    CircuitOpenError,
+    ClientError,
     ConfigError,
     CycleError,
+    EndpointUnavailableError,
     ExecutorError,
     GenerationError,
     GraphError,
     InvalidRequestError,
+    RequestTimeoutError,
+    RpcError,
+    ServeError,
     VgkitError,
 )
 from vgkit.events import Event, parse_event
@@ -36,6 +52,7 @@ from vgkit.models import (
 from vgkit.orchestrator import GenerationResult, Orchestrator
 from vgkit.platforms import Platform, PlatformPreset, preset
 from vgkit.scheduler import EXECUTORS, ScheduleResult, run_graph
+from vgkit.serve import AgentServer, ServeConfig, start_cluster
 from vgkit.sessions import current_session_id
 
 __version__ = "0.1.0"
@@ -45,27 +62,41 @@ __all__ = [
     "DAG",
     "EXECUTORS",
     "SPECS",
+    "A2ABackend",
+    "A2AClient",
     "AgentCall",
     "AgentError",
+    "AgentServer",
     "AgentSpec",
     "Backend",
     "BackendError",
+    "CircuitOpenError",
+    "ClientError",
     "ConfigError",
     "CostModel",
     "CostProfile",
     "CycleError",
+    "EndpointUnavailableError",
     "Event",
     "ExecutorError",
     "GenerationError",
     "GenerationResult",
     "GraphError",
     "InvalidRequestError",
+    "LLMBackend",
+    "LLMConfig",
     "Orchestrator",
     "Platform",
     "PlatformPreset",
+    "PoolConfig",
+    "PooledClient",
     "QualityReport",
+    "RequestTimeoutError",
+    "RpcError",
     "ScheduleResult",
     "Script",
+    "ServeConfig",
+    "ServeError",
     "Storyboard",
     "Style",
     "TemplateBackend",
@@ -80,4 +111,5 @@ __all__ = [
     "parse_event",
     "preset",
     "run_graph",
+    "start_cluster",
 ]

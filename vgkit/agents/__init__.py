@@ -24,6 +24,8 @@ from vgkit.agents import (
 )
 from vgkit.agents.base import AgentCall, AgentSpec, Backend, call_rng
 from vgkit.agents.cost import COST_PROFILES, CostModel, CostProfile
+from vgkit.agents.llm import LLMBackend, LLMConfig
+from vgkit.agents.remote import A2ABackend
 from vgkit.agents.template import TemplateBackend
 
 _MODULES = (topic, hooks, script, timing, scenes, shots, transitions, cta, assembler, quality)
@@ -37,11 +39,14 @@ __all__ = [
     "COST_PROFILES",
     "SPECS",
     "STEPS",
+    "A2ABackend",
     "AgentCall",
     "AgentSpec",
     "Backend",
     "CostModel",
     "CostProfile",
+    "LLMBackend",
+    "LLMConfig",
     "TemplateBackend",
     "call_rng",
 ]

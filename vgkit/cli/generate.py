@@ -8,7 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from vgkit.agents import Backend, TemplateBackend
 from vgkit.agents.cost import COST_PROFILES
+from vgkit.agents.remote import A2ABackend
+from vgkit.config import settings
+from vgkit.endpoints import parse_agents
 from vgkit.errors import ConfigError
 from vgkit.events import Event, NodeFinished
 from vgkit.models import Style
@@ -50,6 +54,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--time-scale", type=float, default=0.01, help="multiplier for --cost latencies"
     )
+    parser.add_argument(
+        "--agents",
+        action="append",
+        metavar="SPEC",
+        help="run the agents remotely over A2A: an agents file (TOML/JSON), NAME=URL (repeat), "
+        "or 'local[:BASE]' for `vgkit serve` on this machine (default: $VGKIT_AGENTS, else "
+        "the embedded agents)",
+    )
 
 
 def request_from(args: argparse.Namespace) -> Any:
@@ -72,12 +84,31 @@ def orchestrator_from(args: argparse.Namespace, **extra: Any) -> Orchestrator:
         raise ConfigError(
             f"unknown cost profile {args.cost!r}; choose from {', '.join(COST_PROFILES)}"
         )
+    if "backend" not in extra:
+        extra["backend"] = backend_from(args)
     return Orchestrator(
         executor=args.executor,
         concurrency=args.concurrency,
         cost=args.cost,
         time_scale=args.time_scale,
         **extra,
+    )
+
+
+def backend_from(args: argparse.Namespace) -> Backend | None:
+    """An A2ABackend when ``--agents`` or ``VGKIT_AGENTS`` names endpoints, else None."""
+    specs = getattr(args, "agents", None)
+    if not specs:
+        agents_file = settings().agents_file
+        if agents_file is None:
+            return None
+        specs = [str(agents_file)]
+    s = settings()
+    return A2ABackend(
+        parse_agents(specs),
+        fallback=TemplateBackend(),
+        auth_token=s.auth_token,
+        hmac_secret=s.hmac_secret,
     )
 
 
@@ -124,7 +155,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     request = request_from(args)
-    orchestrator = orchestrator_from(args)
+    if args.agents:
+        parse_agents(args.agents)  # validate the configuration; the plan needs no network
+    orchestrator = orchestrator_from(args, backend=None)
     dag = orchestrator.graph(request)
     print(dag.to_text())
     if args.draw:
