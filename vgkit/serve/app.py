@@ -142,6 +142,7 @@ class AgentServer:
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
         app.on_shutdown.append(self._on_shutdown)
+        app.on_cleanup.append(self._on_cleanup)
         return app
 
     async def start(self) -> str:
@@ -152,11 +153,9 @@ class AgentServer:
         await runner.setup()
         site: web.BaseSite
         if self.sock is not None:
-            site = web.SockSite(runner, self.sock, shutdown_timeout=self.config.shutdown_timeout)
+            site = web.SockSite(runner, self.sock)
         else:
-            site = web.TCPSite(
-                runner, self.config.host, self.port, shutdown_timeout=self.config.shutdown_timeout
-            )
+            site = web.TCPSite(runner, self.config.host, self.port)
         try:
             await site.start()
         except OSError as exc:
@@ -182,6 +181,10 @@ class AgentServer:
 
     async def _on_shutdown(self, _app: web.Application) -> None:
         self.stopping = True
+
+    async def _on_cleanup(self, _app: web.Application) -> None:
+        # Requests in flight have had shutdown_timeout to finish; background
+        # tasks (non-blocking sends, abandoned streams) are canceled now.
         await self.tasks.cancel_all()
 
     async def __aenter__(self) -> AgentServer:
