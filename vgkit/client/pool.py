@@ -185,12 +185,15 @@ class _OriginPool:
             auto_decompress=True,
         )
         self.limiter = Limiter(cfg.adaptive.min_per_host) if cfg.adaptive else None
+        stats.connector = self.connector
         self.stats = stats
         self.last_used = time.monotonic()
         self.origin = origin
 
     async def aclose(self) -> None:
         await self.session.close()
+        if self.stats.connector is self.connector:
+            self.stats.connector = None
 
 
 class PooledClient:
@@ -421,9 +424,6 @@ class PooledClient:
             async with pool.session.request(
                 method, url, data=body, headers=headers, timeout=timeout
             ) as resp:
-                connection = resp.connection
-                if connection is not None and connection.protocol is not None:
-                    pool.stats.seen(connection.protocol)
                 payload = await resp.read()
                 status = resp.status
                 resp_headers = dict(resp.headers)
@@ -496,8 +496,6 @@ class PooledClient:
                 raise _AttemptFailed(failure, url, str(exc) or type(exc).__name__).error(
                     target, 1
                 ) from exc
-            if resp.connection is not None and resp.connection.protocol is not None:
-                pool.stats.seen(resp.connection.protocol)
             chosen.breaker.record_success()
             try:
                 yield resp

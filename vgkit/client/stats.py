@@ -33,8 +33,8 @@ class OriginStats:
 
     The counters only grow (Prometheus reads them); ``reset`` moves the
     baseline that ``snapshot`` subtracts, for measuring after a warm-up.
-    A connection counts as open once it carried a response and while its
-    socket is connected; closed = created - open.
+    Open connections are read from the live connector (in use plus idle
+    keep-alive ones whose socket is still connected); closed = created - open.
     """
 
     origin: Origin
@@ -43,7 +43,8 @@ class OriginStats:
     waits: int = 0
     wait_seconds: float = 0.0
     _base: dict[str, float] = field(default_factory=dict)
-    _protocols: weakref.WeakSet[Any] = field(default_factory=weakref.WeakSet)
+    connector: Any = None
+    """The origin's live aiohttp connector (None while the origin is closed)."""
     _queued_at: dict[int, float] = field(default_factory=dict)
 
     async def on_create(self, *_: Any) -> None:
@@ -64,13 +65,16 @@ class OriginStats:
         self.waits += 1
         self.wait_seconds += seconds
 
-    def seen(self, protocol: Any) -> None:
-        """Remember a connection that carried a response (to count it open or closed)."""
-        self._protocols.add(protocol)
-
     @property
     def open(self) -> int:
-        return sum(1 for p in self._protocols if p.is_connected())
+        connector = self.connector
+        if connector is None or connector.closed:
+            return 0
+        # aiohttp keeps no public count: in-use protocols and idle (protocol, t) pairs.
+        protocols = list(getattr(connector, "_acquired", ()))
+        for idle in getattr(connector, "_conns", {}).values():
+            protocols.extend(p for p, _ in idle)
+        return sum(1 for p in protocols if p.is_connected())
 
     @property
     def closed(self) -> int:
