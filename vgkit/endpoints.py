@@ -106,7 +106,9 @@ def read_agents_file(path: str | Path) -> dict[str, list[str]]:
     try:
         data: Any = json.loads(text) if p.suffix == ".json" else tomllib.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"agents file {p} is not valid {p.suffix[1:] or 'TOML'}: {exc}") from exc
+        raise ConfigError(
+            f"agents file {p} is not valid {'JSON' if p.suffix == '.json' else 'TOML'}: {exc}"
+        ) from exc
     if not isinstance(data, dict):
         raise ConfigError(f"agents file {p} must hold a table of agent -> URL(s)")
     table = data.get("agents", data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -15,8 +16,8 @@ from .conftest import FaultyServer
 BODY = {"jsonrpc": "2.0", "id": 1, "method": "m"}
 
 
-def make(registry: MetricsRegistry | None = None, **kw: object) -> PooledClient:
-    config = PoolConfig(health_check_interval=None, **kw)  # type: ignore[arg-type]
+def make(registry: MetricsRegistry | None = None, **kw: Any) -> PooledClient:
+    config = PoolConfig(health_check_interval=None, **kw)
     return PooledClient(config, metrics=registry or MetricsRegistry())
 
 
@@ -41,11 +42,15 @@ async def test_concurrency_is_capped_per_host_and_waits_are_measured(faulty: Fau
     assert totals["waits"] >= 16 and totals["wait_seconds"] > 0
 
 
-async def test_the_total_limit_spans_origins(faulty_pair: tuple[FaultyServer, FaultyServer]) -> None:
+async def test_the_total_limit_spans_origins(
+    faulty_pair: tuple[FaultyServer, FaultyServer],
+) -> None:
     a, b = faulty_pair
     a.delay = b.delay = 0.02
     async with make(limit=3) as client:
-        await asyncio.gather(*(client.post(s.url, "/", json=BODY) for s in (a, b) for _ in range(6)))
+        await asyncio.gather(
+            *(client.post(s.url, "/", json=BODY) for s in (a, b) for _ in range(6))
+        )
         totals = client.stats()["totals"]
         assert client._global.peak == 3  # never more than 3 requests on the wire
     assert a.hits + b.hits == 12 and totals["waits"] >= 9
@@ -64,7 +69,9 @@ async def test_closed_connections_are_counted(faulty: FaultyServer) -> None:
 
 async def test_stats_frame_and_metrics(faulty: FaultyServer) -> None:
     registry = MetricsRegistry()
-    async with make(registry, ) as client:
+    async with make(
+        registry,
+    ) as client:
         for _ in range(3):
             await client.post(faulty.url, "/", json=BODY)
         frame = client.stats_frame()
@@ -74,7 +81,8 @@ async def test_stats_frame_and_metrics(faulty: FaultyServer) -> None:
     label = f'client="{client.name}",origin="http://127.0.0.1:{faulty.port}"'
     assert f"vgkit_pool_connections_created_total{{{label}}} 1.0" in text
     assert f"vgkit_pool_connections_reused_total{{{label}}} 2.0" in text
-    assert f'vgkit_pool_request_duration_seconds_count{{client="{client.name}",endpoint="{faulty.url}"}} 3.0' in text
+    count = f'client="{client.name}",endpoint="{faulty.url}"'
+    assert f"vgkit_pool_request_duration_seconds_count{{{count}}} 3.0" in text
 
 
 async def test_the_request_deadline_bounds_a_slow_server(faulty: FaultyServer) -> None:
@@ -87,7 +95,9 @@ async def test_the_request_deadline_bounds_a_slow_server(faulty: FaultyServer) -
         assert loop.time() - start < 1.0
 
 
-async def test_least_outstanding_balances_replicas(faulty_pair: tuple[FaultyServer, FaultyServer]) -> None:
+async def test_least_outstanding_balances_replicas(
+    faulty_pair: tuple[FaultyServer, FaultyServer],
+) -> None:
     a, b = faulty_pair
     a.delay = b.delay = 0.01
     async with make() as client:
@@ -102,7 +112,9 @@ async def test_health_checks_take_failing_endpoints_out_and_back(
 ) -> None:
     a, b = faulty_pair
     config = PoolConfig(health_check_interval=0.05)
-    async with PooledClient(config, services={"agent": [a.url, b.url]}, metrics=MetricsRegistry()) as client:
+    async with PooledClient(
+        config, services={"agent": [a.url, b.url]}, metrics=MetricsRegistry()
+    ) as client:
         b.healthy = False
         assert await client.check_health() == {a.url: True, b.url: False}
         before = b.hits

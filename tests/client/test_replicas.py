@@ -44,7 +44,9 @@ def _outcome(result: Any) -> str:
     return "error"
 
 
-async def test_one_of_two_replicas_killed_mid_load(serve_process: type[ServeProcess], tmp_path) -> None:
+async def test_one_of_two_replicas_killed_mid_load(
+    serve_process: type[ServeProcess], tmp_path
+) -> None:
     first, second = serve_process((AGENT,), tmp_path), serve_process((AGENT,), tmp_path)
     first.start()
     second.start()
@@ -55,7 +57,11 @@ async def test_one_of_two_replicas_killed_mid_load(serve_process: type[ServeProc
         request_timeout=10,
         health_check_interval=None,
     )
-    client = A2AClient({AGENT: [first.url(AGENT), second.url(AGENT)]}, pool_config=config, metrics=MetricsRegistry())
+    client = A2AClient(
+        {AGENT: [first.url(AGENT), second.url(AGENT)]},
+        pool_config=config,
+        metrics=MetricsRegistry(),
+    )
     done = 0
     limit = asyncio.Semaphore(20)
 
@@ -91,8 +97,11 @@ async def test_restart_under_a_warm_pool(serve_process: type[ServeProcess], tmp_
     server.start()
     url = server.url(AGENT)
     payload = (await recorded_calls())[AGENT].payload()
-    config = PoolConfig(retry=RetryPolicy(attempts=5, backoff=0.05, backoff_max=0.5),
-                        breaker=BreakerConfig(failure_threshold=50), health_check_interval=None)
+    config = PoolConfig(
+        retry=RetryPolicy(attempts=5, backoff=0.05, backoff_max=0.5),
+        breaker=BreakerConfig(failure_threshold=50),
+        health_check_interval=None,
+    )
     async with A2AClient({AGENT: url}, pool_config=config, metrics=MetricsRegistry()) as client:
         warm = await asyncio.gather(*(client.send(AGENT, data=payload) for _ in range(10)))
         assert all(_outcome(r) == "ok" for r in warm)

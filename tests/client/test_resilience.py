@@ -8,20 +8,27 @@ import time
 
 import pytest
 
-from vgkit.client import A2AClient, BreakerConfig, CircuitBreaker, PoolConfig, PooledClient, RetryPolicy
+from tests.conftest import free_port
+from vgkit.client import (
+    A2AClient,
+    BreakerConfig,
+    CircuitBreaker,
+    PoolConfig,
+    PooledClient,
+    RetryPolicy,
+)
 from vgkit.client.resilience import BreakerState
 from vgkit.errors import CircuitOpenError, EndpointUnavailableError, RpcError
 from vgkit.metrics import MetricsRegistry
-
-from tests.conftest import free_port
 
 from .conftest import FaultyServer
 
 FAST = RetryPolicy(attempts=3, backoff=0.01, backoff_max=0.05)
 
 
-def pool(**kw: object) -> PooledClient:
-    return PooledClient(PoolConfig(retry=FAST, health_check_interval=None, **kw), metrics=MetricsRegistry())  # type: ignore[arg-type]
+def pool() -> PooledClient:
+    config = PoolConfig(retry=FAST, health_check_interval=None)
+    return PooledClient(config, metrics=MetricsRegistry())
 
 
 def test_backoff_is_full_jitter_under_a_growing_cap() -> None:
@@ -29,8 +36,12 @@ def test_backoff_is_full_jitter_under_a_growing_cap() -> None:
     rng = random.Random(1)
     for retry, cap in [(1, 0.1), (2, 0.2), (3, 0.4), (4, 0.5), (9, 0.5)]:
         draws = [policy.delay(retry, rng) for _ in range(2000)]
-        assert 0 <= min(draws) and max(draws) <= cap
+        assert min(draws) >= 0 and max(draws) <= cap
         assert abs(sum(draws) / len(draws) - cap / 2) < cap * 0.05
+
+
+def state(breaker: CircuitBreaker) -> BreakerState:
+    return breaker.state
 
 
 def test_breaker_opens_half_opens_and_closes() -> None:
@@ -38,14 +49,14 @@ def test_breaker_opens_half_opens_and_closes() -> None:
     for _ in range(3):
         assert breaker.allow(now=0)
         breaker.record_failure(now=0)
-    assert breaker.state is BreakerState.OPEN and not breaker.allow(now=5)
+    assert state(breaker) is BreakerState.OPEN and not breaker.allow(now=5)
     assert breaker.allow(now=10)  # the one trial call
-    assert breaker.state is BreakerState.HALF_OPEN and not breaker.allow(now=10)
+    assert state(breaker) is BreakerState.HALF_OPEN and not breaker.allow(now=10)
     breaker.record_failure(now=10)
-    assert breaker.state is BreakerState.OPEN and not breaker.allow(now=15)
+    assert state(breaker) is BreakerState.OPEN and not breaker.allow(now=15)
     assert breaker.allow(now=20)
     breaker.record_success()
-    assert breaker.state is BreakerState.CLOSED and breaker.allow(now=20)
+    assert state(breaker) is BreakerState.CLOSED and breaker.allow(now=20)
     assert breaker.times_opened == 2
 
 
@@ -96,8 +107,12 @@ async def test_a_dropped_connection_is_retried_only_when_idempotent(faulty: Faul
 async def test_the_circuit_opens_fails_fast_and_recovers() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    config = {"breaker": BreakerConfig(failure_threshold=2, reset_timeout=0.3), "retry": RetryPolicy(attempts=1)}
-    async with PooledClient(PoolConfig(health_check_interval=None, **config), metrics=MetricsRegistry()) as client:  # type: ignore[arg-type]
+    config = PoolConfig(
+        health_check_interval=None,
+        breaker=BreakerConfig(failure_threshold=2, reset_timeout=0.3),
+        retry=RetryPolicy(attempts=1),
+    )
+    async with PooledClient(config, metrics=MetricsRegistry()) as client:
         for _ in range(2):
             with pytest.raises(EndpointUnavailableError):
                 await client.get(url, "/")

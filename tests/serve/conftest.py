@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ async def recorded_calls(topic: str = "How solar panels work") -> dict[str, Agen
     calls: dict[str, AgentCall] = {}
 
     class Recorder(TemplateBackend):
-        async def run(self, call: AgentCall):  # type: ignore[no-untyped-def]
+        async def run(self, call: AgentCall) -> Any:
             calls.setdefault(call.spec.name, call)
             return await super().run(call)
 

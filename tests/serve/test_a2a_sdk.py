@@ -46,11 +46,16 @@ async def test_sdk_client_fetches_every_card_sends_and_reads_artifacts(
             base = server.url.rstrip("/")
             card = await A2ACardResolver(http, base, CARD_PATHS[version]).get_agent_card()
             assert card.name == name and card.skills
-            (interface,) = [i for i in card.supported_interfaces if i.protocol_version.startswith(version)] or [None]
+            (interface,) = [
+                i for i in card.supported_interfaces if i.protocol_version.startswith(version)
+            ] or [None]
             assert interface is not None and interface.url == server.url
             client = await factory.create_from_url(base, relative_card_path=CARD_PATHS[version])
             if name == "orchestrator":
-                parts = [new_text_part("Sourdough for beginners"), new_data_part({"platforms": ["tiktok"], "seed": 2})]
+                parts = [
+                    new_text_part("Sourdough for beginners"),
+                    new_data_part({"platforms": ["tiktok"], "seed": 2}),
+                ]
             else:
                 parts = [new_data_part(calls[name].payload())]
             (response,) = await _collect(client, parts)
@@ -61,7 +66,9 @@ async def test_sdk_client_fetches_every_card_sends_and_reads_artifacts(
             (data,) = get_data_parts(artifact.parts)
             if name == "orchestrator":
                 plan = VideoPlan.model_validate(data)
-                local = await Orchestrator().run(topic="Sourdough for beginners", platforms=["tiktok"], seed=2)
+                local = await Orchestrator().run(
+                    topic="Sourdough for beginners", platforms=["tiktok"], seed=2
+                )
                 assert plan.to_json() == local.plan("tiktok").to_json()
                 assert get_text_parts(artifact.parts)[0].startswith("# ")
             else:

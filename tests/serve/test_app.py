@@ -64,7 +64,9 @@ async def test_send_returns_the_artifact_of_the_template_agent(
 async def test_orchestrator_agent_takes_a_typed_topic(cluster: Cluster) -> None:
     async with A2AClient(cluster.endpoints()) as client:
         task = await client.send(
-            "orchestrator", text="Sourdough for beginners", data={"platforms": ["tiktok"], "seed": 4}
+            "orchestrator",
+            text="Sourdough for beginners",
+            data={"platforms": ["tiktok"], "seed": 4},
         )
     assert isinstance(task, Task) and task.state is TaskState.COMPLETED
     (artifact,) = task.artifacts
@@ -79,7 +81,9 @@ async def test_orchestrator_agent_takes_a_typed_topic(cluster: Cluster) -> None:
 async def test_streaming_sends_progress_then_plans(cluster: Cluster, dialect: Dialect) -> None:
     events: list[Any] = []
     async with A2AClient(cluster.endpoints(), dialect=dialect) as client:
-        async for event in client.stream("orchestrator", text="Composting", data={"platforms": ["youtube", "tiktok"]}):
+        async for event in client.stream(
+            "orchestrator", text="Composting", data={"platforms": ["youtube", "tiktok"]}
+        ):
             events.append(event)
     assert isinstance(events[0], Task)
     progress = [
@@ -98,7 +102,12 @@ async def test_streaming_sends_progress_then_plans(cluster: Cluster, dialect: Di
 
 async def test_cancel_a_running_task_and_not_a_finished_one() -> None:
     slow = Orchestrator(backend=CostModel(TemplateBackend(), "seed", time_scale=0.2))
-    async with AgentServer(OrchestratorAgent(slow), config=ServeConfig(metrics=MetricsRegistry())) as server, A2AClient({"orchestrator": server.url}) as client:
+    async with (
+        AgentServer(
+            OrchestratorAgent(slow), config=ServeConfig(metrics=MetricsRegistry())
+        ) as server,
+        A2AClient({"orchestrator": server.url}) as client,
+    ):
         task = await client.send("orchestrator", text="Slow topic", blocking=False)
         assert isinstance(task, Task) and not task.state.terminal
         canceled = await client.cancel_task("orchestrator", task.id)
@@ -123,44 +132,67 @@ async def test_healthz_and_metrics(topic_server: AgentServer) -> None:
         async with http.get(topic_server.url + "metrics") as resp:
             text = await resp.text()
     assert resp.status == 200 and health["status"] == "ok" and health["tasks_stored"] == 3
-    assert 'vgkit_serve_requests_total{agent="topic_analysis",method="SendMessage",outcome="ok"} 3.0' in text
+    assert (
+        'vgkit_serve_requests_total{agent="topic_analysis",method="SendMessage",outcome="ok"} 3.0'
+        in text
+    )
 
 
 @pytest.mark.parametrize("mode", ["token", "hmac"])
 async def test_auth_rejects_unsigned_requests(mode: str) -> None:
-    auth = AuthConfig(token="s3cret" if mode == "token" else None,
-                      hmac_secret="k3y" if mode == "hmac" else None)
+    auth = AuthConfig(
+        token="s3cret" if mode == "token" else None, hmac_secret="k3y" if mode == "hmac" else None
+    )
     config = ServeConfig(auth=auth, metrics=MetricsRegistry())
     calls = await recorded_calls()
     payload = calls["topic_analysis"].payload()
-    async with AgentServer(PipelineAgent(SPECS["topic_analysis"], TemplateBackend()), config=config) as server:
+    async with AgentServer(
+        PipelineAgent(SPECS["topic_analysis"], TemplateBackend()), config=config
+    ) as server:
         async with A2AClient({"topic_analysis": server.url}) as anonymous:
             with pytest.raises(ClientError, match="401") as info:
                 await anonymous.send("topic_analysis", data=payload)
             assert info.value.status == 401
             card = await anonymous.card("topic_analysis")  # cards stay public
             assert card["name"] == "topic_analysis"
-        async with A2AClient({"topic_analysis": server.url}, auth_token="wrong" if mode == "token" else None,
-                             hmac_secret="wrong" if mode == "hmac" else None) as forger:
+        async with A2AClient(
+            {"topic_analysis": server.url},
+            auth_token="wrong" if mode == "token" else None,
+            hmac_secret="wrong" if mode == "hmac" else None,
+        ) as forger:
             with pytest.raises(ClientError, match="401"):
                 await forger.send("topic_analysis", data=payload)
-        async with A2AClient({"topic_analysis": server.url}, auth_token=auth.token, hmac_secret=auth.hmac_secret) as client:
+        async with A2AClient(
+            {"topic_analysis": server.url}, auth_token=auth.token, hmac_secret=auth.hmac_secret
+        ) as client:
             task = await client.send("topic_analysis", data=payload)
             assert isinstance(task, Task) and task.state is TaskState.COMPLETED
         if mode == "hmac":  # a valid signature does not cover a different body
-            body = orjson.dumps({"jsonrpc": "2.0", "id": 1, "method": "GetTask", "params": {"id": "x"}})
+            body = orjson.dumps(
+                {"jsonrpc": "2.0", "id": 1, "method": "GetTask", "params": {"id": "x"}}
+            )
             headers = auth_headers(b"something else", hmac_secret="k3y")
-            async with aiohttp.ClientSession() as http, http.post(server.url, data=body, headers=headers) as resp:
+            async with (
+                aiohttp.ClientSession() as http,
+                http.post(server.url, data=body, headers=headers) as resp,
+            ):
                 assert resp.status == 401
 
 
 async def test_graceful_shutdown_finishes_requests_in_flight() -> None:
     slow = CostModel(TemplateBackend(), "seed", time_scale=0.02)  # topic analysis ~ 60 ms
-    server = AgentServer(PipelineAgent(SPECS["topic_analysis"], slow), config=ServeConfig(metrics=MetricsRegistry()))
+    server = AgentServer(
+        PipelineAgent(SPECS["topic_analysis"], slow), config=ServeConfig(metrics=MetricsRegistry())
+    )
     await server.start()
     calls = await recorded_calls()
     async with A2AClient({"topic_analysis": server.url}) as client:
-        pending = [asyncio.create_task(client.send("topic_analysis", data=calls["topic_analysis"].payload())) for _ in range(5)]
+        pending = [
+            asyncio.create_task(
+                client.send("topic_analysis", data=calls["topic_analysis"].payload())
+            )
+            for _ in range(5)
+        ]
         await asyncio.sleep(0.02)
         await server.stop()
         results = await asyncio.gather(*pending)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -59,15 +60,40 @@ GARBAGE: list[tuple[str, bytes, int]] = [
     ("text is a number", send([{"text": 12}]), INVALID_PARAMS),
     ("no data part", send([{"text": "analyse something"}]), INVALID_PARAMS),
     ("file part", send([{"url": "http://example.invalid/x.png"}]), CONTENT_TYPE_NOT_SUPPORTED),
-    ("data of the wrong shape", send([{"data": {"agent": "topic_analysis", "request": 7}}]), INVALID_PARAMS),
+    (
+        "data of the wrong shape",
+        send([{"data": {"agent": "topic_analysis", "request": 7}}]),
+        INVALID_PARAMS,
+    ),
     ("wrong agent", send([{"data": {"agent": "script_writer"}}]), INVALID_PARAMS),
-    ("unknown platform", send([{"data": {"request": {"topic": "x"}, "platform": "myspace"}}]), INVALID_PARAMS),
-    ("blocking is a string", rpc("message/send", {"message": {"role": "user", "parts": [{"kind": "text", "text": "x"}]}, "configuration": {"blocking": "yes"}}), INVALID_PARAMS),
+    (
+        "unknown platform",
+        send([{"data": {"request": {"topic": "x"}, "platform": "myspace"}}]),
+        INVALID_PARAMS,
+    ),
+    (
+        "blocking is a string",
+        rpc(
+            "message/send",
+            {
+                "message": {"role": "user", "parts": [{"kind": "text", "text": "x"}]},
+                "configuration": {"blocking": "yes"},
+            },
+        ),
+        INVALID_PARAMS,
+    ),
     ("task id missing", rpc("GetTask", {}), INVALID_PARAMS),
     ("task id is a number", rpc("tasks/get", {"id": 5}), INVALID_PARAMS),
     ("unknown task", rpc("GetTask", {"id": "nope"}), TASK_NOT_FOUND),
     ("cancel unknown task", rpc("tasks/cancel", {"id": "nope"}), TASK_NOT_FOUND),
-    ("continue unknown task", rpc("SendMessage", {"message": {"role": "ROLE_USER", "taskId": "nope", "parts": [{"text": "x"}]}}), TASK_NOT_FOUND),
+    (
+        "continue unknown task",
+        rpc(
+            "SendMessage",
+            {"message": {"role": "ROLE_USER", "taskId": "nope", "parts": [{"text": "x"}]}},
+        ),
+        TASK_NOT_FOUND,
+    ),
 ]
 
 
@@ -102,7 +128,7 @@ async def test_a_body_over_the_limit_is_refused_unread(topic_server: AgentServer
     async with aiohttp.ClientSession() as http:
         status, answer = await post(http, topic_server.url, big)
 
-        async def chunks():  # no Content-Length: the limit applies while reading
+        async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: limit while reading
             for _ in range(100):
                 yield b"x" * 1024
 
@@ -120,9 +146,15 @@ async def test_a_burst_of_1000_bad_requests_then_good_ones(topic_server: AgentSe
     async with aiohttp.ClientSession(connector=connector) as http:
         bodies = [GARBAGE[i % len(GARBAGE)] for i in range(1000)]
         answers = await asyncio.gather(*(post(http, topic_server.url, b) for _, b, _ in bodies))
-    wrong = [(what, a) for (what, _, code), (_, a) in zip(bodies, answers, strict=True) if a["error"]["code"] != code]
+    wrong = [
+        (what, a)
+        for (what, _, code), (_, a) in zip(bodies, answers, strict=True)
+        if a["error"]["code"] != code
+    ]
     assert not wrong
     assert topic_server.stats.error_count() >= 1000
     async with A2AClient({"topic_analysis": topic_server.url}) as client:
-        results = await asyncio.gather(*(client.send("topic_analysis", data=good_payload) for _ in range(20)))
+        results = await asyncio.gather(
+            *(client.send("topic_analysis", data=good_payload) for _ in range(20))
+        )
     assert all(isinstance(r, Task) and r.state is TaskState.COMPLETED for r in results)

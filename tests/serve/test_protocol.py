@@ -57,7 +57,9 @@ def test_stream_events_round_trip(dialect: Dialect) -> None:
     for event in (status, artifact):
         back = decode_event(encode_event(event, dialect))
         assert type(back) is type(event)
-    done = decode_event(encode_event(StatusUpdate("t", "c", TaskStatus(TaskState.FAILED), True), dialect))
+    done = decode_event(
+        encode_event(StatusUpdate("t", "c", TaskStatus(TaskState.FAILED), True), dialect)
+    )
     assert isinstance(done, StatusUpdate) and done.final and done.status.state is TaskState.FAILED
 
 
