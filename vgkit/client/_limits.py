@@ -24,11 +24,17 @@ class Limiter:
         self.queued = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
 
-    async def acquire(self) -> float:
+    def try_acquire(self) -> bool:
+        """Take a slot without waiting, if one is free (the hot path)."""
         if self.in_use < self.capacity and not self._waiters:
             self.in_use += 1
             if self.in_use > self.peak:
                 self.peak = self.in_use
+            return True
+        return False
+
+    async def acquire(self) -> float:
+        if self.try_acquire():
             return 0.0
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(future)

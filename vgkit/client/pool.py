@@ -30,6 +30,7 @@ import contextlib
 import itertools
 import random
 import time
+import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -160,18 +161,48 @@ class Response:
         return 200 <= self.status < 300
 
 
+class _CountingConnector(aiohttp.TCPConnector):
+    """A TCPConnector that counts the TCP connections it opens and reuses.
+
+    Every TCP connection is one protocol object, so ``connect`` hands out
+    either a protocol it handed out before (a reused, kept-alive connection)
+    or a new one (a connection just opened). This counts exactly what the
+    ``on_connection_create_end`` / ``on_connection_reuseconn`` trace hooks
+    report, without a trace config: with one, aiohttp awaits every trace
+    signal of every request, which cost about 25 us of CPU per request here
+    (~10% of the client's work), measured against a bare session.
+    """
+
+    def __init__(self, stats: OriginStats, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._counts = stats
+        self._known: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
+        connection = await super().connect(req, traces, timeout)
+        protocol = connection.protocol
+        if protocol in self._known:
+            self._counts.reused += 1
+        else:
+            self._known.add(protocol)
+            self._counts.created += 1
+        return connection
+
+
 class _OriginPool:
-    """The session, connector and limiter of one origin."""
+    """The session, connector and limiter of one origin.
+
+    The per-host limit is the pool's own limiter (resizable for adaptive
+    sizing), taken before aiohttp is asked for a connection, so the time a
+    request waits for a free connection is measured exactly; the connector's
+    own limit is only a backstop.
+    """
 
     def __init__(self, client: PooledClient, origin: Origin, stats: OriginStats) -> None:
         cfg = client.config
         per_host = cfg.adaptive.max_per_host if cfg.adaptive else cfg.limit_per_host
-        trace = aiohttp.TraceConfig()
-        trace.on_connection_create_end.append(stats.on_create)
-        trace.on_connection_reuseconn.append(stats.on_reuse)
-        trace.on_connection_queued_start.append(stats.on_queued_start)
-        trace.on_connection_queued_end.append(stats.on_queued_end)
-        self.connector = aiohttp.TCPConnector(
+        self.connector = _CountingConnector(
+            stats,
             limit=per_host,
             limit_per_host=per_host,
             keepalive_timeout=cfg.keepalive_timeout,
@@ -179,12 +210,10 @@ class _OriginPool:
         )
         self.session = aiohttp.ClientSession(
             connector=self.connector,
-            trace_configs=[trace],
             headers=dict(cfg.headers),
             json_serialize=lambda v: orjson.dumps(v).decode(),
-            auto_decompress=True,
         )
-        self.limiter = Limiter(cfg.adaptive.min_per_host) if cfg.adaptive else None
+        self.limiter = Limiter(cfg.adaptive.min_per_host if cfg.adaptive else cfg.limit_per_host)
         stats.connector = self.connector
         self.stats = stats
         self.last_used = time.monotonic()
@@ -222,6 +251,11 @@ class PooledClient:
         self._services: dict[str, list[Endpoint]] = {}
         self._endpoints: dict[str, Endpoint] = {}
         self._global = Limiter(config.limit)
+        self._timeout = aiohttp.ClientTimeout(
+            total=config.request_timeout,
+            connect=config.connect_timeout,
+            sock_read=config.read_timeout,
+        )
         self._background: list[asyncio.Task[None]] = []
         self._closed = False
         self._rng = random.Random()
@@ -323,13 +357,13 @@ class PooledClient:
         RequestTimeoutError with what happened; any HTTP status other than a
         retried 503 is returned, not raised.
         """
-        body = orjson.dumps(json) if json is not None else data
-        hdrs = dict(headers or {})
+        body = data
         if json is not None:
-            hdrs.setdefault("Content-Type", "application/json")
+            body = orjson.dumps(json)
+            headers = {"Content-Type": "application/json", **(headers or {})}
         method = method.upper()
         safe = idempotent if idempotent is not None else method in _IDEMPOTENT_METHODS
-        return await self._send(method, target, path, body, hdrs, safe, timeout)
+        return await self._send(method, target, path, body, headers, safe, timeout)
 
     async def get(self, target: str, path: str = "", **kw: Any) -> Response:
         return await self.request("GET", target, path, **kw)
@@ -352,7 +386,7 @@ class PooledClient:
         target: str,
         path: str,
         body: bytes | None,
-        headers: dict[str, str],
+        headers: Mapping[str, str] | None,
         idempotent: bool,
         timeout: float | None,
     ) -> Response:
@@ -397,7 +431,7 @@ class PooledClient:
         method: str,
         path: str,
         body: bytes | None,
-        headers: dict[str, str],
+        headers: Mapping[str, str] | None,
         deadline: float,
         attempt: int,
         start: float,
@@ -408,25 +442,29 @@ class PooledClient:
             raise _AttemptFailed(Failure.TIMEOUT, endpoint.url, "the request deadline passed")
         pool = self._pool(endpoint.origin)
         pool.last_used = time.monotonic()
-        waited = await self._global.acquire()
-        if pool.limiter is not None:
-            waited += await pool.limiter.acquire()
+        limiters = (self._global, pool.limiter)
+        waited = 0.0
+        for limiter in limiters:
+            if not limiter.try_acquire():
+                waited += await limiter.acquire()
         if waited:
             pool.stats.add_wait(waited)
         endpoint.outstanding += 1
         endpoint.requests += 1
         t0 = time.perf_counter()
         url = endpoint.url + path
-        timeout = aiohttp.ClientTimeout(
-            total=remaining, connect=cfg.connect_timeout, sock_read=cfg.read_timeout
-        )
+        timeout = self._timeout
+        if remaining < cfg.request_timeout - 0.05:  # a retry: only what is left of the deadline
+            timeout = aiohttp.ClientTimeout(
+                total=remaining, connect=cfg.connect_timeout, sock_read=cfg.read_timeout
+            )
         try:
             async with pool.session.request(
                 method, url, data=body, headers=headers, timeout=timeout
             ) as resp:
                 payload = await resp.read()
                 status = resp.status
-                resp_headers = dict(resp.headers)
+                resp_headers = resp.headers
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -437,8 +475,7 @@ class PooledClient:
         finally:
             endpoint.outstanding -= 1
             self._global.release()
-            if pool.limiter is not None:
-                pool.limiter.release()
+            pool.limiter.release()
         elapsed = time.perf_counter() - t0
         endpoint.latency.observe(elapsed)
         if status in cfg.retry.retry_statuses:
@@ -482,6 +519,12 @@ class PooledClient:
         client_timeout = aiohttp.ClientTimeout(
             total=timeout, connect=cfg.connect_timeout, sock_read=cfg.read_timeout
         )
+        waited = 0.0
+        for limiter in (self._global, pool.limiter):
+            if not limiter.try_acquire():
+                waited += await limiter.acquire()
+        if waited:
+            pool.stats.add_wait(waited)
         chosen.outstanding += 1
         chosen.requests += 1
         try:
@@ -503,6 +546,8 @@ class PooledClient:
                 resp.release()
         finally:
             chosen.outstanding -= 1
+            self._global.release()
+            pool.limiter.release()
 
     # -- health, idle cleanup, adaptive sizing --------------------------------
 
@@ -562,15 +607,14 @@ class PooledClient:
         while True:
             await asyncio.sleep(adaptive.interval)
             for pool in list(self._origins.values()):
-                if pool.limiter is not None:
-                    pool.limiter.adapt(adaptive.min_per_host, adaptive.max_per_host)
+                pool.limiter.adapt(adaptive.min_per_host, adaptive.max_per_host)
 
     def limits(self) -> dict[str, int]:
         """Current per-host limit of every open origin (changes under adaptive sizing)."""
         out = {}
         for origin, pool in self._origins.items():
             key = f"{origin[0]}://{origin[1]}:{origin[2]}"
-            out[key] = pool.limiter.capacity if pool.limiter else self.config.limit_per_host
+            out[key] = pool.limiter.capacity
         return out
 
     # -- figures -------------------------------------------------------------

@@ -27,6 +27,7 @@ The module lives in ``vgkit.client`` because both the client and the servers in
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from collections.abc import Mapping
@@ -138,14 +139,24 @@ def method_name(op: Op, dialect: Dialect) -> str:
     return _NAMES[(op, dialect)]
 
 
+_second: list[Any] = [-1, ""]  # the last whole second formatted, reused within it
+
+
 def now_iso() -> str:
     """The current UTC time as RFC 3339 with milliseconds (both dialects use it)."""
     t = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}Z"
+    whole = int(t)
+    if whole != _second[0]:
+        _second[0], _second[1] = whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+    return f"{_second[1]}.{int((t - whole) * 1000):03d}Z"
+
+
+_ids = random.Random(uuid.uuid4().int)  # seeded from the OS once; ids need uniqueness, not secrecy
 
 
 def new_id() -> str:
-    return uuid.uuid4().hex
+    """A random 128-bit hex id (task, context, message and artifact ids)."""
+    return f"{_ids.getrandbits(128):032x}"
 
 
 class TaskState(StrEnum):

@@ -8,7 +8,6 @@ the same metric names, hence one collector over many clients).
 
 from __future__ import annotations
 
-import time
 import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ __all__ = ["OriginStats", "Sample", "register_source"]
 
 @dataclass(slots=True)
 class OriginStats:
-    """Real TCP connection figures of one origin, fed by aiohttp trace hooks.
+    """Real TCP connection figures of one origin, fed by the pool's connector.
 
     The counters only grow (Prometheus reads them); ``reset`` moves the
     baseline that ``snapshot`` subtracts, for measuring after a warm-up.
@@ -45,21 +44,6 @@ class OriginStats:
     _base: dict[str, float] = field(default_factory=dict)
     connector: Any = None
     """The origin's live aiohttp connector (None while the origin is closed)."""
-    _queued_at: dict[int, float] = field(default_factory=dict)
-
-    async def on_create(self, *_: Any) -> None:
-        self.created += 1
-
-    async def on_reuse(self, *_: Any) -> None:
-        self.reused += 1
-
-    async def on_queued_start(self, _session: Any, ctx: Any, _params: Any) -> None:
-        self._queued_at[id(ctx)] = time.perf_counter()
-
-    async def on_queued_end(self, _session: Any, ctx: Any, _params: Any) -> None:
-        start = self._queued_at.pop(id(ctx), None)
-        if start is not None:
-            self.add_wait(time.perf_counter() - start)
 
     def add_wait(self, seconds: float) -> None:
         self.waits += 1
