@@ -14,7 +14,7 @@ from __future__ import annotations
 import orjson
 
 from benchmarks._common import Row, row
-from benchmarks._load import HEADERS, Load, compare
+from benchmarks._load import HEADERS, Load, Send, compare
 from benchmarks._servers import agent_call, send_body, start_sdk_server, start_vgkit_serve
 from tests.conftest import free_port
 from vgkit import TemplateBackend
@@ -39,7 +39,7 @@ async def run(quick: bool) -> list[Row]:
                 data = answer["result"]["task"]["artifacts"][0]["parts"][0]["data"]
                 assert call.spec.output.model_validate(data).to_json() == expected, server.url
 
-            def sender(url: str):  # type: ignore[no-untyped-def]
+            def sender(url: str) -> Send:
                 async def send() -> None:
                     resp = await pool.request("POST", url, "/", data=body, headers=HEADERS,
                                               idempotent=True)  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from vgkit.client.jsonrpc import parse_rpc_request
 from vgkit.client.protocol import (
     INVALID_PARAMS,
     INVALID_REQUEST,
@@ -22,7 +23,6 @@ from vgkit.client.protocol import (
     encode_event,
     encode_send_params,
     encode_send_result,
-    parse_rpc_request,
 )
 from vgkit.errors import RpcError
 

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from vgkit.client.balancer import LatencyHistogram
+from vgkit.client.jsonrpc import rpc_outcome
 from vgkit.client.pool import PoolConfig, PooledClient, Response
 from vgkit.client.protocol import (
     Dialect,
@@ -31,7 +32,6 @@ from vgkit.client.protocol import (
     decode_task,
     encode_send_params,
     method_name,
-    rpc_outcome,
 )
 from vgkit.client.signing import auth_headers
 from vgkit.client.stats import Sample, register_source

@@ -30,7 +30,6 @@ import contextlib
 import itertools
 import random
 import time
-import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -41,29 +40,33 @@ import orjson
 from vgkit.client._limits import Limiter
 from vgkit.client.balancer import (
     Endpoint,
-    LatencyHistogram,
     Origin,
     normalise_url,
-    origin_of,
     pick,
 )
+from vgkit.client.connections import OriginPool
 from vgkit.client.resilience import (
     DEFAULT_BREAKER,
     DEFAULT_RETRY,
+    AttemptFailed,
     BreakerConfig,
-    BreakerState,
     Failure,
     RetryPolicy,
     classify,
     retry_allowed,
 )
-from vgkit.client.stats import OriginStats, Sample, register_source
+from vgkit.client.stats import (
+    OriginStats,
+    Sample,
+    pool_samples,
+    pool_stats,
+    register_source,
+    stats_frame,
+)
 from vgkit.errors import (
     CircuitOpenError,
     ClientError,
     ConfigError,
-    EndpointUnavailableError,
-    RequestTimeoutError,
 )
 from vgkit.metrics import MetricsRegistry
 
@@ -161,70 +164,6 @@ class Response:
         return 200 <= self.status < 300
 
 
-class _CountingConnector(aiohttp.TCPConnector):
-    """A TCPConnector that counts the TCP connections it opens and reuses.
-
-    Every TCP connection is one protocol object, so ``connect`` hands out
-    either a protocol it handed out before (a reused, kept-alive connection)
-    or a new one (a connection just opened). This counts exactly what the
-    ``on_connection_create_end`` / ``on_connection_reuseconn`` trace hooks
-    report, without a trace config: with one, aiohttp awaits every trace
-    signal of every request, which cost about 25 us of CPU per request here
-    (~10% of the client's work), measured against a bare session.
-    """
-
-    def __init__(self, stats: OriginStats, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._counts = stats
-        self._known: weakref.WeakSet[Any] = weakref.WeakSet()
-
-    async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
-        connection = await super().connect(req, traces, timeout)
-        protocol = connection.protocol
-        if protocol in self._known:
-            self._counts.reused += 1
-        else:
-            self._known.add(protocol)
-            self._counts.created += 1
-        return connection
-
-
-class _OriginPool:
-    """The session, connector and limiter of one origin.
-
-    The per-host limit is the pool's own limiter (resizable for adaptive
-    sizing), taken before aiohttp is asked for a connection, so the time a
-    request waits for a free connection is measured exactly; the connector's
-    own limit is only a backstop.
-    """
-
-    def __init__(self, client: PooledClient, origin: Origin, stats: OriginStats) -> None:
-        cfg = client.config
-        per_host = cfg.adaptive.max_per_host if cfg.adaptive else cfg.limit_per_host
-        self.connector = _CountingConnector(
-            stats,
-            limit=per_host,
-            limit_per_host=per_host,
-            keepalive_timeout=cfg.keepalive_timeout,
-            enable_cleanup_closed=True,
-        )
-        self.session = aiohttp.ClientSession(
-            connector=self.connector,
-            headers=dict(cfg.headers),
-            json_serialize=lambda v: orjson.dumps(v).decode(),
-        )
-        self.limiter = Limiter(cfg.adaptive.min_per_host if cfg.adaptive else cfg.limit_per_host)
-        stats.connector = self.connector
-        self.stats = stats
-        self.last_used = time.monotonic()
-        self.origin = origin
-
-    async def aclose(self) -> None:
-        await self.session.close()
-        if self.stats.connector is self.connector:
-            self.stats.connector = None
-
-
 class PooledClient:
     """An HTTP client over pooled keep-alive connections (see the module docstring).
 
@@ -246,7 +185,7 @@ class PooledClient:
     ) -> None:
         self.config = config
         self.name = name or f"pool{next(self._names)}"
-        self._origins: dict[Origin, _OriginPool] = {}
+        self._origins: dict[Origin, OriginPool] = {}
         self._stats: dict[Origin, OriginStats] = {}
         self._services: dict[str, list[Endpoint]] = {}
         self._endpoints: dict[str, Endpoint] = {}
@@ -322,7 +261,7 @@ class PooledClient:
         if cfg.adaptive:
             self._background.append(asyncio.create_task(self._adapt_loop()))
 
-    def _pool(self, origin: Origin) -> _OriginPool:
+    def _pool(self, origin: Origin) -> OriginPool:
         pool = self._origins.get(origin)
         if pool is None:
             if self._closed:
@@ -330,7 +269,7 @@ class PooledClient:
             stats = self._stats.get(origin)
             if stats is None:
                 stats = self._stats[origin] = OriginStats(origin)
-            pool = self._origins[origin] = _OriginPool(self, origin, stats)
+            pool = self._origins[origin] = OriginPool(self.config, origin, stats)
             self._start_background()
         return pool
 
@@ -409,7 +348,7 @@ class PooledClient:
                 return await self._attempt(
                     endpoint, method, path, body, headers, deadline, attempt, start
                 )
-            except _AttemptFailed as failed:
+            except AttemptFailed as failed:
                 endpoint.breaker.record_failure()
                 endpoint.failures += 1
                 avoid.add(endpoint.url)
@@ -439,7 +378,7 @@ class PooledClient:
         cfg = self.config
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise _AttemptFailed(Failure.TIMEOUT, endpoint.url, "the request deadline passed")
+            raise AttemptFailed(Failure.TIMEOUT, endpoint.url, "the request deadline passed")
         pool = self._pool(endpoint.origin)
         pool.last_used = time.monotonic()
         limiters = (self._global, pool.limiter)
@@ -471,7 +410,7 @@ class PooledClient:
             failure = classify(exc)
             if failure is None:
                 raise ClientError(f"{method} {url} failed: {exc}", url=url) from exc
-            raise _AttemptFailed(failure, url, str(exc) or type(exc).__name__) from exc
+            raise AttemptFailed(failure, url, str(exc) or type(exc).__name__) from exc
         finally:
             endpoint.outstanding -= 1
             self._global.release()
@@ -479,7 +418,7 @@ class PooledClient:
         elapsed = time.perf_counter() - t0
         endpoint.latency.observe(elapsed)
         if status in cfg.retry.retry_statuses:
-            raise _AttemptFailed(Failure.UNAVAILABLE, url, f"HTTP {status}", status=status)
+            raise AttemptFailed(Failure.UNAVAILABLE, url, f"HTTP {status}", status=status)
         if status >= 500:
             endpoint.breaker.record_failure()
         else:
@@ -536,7 +475,7 @@ class PooledClient:
                 chosen.breaker.record_failure()
                 chosen.failures += 1
                 failure = classify(exc) or Failure.DISCONNECTED
-                raise _AttemptFailed(failure, url, str(exc) or type(exc).__name__).error(
+                raise AttemptFailed(failure, url, str(exc) or type(exc).__name__).error(
                     target, 1
                 ) from exc
             chosen.breaker.record_success()
@@ -621,126 +560,17 @@ class PooledClient:
 
     def stats(self) -> dict[str, Any]:
         """Connections per origin and requests per endpoint, as plain data."""
-        origins = {}
-        for origin, stats in self._stats.items():
-            key = f"{origin[0]}://{origin[1]}:{origin[2]}"
-            origins[key] = stats.snapshot()
-        endpoints = {}
-        for url, e in self._endpoints.items():
-            endpoints[url] = {
-                "requests": e.requests,
-                "failures": e.failures,
-                "retries": e.retries,
-                "outstanding": e.outstanding,
-                "healthy": e.healthy,
-                "circuit": e.breaker.state.value,
-                "circuit_opened": e.breaker.times_opened,
-                "health_checks": e.health_checks,
-                "health_failures": e.health_failures,
-                "latency_mean": e.latency.mean,
-                "latency_p50": e.latency.quantile(0.5),
-                "latency_p99": e.latency.quantile(0.99),
-            }
-        totals = OriginStats.combine(s.snapshot() for s in self._stats.values())
-        return {"name": self.name, "totals": totals, "origins": origins, "endpoints": endpoints}
+        return pool_stats(self.name, self._stats, self._endpoints)
 
     def stats_frame(self) -> pd.DataFrame:
         """One row per endpoint: its requests and latency next to its origin's connections."""
-        import pandas as pd
-
-        stats = self.stats()
-        rows = []
-        for url, e in stats["endpoints"].items():
-            scheme, host, port = origin_of(url)
-            origin = stats["origins"].get(f"{scheme}://{host}:{port}", {})
-            rows.append({"endpoint": url, **e, **{f"conn_{k}": v for k, v in origin.items()}})
-        return pd.DataFrame(rows)
+        return stats_frame(self.stats())
 
     def metric_samples(self) -> Iterator[Sample]:
         """The pool's figures for the metrics registry (read at scrape time)."""
-        for (scheme, host, port), st in self._stats.items():
-            labels = {"client": self.name, "origin": f"{scheme}://{host}:{port}"}
-            used = st.created + st.reused
-            values = {
-                "connections_created": st.created,
-                "connections_reused": st.reused,
-                "connections_closed": st.closed,
-                "connections_open": st.open,
-                "connection_reuse_ratio": st.reused / used if used else 0.0,
-                "requests_per_connection": used / st.created if st.created else 0.0,
-                "connection_wait_seconds": st.wait_seconds,
-                "connection_waits": st.waits,
-            }
-            for key, value in values.items():
-                kind, doc = _ORIGIN_METRICS[key]
-                yield Sample(f"vgkit_pool_{key}", kind, doc, labels, value)
-        for url, e in self._endpoints.items():
-            labels = {"client": self.name, "endpoint": url}
-            endpoint_values: dict[str, float | LatencyHistogram] = {
-                "request_duration_seconds": e.latency,
-                "requests_in_flight": e.outstanding,
-                "request_failures": e.failures,
-                "retries": e.retries,
-                "endpoint_healthy": float(e.healthy),
-                "circuit_open": float(e.breaker.state is BreakerState.OPEN),
-                "health_checks": e.health_checks,
-            }
-            for key, figure in endpoint_values.items():
-                kind, doc = _ENDPOINT_METRICS[key]
-                yield Sample(f"vgkit_pool_{key}", kind, doc, labels, figure)
+        return pool_samples(self.name, self._stats, self._endpoints)
 
     def reset_stats(self) -> None:
         """Zero the connection counters (for measuring after a warm-up)."""
         for stats in self._stats.values():
             stats.reset()
-
-
-_ORIGIN_METRICS = {
-    "connections_created": ("counter", "TCP connections opened"),
-    "connections_reused": ("counter", "Requests sent on a kept-alive TCP connection"),
-    "connections_closed": ("counter", "TCP connections opened and since closed"),
-    "connections_open": ("gauge", "Connected TCP connections, active plus idle"),
-    "connection_reuse_ratio": ("gauge", "Reused / all connection acquisitions"),
-    "requests_per_connection": ("gauge", "Requests carried per TCP connection opened"),
-    "connection_wait_seconds": ("counter", "Time requests waited for a free connection"),
-    "connection_waits": ("counter", "Requests that waited for a free connection"),
-}
-_ENDPOINT_METRICS = {
-    "request_duration_seconds": ("histogram", "Latency of requests per endpoint"),
-    "requests_in_flight": ("gauge", "Requests in flight per endpoint"),
-    "request_failures": ("counter", "Transport failures per endpoint"),
-    "retries": ("counter", "Retries after a safe-to-retry failure"),
-    "endpoint_healthy": ("gauge", "1 while the endpoint is in rotation"),
-    "circuit_open": ("gauge", "1 while the endpoint's circuit breaker is open"),
-    "health_checks": ("counter", "Health checks (agent card fetches) performed"),
-}
-
-
-class _AttemptFailed(Exception):
-    """One attempt failed in a way the retry loop understands."""
-
-    def __init__(self, failure: Failure, url: str, detail: str, status: int | None = None) -> None:
-        self.failure = failure
-        self.url = url
-        self.detail = detail
-        self.status = status
-        super().__init__(detail)
-
-    def error(self, target: str, attempts: int) -> ClientError:
-        tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
-        if self.failure is Failure.TIMEOUT:
-            return RequestTimeoutError(
-                f"{target}: no response from {self.url} in time {tries} ({self.detail}); "
-                "raise the deadline or check the server",
-                url=self.url,
-            )
-        what = {
-            Failure.REFUSED: "could not connect",
-            Failure.UNAVAILABLE: "the server is unavailable (503)",
-            Failure.DISCONNECTED: "the connection dropped before a response",
-        }[self.failure]
-        return EndpointUnavailableError(
-            f"{target}: {what} at {self.url} {tries} ({self.detail}); is the server running?",
-            url=self.url,
-            status=self.status,
-        )

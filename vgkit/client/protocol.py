@@ -47,6 +47,7 @@ __all__ = [
     "PARSE_ERROR",
     "TASK_NOT_CANCELABLE",
     "TASK_NOT_FOUND",
+    "UNSUPPORTED_METHODS",
     "UNSUPPORTED_OPERATION",
     "Artifact",
     "ArtifactUpdate",
@@ -72,7 +73,9 @@ __all__ = [
     "encode_send_result",
     "encode_task",
     "method_name",
+    "new_id",
     "now_iso",
+    "type_name",
 ]
 
 # JSON-RPC 2.0 error codes, then the A2A ones.
@@ -282,7 +285,7 @@ def _bad(message: str, code: int = INVALID_PARAMS) -> RpcError:
 
 def _obj(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise _bad(f"{where} must be an object, not {_type(value)}")
+        raise _bad(f"{where} must be an object, not {type_name(value)}")
     return value
 
 
@@ -293,7 +296,7 @@ def _str(obj: Mapping[str, Any], key: str, where: str, *, required: bool = False
             raise _bad(f"{where}.{key} is required")
         return None
     if not isinstance(value, str):
-        raise _bad(f"{where}.{key} must be a string, not {_type(value)}")
+        raise _bad(f"{where}.{key} must be a string, not {type_name(value)}")
     return value
 
 
@@ -304,7 +307,8 @@ def _meta(obj: Mapping[str, Any], where: str) -> dict[str, Any] | None:
     return _obj(value, f"{where}.metadata")
 
 
-def _type(value: Any) -> str:
+def type_name(value: Any) -> str:
+    """How a JSON value is called in error messages."""
     return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
         type(value), "null" if value is None else "a number"
     )
@@ -316,7 +320,7 @@ def decode_part(raw: Any, where: str) -> Part:
     if "text" in obj and kind in (None, "text"):
         text = obj["text"]
         if not isinstance(text, str):
-            raise _bad(f"{where}.text must be a string, not {_type(text)}")
+            raise _bad(f"{where}.text must be a string, not {type_name(text)}")
         return Part(text=text, metadata=_meta(obj, where))
     if "data" in obj and kind in (None, "data"):
         return Part(data=obj["data"], metadata=_meta(obj, where))
@@ -574,70 +578,3 @@ def encode_send_params(
         {"returnImmediately": not blocking} if dialect is Dialect.V1 else {"blocking": blocking}
     )
     return {"message": encode_message(message, dialect), "configuration": config}
-
-
-# -- JSON-RPC 2.0 envelopes ----------------------------------------------------
-
-RequestId = str | int | None
-
-
-@dataclass(slots=True)
-class RpcRequest:
-    id: RequestId
-    method: str
-    params: Any
-    notification: bool = False
-
-
-def parse_rpc_request(data: Any) -> RpcRequest:
-    """Check a decoded JSON-RPC request object; raises RpcError (INVALID_REQUEST).
-
-    The error carries ``data={"id": ...}`` when the id was readable, so the
-    response can echo it.
-    """
-    if isinstance(data, list):
-        raise RpcError(INVALID_REQUEST, "batch requests are not supported; send one object")
-    if not isinstance(data, dict):
-        raise RpcError(INVALID_REQUEST, f"a JSON-RPC request must be an object, not {_type(data)}")
-    raw_id = data.get("id")
-    valid_id = raw_id is None or (isinstance(raw_id, str | int) and not isinstance(raw_id, bool))
-    if not valid_id:
-        raise RpcError(INVALID_REQUEST, "id must be a string, a number or null")
-    echo = {"id": raw_id}
-    if data.get("jsonrpc") != "2.0":
-        raise RpcError(INVALID_REQUEST, 'jsonrpc must be exactly "2.0"', data=echo)
-    method = data.get("method")
-    if not isinstance(method, str) or not method:
-        raise RpcError(INVALID_REQUEST, "method must be a non-empty string", data=echo)
-    params = data.get("params")
-    if params is not None and not isinstance(params, dict | list):
-        raise RpcError(INVALID_REQUEST, "params must be an object", data=echo)
-    if isinstance(params, list):
-        raise RpcError(INVALID_PARAMS, "params must be an object, not an array", data=echo)
-    return RpcRequest(raw_id, method, params, notification="id" not in data)
-
-
-def rpc_result(request_id: RequestId, result: Any) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": request_id, "result": result}
-
-
-def rpc_error(request_id: RequestId, code: int, message: str, data: Any = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if data is not None:
-        error["data"] = data
-    return {"jsonrpc": "2.0", "id": request_id, "error": error}
-
-
-def rpc_outcome(response: Any, url: str | None = None) -> Any:
-    """The ``result`` of a decoded JSON-RPC response; its ``error`` raised as RpcError."""
-    if not isinstance(response, dict) or ("result" not in response and "error" not in response):
-        raise RpcError(INTERNAL_ERROR, "the peer sent something that is not a JSON-RPC response",
-                       url=url)  # fmt: skip
-    error = response.get("error")
-    if error is not None:
-        if not isinstance(error, dict):
-            raise RpcError(INTERNAL_ERROR, f"malformed JSON-RPC error: {error!r}", url=url)
-        code = error.get("code")
-        rpc_code = code if isinstance(code, int) else INTERNAL_ERROR
-        raise RpcError(rpc_code, str(error.get("message", "")), data=error.get("data"), url=url)
-    return response["result"]

@@ -25,9 +25,12 @@ from enum import StrEnum
 
 import aiohttp
 
+from vgkit.errors import ClientError, EndpointUnavailableError, RequestTimeoutError
+
 __all__ = [
     "DEFAULT_BREAKER",
     "DEFAULT_RETRY",
+    "AttemptFailed",
     "BreakerConfig",
     "BreakerState",
     "CircuitBreaker",
@@ -170,3 +173,33 @@ def classify(exc: BaseException) -> Failure | None:
 def retry_allowed(failure: Failure, idempotent: bool) -> bool:
     """Whether a failure of this kind may be retried (see the module docstring)."""
     return failure.never_processed or idempotent
+
+
+class AttemptFailed(Exception):
+    """One attempt failed in a way the retry loop understands."""
+
+    def __init__(self, failure: Failure, url: str, detail: str, status: int | None = None) -> None:
+        self.failure = failure
+        self.url = url
+        self.detail = detail
+        self.status = status
+        super().__init__(detail)
+
+    def error(self, target: str, attempts: int) -> ClientError:
+        tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
+        if self.failure is Failure.TIMEOUT:
+            return RequestTimeoutError(
+                f"{target}: no response from {self.url} in time {tries} ({self.detail}); "
+                "raise the deadline or check the server",
+                url=self.url,
+            )
+        what = {
+            Failure.REFUSED: "could not connect",
+            Failure.UNAVAILABLE: "the server is unavailable (503)",
+            Failure.DISCONNECTED: "the connection dropped before a response",
+        }[self.failure]
+        return EndpointUnavailableError(
+            f"{target}: {what} at {self.url} {tries} ({self.detail}); is the server running?",
+            url=self.url,
+            status=self.status,
+        )

@@ -9,9 +9,9 @@ the same metric names, hence one collector over many clients).
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
@@ -20,10 +20,21 @@ from prometheus_client.metrics_core import (
     Metric,
 )
 
-from vgkit.client.balancer import LatencyHistogram, Origin
+from vgkit.client.balancer import Endpoint, LatencyHistogram, Origin, origin_of
+from vgkit.client.resilience import BreakerState
 from vgkit.metrics import MetricsRegistry, default_registry
 
-__all__ = ["OriginStats", "Sample", "register_source"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "OriginStats",
+    "Sample",
+    "pool_samples",
+    "pool_stats",
+    "register_source",
+    "stats_frame",
+]
 
 
 @dataclass(slots=True)
@@ -164,3 +175,106 @@ def register_source(source: MetricSource, registry: MetricsRegistry | None = Non
         collector = _collectors[reg] = _ClientCollector()
         reg.add_collector(collector)
     collector.sources.add(source)
+
+
+#: Per-origin metric name (after ``vgkit_pool_``) -> (type, help).
+ORIGIN_METRICS = {
+    "connections_created": ("counter", "TCP connections opened"),
+    "connections_reused": ("counter", "Requests sent on a kept-alive TCP connection"),
+    "connections_closed": ("counter", "TCP connections opened and since closed"),
+    "connections_open": ("gauge", "Connected TCP connections, active plus idle"),
+    "connection_reuse_ratio": ("gauge", "Reused / all connection acquisitions"),
+    "requests_per_connection": ("gauge", "Requests carried per TCP connection opened"),
+    "connection_wait_seconds": ("counter", "Time requests waited for a free connection"),
+    "connection_waits": ("counter", "Requests that waited for a free connection"),
+}
+#: Per-endpoint metric name -> (type, help).
+ENDPOINT_METRICS = {
+    "request_duration_seconds": ("histogram", "Latency of requests per endpoint"),
+    "requests_in_flight": ("gauge", "Requests in flight per endpoint"),
+    "request_failures": ("counter", "Transport failures per endpoint"),
+    "retries": ("counter", "Retries after a safe-to-retry failure"),
+    "endpoint_healthy": ("gauge", "1 while the endpoint is in rotation"),
+    "circuit_open": ("gauge", "1 while the endpoint's circuit breaker is open"),
+    "health_checks": ("counter", "Health checks (agent card fetches) performed"),
+}
+
+
+def _origin_key(origin: Origin) -> str:
+    return f"{origin[0]}://{origin[1]}:{origin[2]}"
+
+
+def pool_stats(
+    name: str, origins: Mapping[Origin, OriginStats], endpoints: Mapping[str, Endpoint]
+) -> dict[str, Any]:
+    """A pool's figures as plain data: totals, per origin, per endpoint."""
+    per_endpoint = {
+        url: {
+            "requests": e.requests,
+            "failures": e.failures,
+            "retries": e.retries,
+            "outstanding": e.outstanding,
+            "healthy": e.healthy,
+            "circuit": e.breaker.state.value,
+            "circuit_opened": e.breaker.times_opened,
+            "health_checks": e.health_checks,
+            "health_failures": e.health_failures,
+            "latency_mean": e.latency.mean,
+            "latency_p50": e.latency.quantile(0.5),
+            "latency_p99": e.latency.quantile(0.99),
+        }
+        for url, e in endpoints.items()
+    }
+    return {
+        "name": name,
+        "totals": OriginStats.combine(s.snapshot() for s in origins.values()),
+        "origins": {_origin_key(o): s.snapshot() for o, s in origins.items()},
+        "endpoints": per_endpoint,
+    }
+
+
+def stats_frame(stats: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per endpoint, its origin's connection figures as ``conn_*`` columns."""
+    import pandas as pd
+
+    rows = []
+    for url, e in stats["endpoints"].items():
+        origin = stats["origins"].get(_origin_key(origin_of(url)), {})
+        rows.append({"endpoint": url, **e, **{f"conn_{k}": v for k, v in origin.items()}})
+    return pd.DataFrame(rows)
+
+
+def pool_samples(
+    name: str, origins: Mapping[Origin, OriginStats], endpoints: Mapping[str, Endpoint]
+) -> Iterator[Sample]:
+    """A pool's figures as metric samples (``vgkit_pool_*``)."""
+    for origin, st in origins.items():
+        labels = {"client": name, "origin": _origin_key(origin)}
+        used = st.created + st.reused
+        values = {
+            "connections_created": st.created,
+            "connections_reused": st.reused,
+            "connections_closed": st.closed,
+            "connections_open": st.open,
+            "connection_reuse_ratio": st.reused / used if used else 0.0,
+            "requests_per_connection": used / st.created if st.created else 0.0,
+            "connection_wait_seconds": st.wait_seconds,
+            "connection_waits": st.waits,
+        }
+        for key, value in values.items():
+            kind, doc = ORIGIN_METRICS[key]
+            yield Sample(f"vgkit_pool_{key}", kind, doc, labels, value)
+    for url, e in endpoints.items():
+        labels = {"client": name, "endpoint": url}
+        figures: dict[str, float | LatencyHistogram] = {
+            "request_duration_seconds": e.latency,
+            "requests_in_flight": e.outstanding,
+            "request_failures": e.failures,
+            "retries": e.retries,
+            "endpoint_healthy": float(e.healthy),
+            "circuit_open": float(e.breaker.state is BreakerState.OPEN),
+            "health_checks": e.health_checks,
+        }
+        for key, figure in figures.items():
+            kind, doc = ENDPOINT_METRICS[key]
+            yield Sample(f"vgkit_pool_{key}", kind, doc, labels, figure)

@@ -34,6 +34,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from vgkit.client.jsonrpc import RpcRequest, parse_rpc_request, rpc_error, rpc_result
 from vgkit.client.protocol import (
     INTERNAL_ERROR,
     INVALID_REQUEST,
@@ -46,7 +47,6 @@ from vgkit.client.protocol import (
     UNSUPPORTED_OPERATION,
     Dialect,
     Op,
-    RpcRequest,
     SendParams,
     StatusUpdate,
     StreamEvent,
@@ -59,9 +59,6 @@ from vgkit.client.protocol import (
     encode_send_result,
     encode_task,
     new_id,
-    parse_rpc_request,
-    rpc_error,
-    rpc_result,
 )
 from vgkit.errors import RpcError, ServeError, VgkitError
 from vgkit.metrics import MetricsRegistry, default_registry
