@@ -24,6 +24,8 @@ class Load:
     """Requests per second."""
     mean_latency: float
     """Seconds per request."""
+    cpu: float = 0.0
+    """CPU seconds this (client) process spent per request."""
 
 
 async def closed_loop(send: Send, concurrency: int, total: int) -> Load:
@@ -39,10 +41,10 @@ async def closed_loop(send: Send, concurrency: int, total: int) -> Load:
             await send()
             latencies.append(time.perf_counter() - t0)
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - start
-    return Load(total / elapsed, statistics.fmean(latencies))
+    return Load(total / elapsed, statistics.fmean(latencies), (time.process_time() - cpu) / total)
 
 
 def _check(status: int, body: bytes) -> None:
@@ -53,10 +55,14 @@ def _check(status: int, body: bytes) -> None:
 class Clients:
     """The four ways of sending the same request to the same server."""
 
-    def __init__(self, url: str, body: bytes, pool_config: PoolConfig | None = None) -> None:
+    def __init__(self, url: str, body: bytes) -> None:
         self.url, self.body = url, body
-        self.pool = PooledClient(
-            pool_config or PoolConfig(health_check_interval=None), metrics=MetricsRegistry()
+        # The original defaults (10 connections per host) ...
+        self.pool = PooledClient(PoolConfig(health_check_interval=None), metrics=MetricsRegistry())
+        # ... and the baselines' connection budget (aiohttp and httpx: 100), to compare overheads.
+        self.wide = PooledClient(
+            PoolConfig(limit_per_host=100, limit=100, health_check_interval=None),
+            metrics=MetricsRegistry(),
         )
         self.shared = aiohttp.ClientSession()
         self.fresh = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
@@ -77,6 +83,12 @@ class Clients:
         )
         _check(resp.status, resp.body)
 
+    async def pooled_wide(self) -> None:
+        resp = await self.wide.request(
+            "POST", self.url, "/", data=self.body, headers=HEADERS, idempotent=True
+        )
+        _check(resp.status, resp.body)
+
     async def new_connection(self) -> None:
         async with self.fresh.post(self.url + "/", data=self.body, headers=HEADERS) as resp:
             _check(resp.status, await resp.read())
@@ -91,6 +103,7 @@ class Clients:
 
     async def aclose(self) -> None:
         await self.pool.aclose()
+        await self.wide.aclose()
         await self.shared.close()
         await self.fresh.close()
         await self.httpx.aclose()
@@ -112,6 +125,7 @@ async def compare(
         name: Load(
             statistics.median(x.throughput for x in loads),
             statistics.median(x.mean_latency for x in loads),
+            statistics.median(x.cpu for x in loads),
         )
         for name, loads in runs.items()
     }

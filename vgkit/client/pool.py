@@ -32,7 +32,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import aiohttp
 import orjson
@@ -50,6 +50,7 @@ from vgkit.client.resilience import (
     DEFAULT_RETRY,
     AttemptFailed,
     BreakerConfig,
+    BreakerState,
     Failure,
     RetryPolicy,
     classify,
@@ -116,6 +117,7 @@ class PoolConfig:
     """Connections in use across every origin."""
     keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    """Longest TCP connect (waiting for a free connection counts against request_timeout)."""
     read_timeout: float = DEFAULT_READ_TIMEOUT
     """Longest silence while reading a response."""
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
@@ -142,9 +144,11 @@ class PoolConfig:
 DEFAULT_POOL_CONFIG = PoolConfig()
 
 
-@dataclass(frozen=True, slots=True)
-class Response:
-    """A complete HTTP response (the body is read before the connection is released)."""
+class Response(NamedTuple):
+    """A complete HTTP response (the body is read before the connection is released).
+
+    A named tuple: immutable and the cheapest object to build on the hot path.
+    """
 
     status: int
     headers: Mapping[str, str]
@@ -192,7 +196,7 @@ class PooledClient:
         self._global = Limiter(config.limit)
         self._timeout = aiohttp.ClientTimeout(
             total=config.request_timeout,
-            connect=config.connect_timeout,
+            sock_connect=config.connect_timeout,
             sock_read=config.read_timeout,
         )
         self._background: list[asyncio.Task[None]] = []
@@ -376,26 +380,26 @@ class PooledClient:
         start: float,
     ) -> Response:
         cfg = self.config
-        remaining = deadline - time.monotonic()
+        t0 = time.monotonic()
+        remaining = deadline - t0
         if remaining <= 0:
             raise AttemptFailed(Failure.TIMEOUT, endpoint.url, "the request deadline passed")
         pool = self._pool(endpoint.origin)
-        pool.last_used = time.monotonic()
-        limiters = (self._global, pool.limiter)
+        pool.last_used = t0
         waited = 0.0
-        for limiter in limiters:
-            if not limiter.try_acquire():
-                waited += await limiter.acquire()
+        if not self._global.try_acquire():
+            waited += await self._global.acquire()
+        if not pool.limiter.try_acquire():
+            waited += await pool.limiter.acquire()
         if waited:
             pool.stats.add_wait(waited)
         endpoint.outstanding += 1
         endpoint.requests += 1
-        t0 = time.perf_counter()
         url = endpoint.url + path
         timeout = self._timeout
         if remaining < cfg.request_timeout - 0.05:  # a retry: only what is left of the deadline
             timeout = aiohttp.ClientTimeout(
-                total=remaining, connect=cfg.connect_timeout, sock_read=cfg.read_timeout
+                total=remaining, sock_connect=cfg.connect_timeout, sock_read=cfg.read_timeout
             )
         try:
             async with pool.session.request(
@@ -415,16 +419,17 @@ class PooledClient:
             endpoint.outstanding -= 1
             self._global.release()
             pool.limiter.release()
-        elapsed = time.perf_counter() - t0
-        endpoint.latency.observe(elapsed)
+        end = time.monotonic()
+        endpoint.latency.observe(end - t0)
         if status in cfg.retry.retry_statuses:
             raise AttemptFailed(Failure.UNAVAILABLE, url, f"HTTP {status}", status=status)
+        breaker = endpoint.breaker
         if status >= 500:
-            endpoint.breaker.record_failure()
-        else:
-            endpoint.breaker.record_success()
-            endpoint.healthy = True
-        return Response(status, resp_headers, payload, url, attempt, time.monotonic() - start)
+            breaker.record_failure()
+        elif breaker.failures or breaker.state is not BreakerState.CLOSED:
+            breaker.record_success()
+        endpoint.healthy = True if status < 500 else endpoint.healthy
+        return Response(status, resp_headers, payload, url, attempt, end - start)
 
     @contextlib.asynccontextmanager
     async def stream(
@@ -456,7 +461,7 @@ class PooledClient:
         url = chosen.url + path
         cfg = self.config
         client_timeout = aiohttp.ClientTimeout(
-            total=timeout, connect=cfg.connect_timeout, sock_read=cfg.read_timeout
+            total=timeout, sock_connect=cfg.connect_timeout, sock_read=cfg.read_timeout
         )
         waited = 0.0
         for limiter in (self._global, pool.limiter):
