@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 import httpx
@@ -26,9 +28,24 @@ class Load:
     """Seconds per request."""
     cpu: float = 0.0
     """CPU seconds this (client) process spent per request."""
+    server_cpu: float = 0.0
+    """CPU seconds the server process spent per request (0 when unknown)."""
 
 
-async def closed_loop(send: Send, concurrency: int, total: int) -> Load:
+def process_cpu(pid: int | None) -> float:
+    """User plus system CPU seconds of process ``pid`` (Linux /proc; 0 elsewhere)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def closed_loop(
+    send: Send, concurrency: int, total: int, server_pid: int | None = None
+) -> Load:
     """``total`` requests sent by ``concurrency`` workers back to back."""
     latencies: list[float] = []
     remaining = total
@@ -41,10 +58,15 @@ async def closed_loop(send: Send, concurrency: int, total: int) -> Load:
             await send()
             latencies.append(time.perf_counter() - t0)
 
-    start, cpu = time.perf_counter(), time.process_time()
+    start, cpu, server = time.perf_counter(), time.process_time(), process_cpu(server_pid)
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - start
-    return Load(total / elapsed, statistics.fmean(latencies), (time.process_time() - cpu) / total)
+    return Load(
+        total / elapsed,
+        statistics.fmean(latencies),
+        (time.process_time() - cpu) / total,
+        (process_cpu(server_pid) - server) / total,
+    )
 
 
 def _check(status: int, body: bytes) -> None:
@@ -110,7 +132,12 @@ class Clients:
 
 
 async def compare(
-    senders: dict[str, Send], concurrency: int, total: int, rounds: int, warmup: int = 50
+    senders: dict[str, Send],
+    concurrency: int,
+    total: int,
+    rounds: int,
+    warmup: int = 50,
+    server_pid: int | None = None,
 ) -> dict[str, Load]:
     """Median throughput and latency of each sender; the order rotates every round."""
     names = list(senders)
@@ -120,12 +147,13 @@ async def compare(
     for r in range(rounds):
         order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
-            runs[name].append(await closed_loop(senders[name], concurrency, total))
+            runs[name].append(await closed_loop(senders[name], concurrency, total, server_pid))
     return {
         name: Load(
             statistics.median(x.throughput for x in loads),
             statistics.median(x.mean_latency for x in loads),
             statistics.median(x.cpu for x in loads),
+            statistics.median(x.server_cpu for x in loads),
         )
         for name, loads in runs.items()
     }

@@ -121,6 +121,27 @@ async def test_cancel_a_running_task_and_not_a_finished_one() -> None:
         assert info.value.code == TASK_NOT_FOUND
 
 
+async def test_cancel_a_blocking_send_answers_it_with_the_canceled_task() -> None:
+    slow = Orchestrator(backend=CostModel(TemplateBackend(), "seed", time_scale=0.2))
+    config = ServeConfig(metrics=MetricsRegistry())
+    async with (
+        AgentServer(OrchestratorAgent(slow), config=config) as server,
+        A2AClient({"orchestrator": server.url}) as client,
+    ):
+        waiting = asyncio.create_task(client.send("orchestrator", text="Slow topic"))
+        while not server.tasks.running_ids():
+            await asyncio.sleep(0.01)
+        (task_id,) = server.tasks.running_ids()
+        canceled = await client.cancel_task("orchestrator", task_id)
+        answer = await asyncio.wait_for(waiting, 5)
+        assert canceled.state is TaskState.CANCELED
+        assert isinstance(answer, Task) and answer.id == task_id
+        assert answer.state is TaskState.CANCELED
+        again = await client.send("orchestrator", text="Next", data={"platforms": ["tiktok"]},
+                                  blocking=False)  # fmt: skip
+        assert isinstance(again, Task)
+
+
 async def test_healthz_and_metrics(topic_server: AgentServer) -> None:
     calls = await recorded_calls()
     async with A2AClient({"topic_analysis": topic_server.url}) as client:

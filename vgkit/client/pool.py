@@ -193,6 +193,7 @@ class PooledClient:
         self._stats: dict[Origin, OriginStats] = {}
         self._services: dict[str, list[Endpoint]] = {}
         self._endpoints: dict[str, Endpoint] = {}
+        self._by_url: dict[str, list[Endpoint]] = {}
         self._global = Limiter(config.limit)
         self._timeout = aiohttp.ClientTimeout(
             total=config.request_timeout,
@@ -315,13 +316,16 @@ class PooledClient:
         return await self.request("POST", target, path, **kw)
 
     def _candidates(self, target: str) -> list[Endpoint]:
-        endpoints = self._services.get(target)
+        endpoints = self._services.get(target) or self._by_url.get(target)
         if endpoints is not None:
             return endpoints
         if "://" not in target:
             known = ", ".join(sorted(self._services)) or "none"
             raise ConfigError(f"unknown service {target!r} (registered: {known}); or pass a URL")
-        return [self._endpoint(target)]
+        if len(self._by_url) >= 1024:  # bounded: callers may pass many distinct URLs
+            self._by_url.clear()
+        endpoints = self._by_url[target] = [self._endpoint(target)]
+        return endpoints
 
     async def _send(
         self,

@@ -24,7 +24,6 @@ Stopping is graceful: the server stops accepting, answers 503 to newcomers
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 import time
@@ -292,14 +291,22 @@ class AgentServer:
         if op is Op.SEND:
             params = decode_send_params(rpc.params or {}, dialect)
             task, ctx, job = self._begin(params)
-            runner = asyncio.create_task(self._run(job, ctx))
-            self.tasks.track(task.id, runner, ctx)
-            if params.blocking:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.shield(runner)
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    raise asyncio.CancelledError
+            if not params.blocking:
+                self.tasks.track(task.id, asyncio.create_task(self._run(job, ctx)), ctx)
+                return encode_send_result(task, dialect, params.history_length)
+            # Run in this request's own task (no extra task, no extra loop turn);
+            # CancelTask cancels it, and the request then answers with the
+            # canceled task instead of dying.
+            current = asyncio.current_task()
+            assert current is not None
+            self.tasks.track(task.id, current, ctx, inline=True)
+            try:
+                await self._run(job, ctx)
+            except asyncio.CancelledError:
+                if not ctx.cancel_requested or current.uncancel() > 0:
+                    raise
+            finally:
+                self.tasks.forget(task.id)
             return encode_send_result(task, dialect, params.history_length)
         task_id, history = decode_task_id(rpc.params or {})
         if op is Op.GET:

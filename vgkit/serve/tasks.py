@@ -34,11 +34,12 @@ DEFAULT_MAX_TASKS = 1000
 class TaskContext:
     """What a running job may do to its task: report status, add artifacts."""
 
-    __slots__ = ("listeners", "task")
+    __slots__ = ("cancel_requested", "listeners", "task")
 
     def __init__(self, task: Task) -> None:
         self.task = task
         self.listeners: list[Callable[[StreamEvent], None]] = []
+        self.cancel_requested = False
 
     def _emit(self, event: StreamEvent) -> None:
         for listener in self.listeners:
@@ -89,7 +90,7 @@ class TaskStore:
     def __init__(self, max_tasks: int = DEFAULT_MAX_TASKS) -> None:
         self.max_tasks = max_tasks
         self._tasks: OrderedDict[str, Task] = OrderedDict()
-        self._running: dict[str, tuple[asyncio.Task[None], TaskContext]] = {}
+        self._running: dict[str, tuple[asyncio.Task[Any], TaskContext]] = {}
 
     def __len__(self) -> int:
         return len(self._tasks)
@@ -97,6 +98,9 @@ class TaskStore:
     @property
     def running(self) -> int:
         return len(self._running)
+
+    def running_ids(self) -> list[str]:
+        return list(self._running)
 
     def add(self, task: Task) -> None:
         self._tasks[task.id] = task
@@ -117,10 +121,20 @@ class TaskStore:
         entry = self._running.get(task_id)
         return entry[1] if entry else None
 
-    def track(self, task_id: str, job: asyncio.Task[None], ctx: TaskContext) -> None:
-        """Remember a running job so it can be cancelled; forgotten when it ends."""
+    def track(
+        self, task_id: str, job: asyncio.Task[Any], ctx: TaskContext, *, inline: bool = False
+    ) -> None:
+        """Remember a running job so it can be cancelled.
+
+        A background job is forgotten when it ends; an ``inline`` one (running
+        in the request's own task) must be forgotten with ``forget``.
+        """
         self._running[task_id] = (job, ctx)
-        job.add_done_callback(lambda _: self._running.pop(task_id, None))
+        if not inline:
+            job.add_done_callback(lambda _: self._running.pop(task_id, None))
+
+    def forget(self, task_id: str) -> None:
+        self._running.pop(task_id, None)
 
     async def cancel(self, task_id: str) -> Task | None:
         """Cancel a running task; None if it is not running (finished or unknown)."""
@@ -128,6 +142,7 @@ class TaskStore:
         if entry is None:
             return None
         job, ctx = entry
+        ctx.cancel_requested = True
         job.cancel()
         await asyncio.gather(job, return_exceptions=True)
         if not ctx.task.status.state.terminal:
