@@ -100,7 +100,9 @@ class OriginStats:
             "open": self.open,
             "requests": used,
             "reuse_rate": reused / used if used else 0.0,
-            "requests_per_connection": used / created if created else float(used > 0),
+            "requests_per_connection": used / created
+            if created
+            else (float("inf") if used else 0.0),
             "waits": int(delta["waits"]),
             "wait_seconds": delta["wait_seconds"],
         }
@@ -114,7 +116,9 @@ class OriginStats:
                 total[key] += snap[key]
         used, created = total["requests"], total["created"]
         total["reuse_rate"] = total["reused"] / used if used else 0.0
-        total["requests_per_connection"] = used / created if created else float(used > 0)
+        total["requests_per_connection"] = (
+            used / created if created else (float("inf") if used else 0.0)
+        )
         return total
 
 

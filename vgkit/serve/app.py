@@ -269,7 +269,7 @@ class AgentServer:
         op, dialect = route
         try:
             if op is Op.STREAM:
-                return await self._stream(request, rpc, dialect)
+                return await self._stream(request, rpc, dialect, start)
             result = await self._dispatch(op, rpc, dialect)
         except RpcError as exc:
             return self._error(rpc.id, exc.code, exc.rpc_message, method=rpc.method)
@@ -364,7 +364,7 @@ class AgentServer:
             ctx.status(TaskState.COMPLETED)
 
     async def _stream(
-        self, request: web.Request, rpc: RpcRequest, dialect: Dialect
+        self, request: web.Request, rpc: RpcRequest, dialect: Dialect, start: float
     ) -> web.StreamResponse:
         params = decode_send_params(rpc.params or {}, dialect)
         task, ctx, job = self._begin(params)
@@ -388,5 +388,5 @@ class AgentServer:
             # The client left: the task runs on and stays fetchable with GetTask.
             ctx.listeners.remove(queue.put_nowait)
             raise
-        self.stats.ok(rpc.method, 0.0)
+        self.stats.ok(rpc.method, time.perf_counter() - start)
         return resp
