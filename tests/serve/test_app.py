@@ -144,9 +144,14 @@ async def test_cancel_a_blocking_send_answers_it_with_the_canceled_task() -> Non
 
 async def test_healthz_and_metrics(topic_server: AgentServer) -> None:
     calls = await recorded_calls()
-    async with A2AClient({"topic_analysis": topic_server.url}) as client:
+    client_metrics = MetricsRegistry()
+    async with A2AClient({"topic_analysis": topic_server.url}, metrics=client_metrics) as client:
         for _ in range(3):
             await client.send("topic_analysis", data=calls["topic_analysis"].payload())
+        sent = client_metrics.exposition().decode()
+    labels = f'agent="topic_analysis",client="{client.pool.name}",method="SendMessage"'
+    assert f'vgkit_a2a_messages_total{{{labels},outcome="ok"}} 3.0' in sent
+    assert f"vgkit_a2a_latency_seconds_count{{{labels}}} 3.0" in sent
     async with aiohttp.ClientSession() as http:
         async with http.get(topic_server.url + "healthz") as resp:
             health = await resp.json()
