@@ -225,3 +225,15 @@ async def test_graceful_shutdown_finishes_requests_in_flight() -> None:
         assert all(isinstance(r, Task) and r.state is TaskState.COMPLETED for r in results)
         with pytest.raises(ClientError):
             await client.send("topic_analysis", data=calls["topic_analysis"].payload())
+
+
+def test_the_task_store_is_bounded_by_count_and_bytes() -> None:
+    from vgkit.client.protocol import TaskStatus
+    from vgkit.serve.tasks import TaskStore
+
+    store = TaskStore(max_tasks=3, max_bytes=1000)
+    for i in range(5):
+        store.add(Task(id=f"t{i}", context_id="c", status=TaskStatus(TaskState.COMPLETED)), 100)
+    assert [store.get(f"t{i}") is not None for i in range(5)] == [False, False, True, True, True]
+    store.add(Task(id="big", context_id="c", status=TaskStatus(TaskState.COMPLETED)), 950)
+    assert store.get("big") is not None and len(store) == 1 and store.bytes == 950

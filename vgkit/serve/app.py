@@ -65,7 +65,7 @@ from vgkit.serve.agents import Job, ServedAgent
 from vgkit.serve.auth import AuthConfig
 from vgkit.serve.cards import card_v03, card_v1
 from vgkit.serve.stats import ServerStats
-from vgkit.serve.tasks import DEFAULT_MAX_TASKS, TaskContext, TaskStore
+from vgkit.serve.tasks import DEFAULT_MAX_TASK_BYTES, DEFAULT_MAX_TASKS, TaskContext, TaskStore
 
 __all__ = ["DEFAULT_MAX_BODY", "AgentServer", "ServeConfig"]
 
@@ -88,7 +88,9 @@ class ServeConfig:
     max_body: int = DEFAULT_MAX_BODY
     """Largest request body in bytes; bigger ones get 413 and are not read."""
     max_tasks: int = DEFAULT_MAX_TASKS
-    """Finished tasks kept for GetTask (least recently used dropped first)."""
+    """Finished tasks kept for GetTask (oldest dropped first)."""
+    max_task_bytes: int = DEFAULT_MAX_TASK_BYTES
+    """Bytes of request messages those tasks may hold (so big bodies cannot exhaust memory)."""
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
     auth: AuthConfig = field(default_factory=AuthConfig)
     metrics: MetricsRegistry | None = None
@@ -118,7 +120,7 @@ class AgentServer:
         self.config = config or ServeConfig()
         self.port = port
         self.sock = sock
-        self.tasks = TaskStore(self.config.max_tasks)
+        self.tasks = TaskStore(self.config.max_tasks, self.config.max_task_bytes)
         self.stats = ServerStats(agent.info.name, self.config.metrics)
         self.registry = self.config.metrics or default_registry()
         self.stopping = False
@@ -269,8 +271,8 @@ class AgentServer:
         op, dialect = route
         try:
             if op is Op.STREAM:
-                return await self._stream(request, rpc, dialect, start)
-            result = await self._dispatch(op, rpc, dialect)
+                return await self._stream(request, rpc, dialect, start, len(body))
+            result = await self._dispatch(op, rpc, dialect, len(body))
         except RpcError as exc:
             return self._error(rpc.id, exc.code, exc.rpc_message, method=rpc.method)
         except Exception as exc:
@@ -287,10 +289,10 @@ class AgentServer:
         message = f"{size} exceeds the limit of {self.config.max_body} bytes"
         return self._error(None, INVALID_REQUEST, message, status=413)
 
-    async def _dispatch(self, op: Op, rpc: RpcRequest, dialect: Dialect) -> Any:
+    async def _dispatch(self, op: Op, rpc: RpcRequest, dialect: Dialect, weight: int) -> Any:
         if op is Op.SEND:
             params = decode_send_params(rpc.params or {}, dialect)
-            task, ctx, job = self._begin(params)
+            task, ctx, job = self._begin(params, weight)
             if not params.blocking:
                 self.tasks.track(task.id, asyncio.create_task(self._run(job, ctx)), ctx)
                 return encode_send_result(task, dialect, params.history_length)
@@ -326,7 +328,7 @@ class AgentServer:
             )
         return encode_task(canceled, dialect, history)
 
-    def _begin(self, params: SendParams) -> tuple[Task, TaskContext, Job]:
+    def _begin(self, params: SendParams, weight: int) -> tuple[Task, TaskContext, Job]:
         message = params.message
         if message.task_id:
             if self.tasks.get(message.task_id) is None:
@@ -344,7 +346,7 @@ class AgentServer:
         )
         message.context_id = task.context_id
         message.task_id = task.id
-        self.tasks.add(task)
+        self.tasks.add(task, weight)
         return task, TaskContext(task), job
 
     async def _run(self, job: Job, ctx: TaskContext) -> None:
@@ -364,10 +366,15 @@ class AgentServer:
             ctx.status(TaskState.COMPLETED)
 
     async def _stream(
-        self, request: web.Request, rpc: RpcRequest, dialect: Dialect, start: float
+        self,
+        request: web.Request,
+        rpc: RpcRequest,
+        dialect: Dialect,
+        start: float,
+        weight: int,
     ) -> web.StreamResponse:
         params = decode_send_params(rpc.params or {}, dialect)
-        task, ctx, job = self._begin(params)
+        task, ctx, job = self._begin(params, weight)
         queue: asyncio.Queue[StreamEvent] = asyncio.Queue()
         ctx.listeners.append(queue.put_nowait)
         resp = web.StreamResponse(

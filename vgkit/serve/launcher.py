@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -195,23 +196,28 @@ def run_workers(
         sock.close()  # the workers hold them now
     stop = {"signal": 0}
 
+    def kill_stragglers() -> None:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+
     def relay(signum: int, _frame: object) -> None:
+        if stop["signal"]:
+            return
         stop["signal"] = signum
         for proc in procs:
             with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(signal.SIGTERM)
+        # Workers stop within their shutdown timeout; whoever hangs is killed.
+        watchdog = threading.Timer(shutdown_timeout + 5, kill_stragglers)
+        watchdog.daemon = True
+        watchdog.start()
 
     previous = {s: signal.signal(s, relay) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         if on_ready:
             on_ready()
-        codes = []
-        for proc in procs:
-            try:
-                codes.append(proc.wait(None if not stop["signal"] else shutdown_timeout + 5))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                codes.append(proc.wait())
+        codes = [proc.wait() for proc in procs]
         return 0 if stop["signal"] or all(c == 0 for c in codes) else 1
     finally:
         for s, handler in previous.items():

@@ -3,8 +3,9 @@
 Every message an agent accepts becomes a task. While it runs, its
 ``TaskContext`` records status changes and artifacts on the task and forwards
 them to the streams that follow it (SSE subscribers). Finished tasks stay in a
-bounded, least-recently-used store so ``GetTask`` can fetch them; a running
-task can be cancelled, which cancels its coroutine and marks it ``canceled``.
+store bounded by count and by the bytes of their messages (oldest out first)
+so ``GetTask`` can fetch them; a running task can be cancelled, which cancels
+its coroutine and marks it ``canceled``.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from vgkit.client.protocol import (
     TaskStatus,
 )
 
-__all__ = ["DEFAULT_MAX_TASKS", "TaskContext", "TaskStore"]
+__all__ = ["DEFAULT_MAX_TASKS", "DEFAULT_MAX_TASK_BYTES", "TaskContext", "TaskStore"]
 
 DEFAULT_MAX_TASKS = 1000
+DEFAULT_MAX_TASK_BYTES = 64 * 1024 * 1024
 
 
 class TaskContext:
@@ -87,9 +89,14 @@ class TaskContext:
 class TaskStore:
     """Tasks by id: running ones with their coroutine, finished ones LRU-bounded."""
 
-    def __init__(self, max_tasks: int = DEFAULT_MAX_TASKS) -> None:
+    def __init__(
+        self, max_tasks: int = DEFAULT_MAX_TASKS, max_bytes: int = DEFAULT_MAX_TASK_BYTES
+    ) -> None:
         self.max_tasks = max_tasks
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._tasks: OrderedDict[str, Task] = OrderedDict()
+        self._weights: dict[str, int] = {}
         self._running: dict[str, tuple[asyncio.Task[Any], TaskContext]] = {}
 
     def __len__(self) -> int:
@@ -102,10 +109,18 @@ class TaskStore:
     def running_ids(self) -> list[str]:
         return list(self._running)
 
-    def add(self, task: Task) -> None:
+    def add(self, task: Task, weight: int = 0) -> None:
+        """Keep ``task``; ``weight`` estimates its bytes (the request body, say).
+
+        The least recently added finished tasks go first once there are more
+        than ``max_tasks`` or they weigh more than ``max_bytes``.
+        """
         self._tasks[task.id] = task
-        self._tasks.move_to_end(task.id)
-        while len(self._tasks) > self.max_tasks:
+        self._weights[task.id] = weight
+        self.bytes += weight
+        while len(self._tasks) > self.max_tasks or (
+            self.bytes > self.max_bytes and len(self._tasks) > 1
+        ):
             oldest = next(iter(self._tasks))
             if oldest in self._running:  # never drop a running task
                 self._tasks.move_to_end(oldest)
@@ -113,6 +128,7 @@ class TaskStore:
                     break
                 continue
             del self._tasks[oldest]
+            self.bytes -= self._weights.pop(oldest, 0)
 
     def get(self, task_id: str) -> Task | None:
         return self._tasks.get(task_id)
