@@ -8,7 +8,16 @@ Quick start::
     print(plan.to_markdown())
 """
 
-from vgkit.agents import SPECS, AgentCall, AgentSpec, Backend, TemplateBackend
+from vgkit.agents import (
+    SPECS,
+    A2ABackend,
+    AgentCall,
+    AgentSpec,
+    Backend,
+    LLMBackend,
+    LLMConfig,
+    TemplateBackend,
+)
 from vgkit.agents.cost import COST_PROFILES, CostModel, CostProfile
 from vgkit.api import agenerate, generate
 from vgkit.cache import (
@@ -19,13 +28,17 @@ from vgkit.cache import (
     TopicLog,
     open_cache,
 )
+from vgkit.client import A2AClient, PoolConfig, PooledClient
 from vgkit.dag import DAG
 from vgkit.errors import (
     AgentError,
     BackendError,
     CacheError,
+    CircuitOpenError,
+    ClientError,
     ConfigError,
     CycleError,
+    EndpointUnavailableError,
     ExecutorError,
     GenerationError,
     GraphError,
@@ -35,6 +48,9 @@ from vgkit.errors import (
     QueueError,
     QueueFullError,
     QueueUnavailableError,
+    RequestTimeoutError,
+    RpcError,
+    ServeError,
     VgkitError,
 )
 from vgkit.events import Event, parse_event
@@ -63,6 +79,7 @@ from vgkit.queue import (
     WorkerConfig,
 )
 from vgkit.scheduler import EXECUTORS, ScheduleResult, run_graph
+from vgkit.serve import AgentServer, ServeConfig, start_cluster
 from vgkit.sessions import current_session_id
 
 __version__ = "0.1.0"
@@ -72,9 +89,12 @@ __all__ = [
     "DAG",
     "EXECUTORS",
     "SPECS",
+    "A2ABackend",
+    "A2AClient",
     "AgentCache",
     "AgentCall",
     "AgentError",
+    "AgentServer",
     "AgentSpec",
     "Backend",
     "BackendError",
@@ -83,10 +103,13 @@ __all__ = [
     "CacheOutcome",
     "CachePolicy",
     "CachedRun",
+    "CircuitOpenError",
+    "ClientError",
     "ConfigError",
     "CostModel",
     "CostProfile",
     "CycleError",
+    "EndpointUnavailableError",
     "Event",
     "ExecutorError",
     "GenerationError",
@@ -100,11 +123,15 @@ __all__ = [
     "JobResult",
     "JobStateError",
     "JobStatus",
+    "LLMBackend",
+    "LLMConfig",
     "LayeredCache",
     "LocalJobQueue",
     "Orchestrator",
     "Platform",
     "PlatformPreset",
+    "PoolConfig",
+    "PooledClient",
     "Priority",
     "QualityReport",
     "QueueConfig",
@@ -112,8 +139,12 @@ __all__ = [
     "QueueFullError",
     "QueueUnavailableError",
     "RedisJobQueue",
+    "RequestTimeoutError",
+    "RpcError",
     "ScheduleResult",
     "Script",
+    "ServeConfig",
+    "ServeError",
     "Storyboard",
     "Style",
     "TemplateBackend",
@@ -133,4 +164,5 @@ __all__ = [
     "parse_event",
     "preset",
     "run_graph",
+    "start_cluster",
 ]

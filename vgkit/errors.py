@@ -12,11 +12,17 @@ The tree::
     │   └── BackendError       a backend (for example the LLM endpoint) misbehaved
     ├── GenerationError        a run finished without a plan for a platform
     ├── CacheError             a cache setting, key, policy or dictionary is invalid
-    └── QueueError             the job queue could not do what was asked
-        ├── QueueFullError         a bounded queue refused a job (what is queued is kept)
-        ├── JobNotFoundError       no job with that id (never submitted, purged or expired)
-        ├── JobStateError          the job's state does not allow it (retry a job that is not dead)
-        └── QueueUnavailableError  Redis did not answer; the queue's jobs are untouched
+    ├── QueueError             the job queue could not do what was asked
+    │   ├── QueueFullError         a bounded queue refused a job (what is queued is kept)
+    │   ├── JobNotFoundError       no job with that id (never submitted, purged or expired)
+    │   ├── JobStateError          the job's state does not allow it (retry a job that is not dead)
+    │   └── QueueUnavailableError  Redis did not answer; the queue's jobs are untouched
+    ├── ClientError            an HTTP call through the pooled client failed
+    │   ├── EndpointUnavailableError   no endpoint took the request (refused, 503, unhealthy)
+    │   │   └── CircuitOpenError       every candidate endpoint's circuit breaker is open
+    │   ├── RequestTimeoutError        the request missed its connect, read or total deadline
+    │   └── RpcError                   the peer answered with a JSON-RPC / A2A error (``code``)
+    └── ServeError             an agent server could not start (port taken, bad options)
 
 Errors from third-party libraries are wrapped with ``raise ... from exc`` so the
 caller always sees a ``VgkitError`` whose message says what was wrong and what to
@@ -30,8 +36,11 @@ __all__ = [
     "AgentError",
     "BackendError",
     "CacheError",
+    "CircuitOpenError",
+    "ClientError",
     "ConfigError",
     "CycleError",
+    "EndpointUnavailableError",
     "ExecutorError",
     "GenerationError",
     "GraphError",
@@ -41,6 +50,9 @@ __all__ = [
     "QueueError",
     "QueueFullError",
     "QueueUnavailableError",
+    "RequestTimeoutError",
+    "RpcError",
+    "ServeError",
     "VgkitError",
 ]
 
@@ -137,3 +149,47 @@ class JobStateError(QueueError):
 
 class QueueUnavailableError(QueueError):
     """Redis did not answer; jobs already in the queue are not affected."""
+
+
+class ClientError(VgkitError):
+    """An HTTP call through the pooled client failed.
+
+    ``url`` is the endpoint that failed last (None before one was chosen) and
+    ``status`` the HTTP status when the server answered with one.
+    """
+
+    def __init__(self, message: str, *, url: str | None = None, status: int | None = None) -> None:
+        self.url = url
+        self.status = status
+        super().__init__(message)
+
+
+class EndpointUnavailableError(ClientError):
+    """No endpoint took the request: refused connections, 503s, or none healthy."""
+
+
+class CircuitOpenError(EndpointUnavailableError):
+    """Every candidate endpoint's circuit breaker is open; retry after it cools down."""
+
+
+class RequestTimeoutError(ClientError):
+    """The request missed its connect, read or total deadline."""
+
+
+class RpcError(ClientError):
+    """The peer answered with a JSON-RPC error; ``code`` is the JSON-RPC / A2A code.
+
+    Application errors are never retried: the server received and rejected the call.
+    """
+
+    def __init__(
+        self, code: int, message: str, *, data: object = None, url: str | None = None
+    ) -> None:
+        self.code = code
+        self.rpc_message = message
+        self.data = data
+        super().__init__(f"JSON-RPC error {code}: {message}", url=url)
+
+
+class ServeError(VgkitError):
+    """An agent server could not start or was given invalid options."""

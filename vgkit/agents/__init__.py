@@ -11,17 +11,22 @@ from __future__ import annotations
 from vgkit.agents.base import AgentCall, AgentSpec, Backend, call_rng
 from vgkit.agents.catalog import SPECS, STEPS
 from vgkit.agents.cost import COST_PROFILES, CostModel, CostProfile
+from vgkit.agents.llm import LLMBackend, LLMConfig
+from vgkit.agents.remote import A2ABackend
 from vgkit.agents.template import TemplateBackend
 
 __all__ = [
     "COST_PROFILES",
     "SPECS",
     "STEPS",
+    "A2ABackend",
     "AgentCall",
     "AgentSpec",
     "Backend",
     "CostModel",
     "CostProfile",
+    "LLMBackend",
+    "LLMConfig",
     "TemplateBackend",
     "call_rng",
 ]

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from vgkit import __version__
-from vgkit.cli import cache, generate, queue
+from vgkit.cli import cache, generate, queue, serve
 from vgkit.errors import VgkitError
 
 #: Modules that add subcommands, in the order ``vgkit --help`` lists them.
-COMMAND_MODULES = (generate, cache, queue)
+COMMAND_MODULES = (generate, serve, cache, queue)
 
 EXIT_USAGE = 2
 

@@ -8,8 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from vgkit.agents import Backend, TemplateBackend
 from vgkit.agents.cost import COST_PROFILES
+from vgkit.agents.remote import A2ABackend
 from vgkit.cache import CacheIntegration
+from vgkit.config import settings
+from vgkit.endpoints import parse_agents
 from vgkit.errors import ConfigError
 from vgkit.events import Event, NodeFinished
 from vgkit.models import Style
@@ -51,6 +55,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--time-scale", type=float, default=0.01, help="multiplier for --cost latencies"
     )
+    parser.add_argument(
+        "--agents",
+        action="append",
+        metavar="SPEC",
+        help="run the agents remotely over A2A: an agents file (TOML/JSON), NAME=URL (repeat), "
+        "or 'local[:BASE]' for `vgkit serve` on this machine (default: $VGKIT_AGENTS, else "
+        "the embedded agents)",
+    )
 
 
 def request_from(args: argparse.Namespace) -> Any:
@@ -73,6 +85,8 @@ def orchestrator_from(args: argparse.Namespace, **extra: Any) -> Orchestrator:
         raise ConfigError(
             f"unknown cost profile {args.cost!r}; choose from {', '.join(COST_PROFILES)}"
         )
+    if "backend" not in extra:
+        extra["backend"] = backend_from(args)
     return Orchestrator(
         executor=args.executor,
         concurrency=args.concurrency,
@@ -80,6 +94,30 @@ def orchestrator_from(args: argparse.Namespace, **extra: Any) -> Orchestrator:
         time_scale=args.time_scale,
         **extra,
     )
+
+
+def backend_from(args: argparse.Namespace) -> Backend | None:
+    """An A2ABackend when ``--agents`` or ``VGKIT_AGENTS`` names endpoints, else None."""
+    specs = getattr(args, "agents", None)
+    if not specs:
+        agents_file = settings().agents_file
+        if agents_file is None:
+            return None
+        specs = [str(agents_file)]
+    s = settings()
+    return A2ABackend(
+        parse_agents(specs),
+        fallback=TemplateBackend(),
+        auth_token=s.auth_token,
+        hmac_secret=s.hmac_secret,
+    )
+
+
+def cached_backend(args: argparse.Namespace, cache: CacheIntegration) -> Backend:
+    """Remote agents when configured (the cache then sits in front of them), else
+    the template agents choosing from the cache's template cache."""
+    remote = backend_from(args)
+    return remote if remote is not None else cache.backend()
 
 
 def write_outputs(result: GenerationResult, out: Path) -> list[Path]:
@@ -119,7 +157,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
             async with orchestrator_from(args) as orchestrator:
                 return await orchestrator.run(request, on_event=on_event)
         cache = CacheIntegration.from_settings(redis_url=args.redis)
-        async with cache, orchestrator_from(args, backend=cache.backend(), cache=cache) as orch:
+        backend = cached_backend(args, cache)
+        async with cache, orchestrator_from(args, backend=backend, cache=cache) as orch:
             return await orch.run(request, on_event=on_event)
 
     result = asyncio.run(go())
@@ -132,7 +171,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     request = request_from(args)
-    orchestrator = orchestrator_from(args)
+    if args.agents:
+        parse_agents(args.agents)  # validate the configuration; the plan needs no network
+    orchestrator = orchestrator_from(args, backend=None)
     dag = orchestrator.graph(request)
     print(dag.to_text())
     if args.draw:

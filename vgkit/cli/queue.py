@@ -16,7 +16,12 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from vgkit.cache import CacheIntegration
-from vgkit.cli.generate import add_request_arguments, orchestrator_from, request_from
+from vgkit.cli.generate import (
+    add_request_arguments,
+    cached_backend,
+    orchestrator_from,
+    request_from,
+)
 from vgkit.config import settings
 from vgkit.errors import ConfigError
 from vgkit.events import (
@@ -155,7 +160,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             cfg, redis_url=args.redis or cfg.redis_url, metrics=registry
         )
         orchestrator = orchestrator_from(
-            run_args, metrics=registry, backend=cache.backend(), cache=cache
+            run_args, metrics=registry, backend=cached_backend(run_args, cache), cache=cache
         )
     else:
         orchestrator = orchestrator_from(run_args, metrics=registry)

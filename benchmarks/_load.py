@@ -1,0 +1,159 @@
+"""Closed-loop load for the A2A benchmarks: N requests by C workers, and the clients compared."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import httpx
+
+from vgkit.client import PoolConfig, PooledClient
+from vgkit.metrics import MetricsRegistry
+
+HEADERS = {"Content-Type": "application/json", "A2A-Version": "1.0"}
+Send = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Load:
+    throughput: float
+    """Requests per second."""
+    mean_latency: float
+    """Seconds per request."""
+    cpu: float = 0.0
+    """CPU seconds this (client) process spent per request."""
+    server_cpu: float = 0.0
+    """CPU seconds the server process spent per request (0 when unknown)."""
+
+
+def process_cpu(pid: int | None) -> float:
+    """User plus system CPU seconds of process ``pid`` (Linux /proc; 0 elsewhere)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def closed_loop(
+    send: Send, concurrency: int, total: int, server_pid: int | None = None
+) -> Load:
+    """``total`` requests sent by ``concurrency`` workers back to back."""
+    latencies: list[float] = []
+    remaining = total
+
+    async def worker() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            t0 = time.perf_counter()
+            await send()
+            latencies.append(time.perf_counter() - t0)
+
+    start, cpu, server = time.perf_counter(), time.process_time(), process_cpu(server_pid)
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - start
+    return Load(
+        total / elapsed,
+        statistics.fmean(latencies),
+        (time.process_time() - cpu) / total,
+        (process_cpu(server_pid) - server) / total,
+    )
+
+
+def _check(status: int, body: bytes) -> None:
+    if status != 200 or b'"result"' not in body:
+        raise RuntimeError(f"bad answer {status}: {body[:200]!r}")
+
+
+class Clients:
+    """The four ways of sending the same request to the same server."""
+
+    def __init__(self, url: str, body: bytes) -> None:
+        self.url, self.body = url, body
+        # The original defaults (10 connections per host) ...
+        self.pool = PooledClient(PoolConfig(health_check_interval=None), metrics=MetricsRegistry())
+        # ... and the baselines' connection budget (aiohttp and httpx: 100), to compare overheads.
+        self.wide = PooledClient(
+            PoolConfig(limit_per_host=100, limit=100, health_check_interval=None),
+            metrics=MetricsRegistry(),
+        )
+        self.shared = aiohttp.ClientSession()
+        self.fresh = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
+        self.httpx = httpx.AsyncClient()
+
+    async def pooled_card(self) -> None:
+        resp = await self.pool.request("GET", self.url, "/.well-known/agent-card.json")
+        assert resp.status == 200
+
+    async def new_connection_card(self) -> None:
+        async with self.fresh.get(self.url + "/.well-known/agent-card.json") as resp:
+            assert resp.status == 200
+            await resp.read()
+
+    async def pooled(self) -> None:
+        resp = await self.pool.request(
+            "POST", self.url, "/", data=self.body, headers=HEADERS, idempotent=True
+        )
+        _check(resp.status, resp.body)
+
+    async def pooled_wide(self) -> None:
+        resp = await self.wide.request(
+            "POST", self.url, "/", data=self.body, headers=HEADERS, idempotent=True
+        )
+        _check(resp.status, resp.body)
+
+    async def new_connection(self) -> None:
+        async with self.fresh.post(self.url + "/", data=self.body, headers=HEADERS) as resp:
+            _check(resp.status, await resp.read())
+
+    async def bare_aiohttp(self) -> None:
+        async with self.shared.post(self.url + "/", data=self.body, headers=HEADERS) as resp:
+            _check(resp.status, await resp.read())
+
+    async def httpx_client(self) -> None:
+        resp = await self.httpx.post(self.url + "/", content=self.body, headers=HEADERS)
+        _check(resp.status_code, resp.content)
+
+    async def aclose(self) -> None:
+        await self.pool.aclose()
+        await self.wide.aclose()
+        await self.shared.close()
+        await self.fresh.close()
+        await self.httpx.aclose()
+
+
+async def compare(
+    senders: dict[str, Send],
+    concurrency: int,
+    total: int,
+    rounds: int,
+    warmup: int = 50,
+    server_pid: int | None = None,
+) -> dict[str, Load]:
+    """Median throughput and latency of each sender; the order rotates every round."""
+    names = list(senders)
+    for name in names:
+        await closed_loop(senders[name], concurrency, warmup)
+    runs: dict[str, list[Load]] = {name: [] for name in names}
+    for r in range(rounds):
+        order = names[r % len(names) :] + names[: r % len(names)]
+        for name in order:
+            runs[name].append(await closed_loop(senders[name], concurrency, total, server_pid))
+    return {
+        name: Load(
+            statistics.median(x.throughput for x in loads),
+            statistics.median(x.mean_latency for x in loads),
+            statistics.median(x.cpu for x in loads),
+            statistics.median(x.server_cpu for x in loads),
+        )
+        for name, loads in runs.items()
+    }

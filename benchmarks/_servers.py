@@ -1,0 +1,121 @@
+"""Servers the A2A benchmarks start in separate processes: `vgkit serve` and an
+a2a-sdk server hosting the same agent function."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from vgkit import Orchestrator, TemplateBackend, VideoRequest
+from vgkit.agents.base import AgentCall
+
+AGENT = "topic_analysis"
+SDK_SERVER = Path(__file__).with_name("_a2a_sdk_server.py")
+
+
+@dataclass
+class ServerProcess:
+    """A server in its own process; ``url`` is its base URL."""
+
+    args: list[str]
+    url: str = ""
+    proc: subprocess.Popen[bytes] | None = None
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="vgkit-bench-")))
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(url + "/.well-known/agent-card.json", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{url} did not start")
+
+
+def start_vgkit_serve(agent: str = AGENT, workers: int = 1) -> ServerProcess:
+    """`vgkit serve --agent AGENT` on a free port, in its own process."""
+    server = ServerProcess([])
+    agents_file = server.workdir / "agents.json"
+    server.args = [sys.executable, "-c", "from vgkit.cli import run; run()", "serve",
+                   "--agent", agent, "--free-ports", "--workers", str(workers),
+                   "--write-agents", str(agents_file)]  # fmt: skip
+    server.proc = subprocess.Popen(server.args, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not agents_file.exists():
+        if server.proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("vgkit serve did not start")
+        time.sleep(0.05)
+    server.url = json.loads(agents_file.read_text())["agents"][agent][0]
+    _wait_for(server.url, server.proc)
+    return server
+
+
+def start_sdk_server(port: int, agent: str = AGENT) -> ServerProcess:
+    """The a2a-sdk (Starlette + uvicorn + httptools) server hosting the same agent function."""
+    server = ServerProcess([sys.executable, str(SDK_SERVER), str(port), agent])
+    # The baseline's best configuration: its OpenTelemetry spans switched off.
+    env = {**os.environ, "OTEL_INSTRUMENTATION_A2A_SDK_ENABLED": "false"}
+    server.proc = subprocess.Popen(server.args, stdout=subprocess.DEVNULL, env=env)
+    server.url = f"http://127.0.0.1:{port}"
+    _wait_for(server.url, server.proc)
+    return server
+
+
+async def agent_call(agent: str = AGENT) -> AgentCall:
+    """A real call of ``agent`` (recorded from an in-process run)."""
+    found: list[AgentCall] = []
+
+    class Recorder(TemplateBackend):
+        async def run(self, call: AgentCall) -> Any:
+            if call.spec.name == agent and not found:
+                found.append(call)
+            return await super().run(call)
+
+    request = VideoRequest(
+        topic="How solar panels turn sunlight into electricity", platforms=["tiktok"]
+    )
+    await Orchestrator(backend=Recorder()).run(request)
+    return found[0]
+
+
+def send_body(call: AgentCall, *, request_id: int = 1) -> bytes:
+    """A SendMessage (A2A 1.0) request carrying ``call`` as a data part."""
+    import orjson
+
+    message = {
+        "messageId": f"m{request_id}",
+        "role": "ROLE_USER",
+        "parts": [{"data": call.payload()}],
+    }
+    return orjson.dumps({"jsonrpc": "2.0", "id": request_id, "method": "SendMessage",
+                         "params": {"message": message}})  # fmt: skip

@@ -1,0 +1,132 @@
+"""`vgkit serve` as a person runs it: a foreground process, endpoints printed,
+graceful stop on SIGINT/SIGTERM, worker processes, clear errors."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from vgkit.cli import main
+from vgkit.serve.launcher import ALL_AGENTS
+
+SERVE = [sys.executable, "-c", "from vgkit.cli import run; run()", "serve"]
+
+
+def _start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[str, list[str]]]:
+    agents_file = tmp_path / "agents.json"
+    proc = subprocess.Popen(
+        [*SERVE, "--free-ports", "--write-agents", str(agents_file), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not agents_file.exists():
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        assert time.monotonic() < deadline, "vgkit serve did not start"
+        time.sleep(0.05)
+    time.sleep(0.1)
+    return proc, json.loads(agents_file.read_text())["agents"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_serve_prints_endpoints_serves_and_stops_gracefully(tmp_path: Path, signum: int) -> None:
+    proc, agents = _start(tmp_path)
+    try:
+        assert sorted(agents) == sorted(ALL_AGENTS)
+        for name, (url,) in agents.items():
+            card = httpx.get(url + "/.well-known/agent-card.json").json()
+            assert card["name"] == name and card["supportedInterfaces"][0]["url"] == url + "/"
+        reply = httpx.post(
+            agents["orchestrator"][0] + "/",
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "message/send",
+                "params": {
+                    "message": {
+                        "kind": "message",
+                        "messageId": "m",
+                        "role": "user",
+                        "parts": [{"kind": "text", "text": "Beekeeping"}],
+                    }
+                },
+            },
+            timeout=30,
+        ).json()
+        assert reply["result"]["status"]["state"] == "completed"
+        assert len(reply["result"]["artifacts"]) == 3
+    finally:
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "vgkit serve: 11 agents on 127.0.0.1 (1 worker process)"
+    for name, (url,) in agents.items():
+        assert any(line.split() == [name, url + "/"] for line in lines), name
+    assert lines[-1] == "vgkit serve: stopped"
+
+
+def test_serve_with_worker_processes(tmp_path: Path) -> None:
+    proc, agents = _start(
+        tmp_path, "--workers", "2", "--agent", "topic_analysis", "--agent", "orchestrator"
+    )
+    try:
+        children = subprocess.run(
+            ["ps", "--ppid", str(proc.pid), "-o", "args="],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
+        assert sum("vgkit.serve.worker" in c for c in children) == 2
+        health = {
+            httpx.get(agents["topic_analysis"][0] + "/healthz").json()["status"] for _ in range(5)
+        }
+        assert health == {"ok"}
+        reply = httpx.post(
+            agents["orchestrator"][0] + "/",
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "SendMessage",
+                "params": {
+                    "message": {
+                        "messageId": "m",
+                        "role": "ROLE_USER",
+                        "parts": [{"text": "Beekeeping"}, {"data": {"platforms": ["tiktok"]}}],
+                    }
+                },
+            },
+            timeout=30,
+        ).json()
+        assert reply["result"]["task"]["status"]["state"] == "TASK_STATE_COMPLETED"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "(2 worker processes)" in out
+    left = subprocess.run(
+        ["ps", "--ppid", str(proc.pid), "-o", "pid="], capture_output=True, text=True
+    )
+    assert not left.stdout.strip()
+
+
+def test_serve_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--agent", "nobody"]) == 2
+    assert "unknown agent(s) nobody" in capsys.readouterr().err
+    assert main(["serve", "--port-base", "65500"]) == 2
+    assert "outside 1-65535" in capsys.readouterr().err
+    assert main(["serve", "--workers", "0"]) == 2
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--agent", "topic_analysis", "--port", f"topic_analysis={port}"]) == 2
+    assert "cannot listen on 127.0.0.1" in capsys.readouterr().err

@@ -1,0 +1,103 @@
+"""``vgkit serve``: every agent as an A2A server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from vgkit.agents.cost import COST_PROFILES
+from vgkit.endpoints import DEFAULT_PORT_BASE, DEFAULT_PORTS
+from vgkit.errors import ConfigError
+from vgkit.serve.app import DEFAULT_MAX_BODY
+from vgkit.serve.launcher import ALL_AGENTS
+from vgkit.serve.options import BACKENDS, ServeOptions, serve
+
+
+def _port_pairs(items: list[str] | None) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in items or ():
+        name, sep, port = item.partition("=")
+        if not sep or not port.isdigit():
+            raise ConfigError(f"--port {item!r}: write NAME=PORT, such as script_writer=10212")
+        out[name] = int(port)
+    return out
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    if args.cost is not None and args.cost not in COST_PROFILES:
+        raise ConfigError(
+            f"unknown cost profile {args.cost!r}; choose from {', '.join(COST_PROFILES)}"
+        )
+    options = ServeOptions(
+        agents=tuple(args.agent) if args.agent else ALL_AGENTS,
+        host=args.host,
+        port_base=args.port_base,
+        ports=_port_pairs(args.port),
+        free_ports=args.free_ports,
+        workers=args.workers,
+        backend=args.backend,
+        cost=args.cost,
+        time_scale=args.time_scale,
+        orchestrator_backend="embedded" if args.embedded_orchestrator else "a2a",
+        max_body=args.max_body,
+        shutdown_timeout=args.shutdown_timeout,
+        write_agents=args.write_agents,
+    )
+    return serve(options)
+
+
+def register(sub: Any) -> None:
+    ports = ", ".join(f"{name} {port}" for name, port in DEFAULT_PORTS.items())
+    p = sub.add_parser(
+        "serve",
+        help="serve every agent over A2A (JSON-RPC, SSE) until Ctrl+C",
+        description=(
+            "Serve the agents as A2A servers, one port per agent. Default ports: "
+            f"{ports}. --port-base B moves them all: port = B + (default - {DEFAULT_PORT_BASE})."
+            " Authentication: set VGKIT_AUTH_TOKEN (bearer) and/or VGKIT_HMAC_SECRET."
+        ),
+    )
+    p.add_argument(
+        "--agent",
+        action="append",
+        metavar="NAME",
+        help=f"serve only these (repeat); default all: {', '.join(ALL_AGENTS)}",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    p.add_argument(
+        "--port-base",
+        type=int,
+        default=DEFAULT_PORT_BASE,
+        help=f"move every port by the same offset (default {DEFAULT_PORT_BASE})",
+    )
+    p.add_argument("--port", action="append", metavar="NAME=PORT", help="override one agent's port")
+    p.add_argument("--free-ports", action="store_true", help="put every agent on a free port")
+    p.add_argument("--workers", type=int, default=1, help="worker processes sharing the ports")
+    p.add_argument(
+        "--backend", default="template", help=f"{' | '.join(BACKENDS)} (default template)"
+    )
+    p.add_argument("--cost", metavar="PROFILE", help="add seeded agent latency (experiments)")
+    p.add_argument("--time-scale", type=float, default=0.01, help="multiplier for --cost")
+    p.add_argument(
+        "--embedded-orchestrator",
+        action="store_true",
+        help="the orchestrator agent runs its graph in-process, not over A2A",
+    )
+    p.add_argument(
+        "--max-body",
+        type=int,
+        default=DEFAULT_MAX_BODY,
+        help=f"largest request body in bytes (default {DEFAULT_MAX_BODY})",
+    )
+    p.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=10.0,
+        help="seconds to let requests finish on shutdown",
+    )
+    p.add_argument(
+        "--write-agents",
+        metavar="FILE.json",
+        help="write the endpoints as an agents file (for --agents / VGKIT_AGENTS)",
+    )
+    p.set_defaults(handler=cmd_serve)

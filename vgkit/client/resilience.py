@@ -1,0 +1,205 @@
+"""When to retry, how long to wait, and when to stop calling an endpoint.
+
+Three rules keep retries safe:
+
+* A request is retried only when the server cannot have acted on it: the
+  connection was refused or timed out while connecting (nothing was sent), the
+  server answered 503 (it declined the work), or the connection dropped before
+  a response and the caller marked the request idempotent (vgkit's agents are
+  pure functions, so the A2A client does). A JSON-RPC application error is an
+  answer, never a reason to retry.
+* Waits grow exponentially with full jitter (a uniform draw below the cap), so
+  a crowd of callers does not retry in lockstep after a restart.
+* A circuit breaker per endpoint opens after ``failure_threshold`` consecutive
+  transport failures, rejects calls for ``reset_timeout`` seconds, then lets a
+  single trial call through (half-open); its success closes the circuit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import aiohttp
+
+from vgkit.errors import ClientError, EndpointUnavailableError, RequestTimeoutError
+
+__all__ = [
+    "DEFAULT_BREAKER",
+    "DEFAULT_RETRY",
+    "AttemptFailed",
+    "BreakerConfig",
+    "BreakerState",
+    "CircuitBreaker",
+    "Failure",
+    "RetryPolicy",
+    "classify",
+]
+
+DEFAULT_ATTEMPTS = 3
+DEFAULT_BACKOFF = 0.05
+DEFAULT_BACKOFF_MAX = 2.0
+DEFAULT_FAILURE_THRESHOLD = 5
+DEFAULT_RESET_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RetryPolicy:
+    """How often and how patiently to retry a safe-to-retry failure."""
+
+    attempts: int = DEFAULT_ATTEMPTS
+    """Tries in total, the first included (1 disables retries)."""
+    backoff: float = DEFAULT_BACKOFF
+    """Cap of the first wait in seconds; doubles per retry up to ``backoff_max``."""
+    backoff_max: float = DEFAULT_BACKOFF_MAX
+    retry_statuses: frozenset[int] = frozenset({503})
+    """HTTP statuses meaning "not processed, try again" (only 503 by default)."""
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError(f"attempts must be at least 1, not {self.attempts}")
+        if self.backoff < 0 or self.backoff_max < 0:
+            raise ValueError("backoff and backoff_max must not be negative")
+
+    def delay(self, retry: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait before retry number ``retry`` (1-based): full jitter."""
+        cap = min(self.backoff_max, self.backoff * (2 ** (retry - 1)))
+        return (rng or random).uniform(0.0, cap)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BreakerConfig:
+    failure_threshold: int = DEFAULT_FAILURE_THRESHOLD
+    """Consecutive transport failures that open the circuit."""
+    reset_timeout: float = DEFAULT_RESET_TIMEOUT
+    """Seconds the circuit stays open before one trial call."""
+
+
+DEFAULT_RETRY = RetryPolicy()
+DEFAULT_BREAKER = BreakerConfig()
+
+
+class BreakerState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+@dataclass(slots=True)
+class CircuitBreaker:
+    """A per-endpoint circuit breaker (not thread-safe: one event loop)."""
+
+    config: BreakerConfig = DEFAULT_BREAKER
+    state: BreakerState = BreakerState.CLOSED
+    failures: int = 0
+    opened_at: float = 0.0
+    times_opened: int = 0
+    _trial: bool = field(default=False, repr=False)
+
+    def allow(self, now: float | None = None) -> bool:
+        """Whether a call may go to the endpoint now (reserves the half-open trial)."""
+        if self.state is BreakerState.CLOSED:
+            return True
+        now = time.monotonic() if now is None else now
+        if self.state is BreakerState.OPEN:
+            if now - self.opened_at < self.config.reset_timeout:
+                return False
+            self.state = BreakerState.HALF_OPEN
+            self._trial = False
+        if self._trial:
+            return False
+        self._trial = True
+        return True
+
+    def would_allow(self, now: float | None = None) -> bool:
+        """Like ``allow`` but without reserving anything (for choosing endpoints)."""
+        if self.state is BreakerState.CLOSED:
+            return True
+        now = time.monotonic() if now is None else now
+        if self.state is BreakerState.OPEN:
+            return now - self.opened_at >= self.config.reset_timeout
+        return not self._trial
+
+    def record_success(self) -> None:
+        self.failures = 0
+        self._trial = False
+        self.state = BreakerState.CLOSED
+
+    def record_failure(self, now: float | None = None) -> None:
+        self.failures += 1
+        self._trial = False
+        if self.state is BreakerState.HALF_OPEN or self.failures >= self.config.failure_threshold:
+            if self.state is not BreakerState.OPEN:
+                self.times_opened += 1
+            self.state = BreakerState.OPEN
+            self.opened_at = time.monotonic() if now is None else now
+
+
+class Failure(StrEnum):
+    """Why a transport attempt failed, and whether the server may have acted."""
+
+    REFUSED = "refused"
+    """Could not connect (refused, unreachable, connect timeout): nothing was sent."""
+    UNAVAILABLE = "unavailable"
+    """The server answered 503: it declined the request."""
+    DISCONNECTED = "disconnected"
+    """The connection dropped before a complete response; the request may have run."""
+    TIMEOUT = "timeout"
+    """No complete response within the read or total deadline; it may have run."""
+
+    @property
+    def never_processed(self) -> bool:
+        return self in (Failure.REFUSED, Failure.UNAVAILABLE)
+
+
+def classify(exc: BaseException) -> Failure | None:
+    """The kind of transport failure ``exc`` is, or None if it is not one."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError | aiohttp.ClientConnectorError):
+        return Failure.REFUSED
+    if isinstance(exc, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
+        return Failure.TIMEOUT
+    if isinstance(
+        exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError | aiohttp.ClientPayloadError
+    ):
+        return Failure.DISCONNECTED
+    if isinstance(exc, aiohttp.ClientResponseError | ConnectionError):
+        return Failure.DISCONNECTED
+    return None
+
+
+def retry_allowed(failure: Failure, idempotent: bool) -> bool:
+    """Whether a failure of this kind may be retried (see the module docstring)."""
+    return failure.never_processed or idempotent
+
+
+class AttemptFailed(Exception):
+    """One attempt failed in a way the retry loop understands."""
+
+    def __init__(self, failure: Failure, url: str, detail: str, status: int | None = None) -> None:
+        self.failure = failure
+        self.url = url
+        self.detail = detail
+        self.status = status
+        super().__init__(detail)
+
+    def error(self, target: str, attempts: int) -> ClientError:
+        tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
+        if self.failure is Failure.TIMEOUT:
+            return RequestTimeoutError(
+                f"{target}: no response from {self.url} in time {tries} ({self.detail}); "
+                "raise the deadline or check the server",
+                url=self.url,
+            )
+        what = {
+            Failure.REFUSED: "could not connect",
+            Failure.UNAVAILABLE: "the server is unavailable (503)",
+            Failure.DISCONNECTED: "the connection dropped before a response",
+        }[self.failure]
+        return EndpointUnavailableError(
+            f"{target}: {what} at {self.url} {tries} ({self.detail}); is the server running?",
+            url=self.url,
+            status=self.status,
+        )

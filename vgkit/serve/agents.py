@@ -1,0 +1,140 @@
+"""What an agent server serves: the ``ServedAgent`` protocol and the pipeline agents.
+
+A served agent has an ``info`` (for its card) and turns an incoming message
+into a job in two steps: ``prepare`` validates the message synchronously and
+raises ``RpcError`` (invalid params) with what is wrong, so bad input is
+answered with a JSON-RPC error before any task exists; the returned job then
+runs against a ``TaskContext``, reporting status and adding artifacts.
+
+``PipelineAgent`` serves one agent of the pipeline: the message carries the
+``AgentCall`` payload as a data part (``AgentCall.payload()``: agent, version,
+platform, request, inputs); the artifact comes back as a data part holding the
+model's JSON, so the caller validates it into the same model, byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import orjson
+from pydantic import ValidationError
+
+from vgkit.agents import SPECS, AgentCall, AgentSpec, Backend
+from vgkit.client.protocol import INVALID_PARAMS, Artifact, Message, Part, new_id
+from vgkit.errors import InvalidRequestError, RpcError
+from vgkit.serve.cards import AgentInfo, Skill
+from vgkit.serve.tasks import TaskContext
+
+__all__ = ["Job", "PipelineAgent", "ServedAgent", "artifact_of", "skill_name"]
+
+Job = Callable[[TaskContext], Awaitable[None]]
+
+
+class ServedAgent(Protocol):
+    """An agent an ``AgentServer`` can serve."""
+
+    @property
+    def info(self) -> AgentInfo: ...
+
+    def prepare(self, message: Message) -> Job:
+        """Validate ``message`` (raise RpcError) and return the job that answers it."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+def skill_name(skill_id: str) -> str:
+    return skill_id.replace("-", " ").capitalize()
+
+
+def artifact_of(step: str, value: Any, *, type_name: str, text: str | None = None) -> Artifact:
+    """An artifact named after ``step``: the JSON as a data part, then optional text."""
+    parts = [Part(data=value)]
+    if text is not None:
+        parts.append(Part(text=text))
+    return Artifact(artifact_id=new_id(), name=step, parts=parts, metadata={"type": type_name})
+
+
+def first_object(message: Message) -> dict[str, Any] | None:
+    """The first data part that is an object, or a text part that parses as one."""
+    for part in message.parts:
+        if part.text is None and isinstance(part.data, dict):
+            return part.data
+    for text in message.texts():
+        stripped = text.strip()
+        if stripped.startswith("{"):
+            try:
+                value = orjson.loads(stripped)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(value, dict):
+                return value
+    return None
+
+
+class PipelineAgent:
+    """Serves one pipeline agent over a backend (template by default)."""
+
+    def __init__(self, spec: AgentSpec, backend: Backend) -> None:
+        self.spec = spec
+        self.backend = backend
+        self.info = AgentInfo(
+            name=spec.name,
+            description=spec.description,
+            version=spec.version,
+            skills=tuple(
+                Skill(
+                    id=skill,
+                    name=skill_name(skill),
+                    description=f"{spec.description} ({skill})",
+                    tags=(skill, spec.step, spec.content_kind),
+                )
+                for skill in (spec.skills or (spec.step,))
+            ),
+            backend={"name": backend.name, "fingerprint": backend.fingerprint()},
+        )
+
+    def prepare(self, message: Message) -> Job:
+        payload = first_object(message)
+        if payload is None:
+            raise RpcError(
+                INVALID_PARAMS,
+                f"{self.spec.name} expects a data part holding an agent call "
+                "{agent, version, platform, request, inputs} (see AgentCall.payload())",
+            )
+        agent = payload.get("agent", self.spec.name)
+        if agent != self.spec.name:
+            raise RpcError(INVALID_PARAMS, f"this server hosts {self.spec.name!r}, not {agent!r}")
+        version = payload.get("version", self.spec.version)
+        if version != self.spec.version:
+            raise RpcError(
+                INVALID_PARAMS,
+                f"{self.spec.name} is version {self.spec.version}, the call asks for {version!r}",
+            )
+        try:
+            call = AgentCall.from_payload({**payload, "agent": self.spec.name}, SPECS)
+        except InvalidRequestError as exc:
+            raise RpcError(INVALID_PARAMS, str(exc)) from None
+        except ValidationError as exc:
+            detail = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'request'}: {e['msg']}" for e in exc.errors()
+            )
+            raise RpcError(INVALID_PARAMS, f"invalid request: {detail}") from None
+        except (TypeError, ValueError) as exc:
+            raise RpcError(INVALID_PARAMS, f"invalid agent call: {exc}") from None
+
+        async def job(ctx: TaskContext) -> None:
+            artifact = await self.backend.run(call)
+            ctx.artifact(
+                artifact_of(
+                    self.spec.step,
+                    artifact.model_dump(mode="json"),
+                    type_name=type(artifact).__name__,
+                )
+            )
+
+        return job
+
+    async def aclose(self) -> None:
+        await self.backend.aclose()

@@ -1,0 +1,239 @@
+"""Start every agent server: the port map, worker processes, and shutdown.
+
+``start_cluster`` starts one ``AgentServer`` per agent in this process: the
+pipeline agents first, then the orchestrator agent, which by default calls
+them over A2A like the original system did (``orchestrator_backend="embedded"``
+runs its graph in-process instead). Ports follow ``vgkit.endpoints``
+(the original map, moved by ``port_base``) unless ``ports`` overrides them or
+``free_ports`` asks for ephemeral ones.
+
+``run_workers`` is ``vgkit serve --workers N``: the parent binds every
+listening socket, then starts N worker processes that inherit them and
+serve the same ports (the kernel hands each connection to one of them); the
+parent relays SIGINT/SIGTERM and waits for the workers' graceful shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from vgkit.agents import SPECS, Backend, TemplateBackend
+from vgkit.agents.remote import A2ABackend
+from vgkit.endpoints import DEFAULT_PORT_BASE, port_for
+from vgkit.errors import ServeError
+from vgkit.orchestrator import Orchestrator
+from vgkit.serve.agents import PipelineAgent, ServedAgent
+from vgkit.serve.app import AgentServer, ServeConfig
+from vgkit.serve.orchestrator_agent import ORCHESTRATOR_NAME, OrchestratorAgent
+
+__all__ = ["ALL_AGENTS", "Cluster", "resolve_ports", "run_workers", "start_cluster"]
+
+#: Every agent ``vgkit serve`` can start: the pipeline agents and the orchestrator.
+ALL_AGENTS: tuple[str, ...] = (*SPECS, ORCHESTRATOR_NAME)
+
+BackendFactory = Callable[[], Backend]
+
+
+def resolve_ports(
+    agents: Sequence[str],
+    *,
+    port_base: int = DEFAULT_PORT_BASE,
+    ports: Mapping[str, int] | None = None,
+    free_ports: bool = False,
+) -> dict[str, int]:
+    """Agent -> port to bind (0 means any free port)."""
+    unknown = [a for a in [*agents, *(ports or {})] if a not in ALL_AGENTS]
+    if unknown:
+        raise ServeError(f"unknown agent(s) {', '.join(unknown)}; agents: {', '.join(ALL_AGENTS)}")
+    out = {}
+    for agent in agents:
+        if ports and agent in ports:
+            out[agent] = ports[agent]
+        else:
+            out[agent] = 0 if free_ports else port_for(agent, port_base)
+    return out
+
+
+@dataclass
+class Cluster:
+    """Agent servers started together; ``endpoints()`` is their agents file."""
+
+    servers: dict[str, AgentServer] = field(default_factory=dict)
+
+    def endpoints(self) -> dict[str, list[str]]:
+        return {name: [server.url.rstrip("/")] for name, server in self.servers.items()}
+
+    async def stop(self) -> None:
+        """Stop the orchestrator first (it calls the others), then the rest."""
+        order = sorted(self.servers, key=lambda n: n != ORCHESTRATOR_NAME)
+        for name in order:
+            await self.servers[name].stop()
+
+    async def __aenter__(self) -> Cluster:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+async def start_cluster(
+    agents: Sequence[str] | None = None,
+    *,
+    ports: Mapping[str, int] | None = None,
+    port_base: int = DEFAULT_PORT_BASE,
+    free_ports: bool = False,
+    config: ServeConfig | None = None,
+    backend: BackendFactory = TemplateBackend,
+    orchestrator_backend: str = "a2a",
+    sockets: Mapping[str, socket.socket] | None = None,
+) -> Cluster:
+    """Start the servers of ``agents`` (default: all) in this process."""
+    names = list(agents or ALL_AGENTS)
+    if orchestrator_backend not in ("a2a", "embedded"):
+        raise ServeError("orchestrator_backend must be 'a2a' or 'embedded'")
+    bind = resolve_ports(names, port_base=port_base, ports=ports, free_ports=free_ports)
+    cfg = config or ServeConfig()
+    cluster = Cluster()
+    try:
+        for name in names:
+            if name == ORCHESTRATOR_NAME:
+                continue
+            served: ServedAgent = PipelineAgent(SPECS[name], backend())
+            await _start(cluster, name, served, bind[name], cfg, sockets)
+        if ORCHESTRATOR_NAME in names:
+            pipeline = {n: u for n, u in cluster.endpoints().items() if n in SPECS}
+            inner: Backend
+            if orchestrator_backend == "a2a" and pipeline:
+                inner = A2ABackend(
+                    pipeline,
+                    fallback=backend(),
+                    auth_token=cfg.auth.token,
+                    hmac_secret=cfg.auth.hmac_secret,
+                )
+            else:
+                inner = backend()
+            agent = OrchestratorAgent(Orchestrator(backend=inner, metrics=cfg.metrics))
+            await _start(cluster, ORCHESTRATOR_NAME, agent, bind[ORCHESTRATOR_NAME], cfg, sockets)
+    except BaseException:
+        await cluster.stop()
+        raise
+    return cluster
+
+
+async def _start(
+    cluster: Cluster,
+    name: str,
+    agent: ServedAgent,
+    port: int,
+    config: ServeConfig,
+    sockets: Mapping[str, socket.socket] | None,
+) -> None:
+    sock = sockets.get(name) if sockets else None
+    server = AgentServer(agent, port=port, config=config, sock=sock)
+    await server.start()
+    cluster.servers[name] = server
+
+
+# -- several worker processes ---------------------------------------------------
+
+
+def bind_sockets(host: str, ports: Mapping[str, int]) -> dict[str, socket.socket]:
+    """Listening sockets for every agent, inheritable by worker processes."""
+    out: dict[str, socket.socket] = {}
+    try:
+        for name, port in ports.items():
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((host, port))
+            except OSError as exc:
+                sock.close()
+                raise ServeError(
+                    f"{name}: cannot listen on {host}:{port} ({exc.strerror or exc}); "
+                    "choose another --port-base or --free-ports"
+                ) from exc
+            sock.listen(1024)
+            sock.setblocking(False)
+            sock.set_inheritable(True)
+            out[name] = sock
+    except BaseException:
+        for sock in out.values():
+            sock.close()
+        raise
+    return out
+
+
+def worker_command(spec: Mapping[str, Any]) -> list[str]:
+    return [sys.executable, "-m", "vgkit.serve.worker", json.dumps(spec)]
+
+
+def run_workers(
+    workers: int,
+    sockets: Mapping[str, socket.socket],
+    spec: Mapping[str, Any],
+    *,
+    on_ready: Callable[[], None] | None = None,
+    shutdown_timeout: float = 10.0,
+) -> int:
+    """Run ``workers`` processes serving ``sockets`` until SIGINT/SIGTERM; exit status."""
+    fds = {name: sock.fileno() for name, sock in sockets.items()}
+    command = worker_command({**spec, "fds": fds})
+    procs = [
+        subprocess.Popen(command, pass_fds=tuple(fds.values()), stdin=subprocess.DEVNULL)
+        for _ in range(workers)
+    ]
+    for sock in sockets.values():
+        sock.close()  # the workers hold them now
+    stop = {"signal": 0}
+
+    def kill_stragglers() -> None:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+
+    def relay(signum: int, _frame: object) -> None:
+        if stop["signal"]:
+            return
+        stop["signal"] = signum
+        for proc in procs:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+        # Workers stop within their shutdown timeout; whoever hangs is killed.
+        watchdog = threading.Timer(shutdown_timeout + 5, kill_stragglers)
+        watchdog.daemon = True
+        watchdog.start()
+
+    previous = {s: signal.signal(s, relay) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if on_ready:
+            on_ready()
+        codes = [proc.wait() for proc in procs]
+        return 0 if stop["signal"] or all(c == 0 for c in codes) else 1
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+async def serve_until_signal(cluster: Cluster) -> int:
+    """Wait for SIGINT or SIGTERM, then stop the cluster gracefully."""
+    loop = asyncio.get_running_loop()
+    stopped = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopped.set)
+    try:
+        await stopped.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        await cluster.stop()
+    return 0
