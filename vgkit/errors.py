@@ -10,7 +10,10 @@ The tree::
     ├── ExecutorError          unknown executor name or bad scheduler options
     ├── AgentError             an agent could not produce its artifact
     │   └── BackendError       a backend (for example the LLM endpoint) misbehaved
-    └── GenerationError        a run finished without a plan for a platform
+    ├── GenerationError        a run finished without a plan for a platform
+    ├── LoadTestError          a load test, its workload or its target is misconfigured
+    ├── TargetError            a load-test target answered badly (counted, never raised out)
+    └── ReportError            a report could not run: unknown notebook or parameter, failed cell
 
 Errors from third-party libraries are wrapped with ``raise ... from exc`` so the
 caller always sees a ``VgkitError`` whose message says what was wrong and what to
@@ -29,6 +32,9 @@ __all__ = [
     "GenerationError",
     "GraphError",
     "InvalidRequestError",
+    "LoadTestError",
+    "ReportError",
+    "TargetError",
     "VgkitError",
 ]
 
@@ -82,3 +88,22 @@ class GenerationError(VgkitError):
     def __init__(self, message: str, failures: dict[str, str] | None = None) -> None:
         self.failures = dict(failures or {})
         super().__init__(message)
+
+
+class LoadTestError(VgkitError, ValueError):
+    """A load test, its workload or its target is misconfigured."""
+
+
+class TargetError(VgkitError):
+    """A load-test target answered badly (for example HTTP 503).
+
+    ``kind`` is the short label the load test counts errors under.
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        self.kind = kind
+        super().__init__(f"{kind}: {message}")
+
+
+class ReportError(VgkitError):
+    """A report could not be produced; the message says why and what to do."""

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from vgkit import __version__
-from vgkit.cli import generate
+from vgkit.cli import generate, loadtest, report
 from vgkit.errors import VgkitError
 
 #: Modules that add subcommands, in the order ``vgkit --help`` lists them.
-COMMAND_MODULES = (generate,)
+COMMAND_MODULES = (generate, loadtest, report)
 
 EXIT_USAGE = 2
 
