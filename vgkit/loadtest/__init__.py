@@ -20,7 +20,7 @@ Modules: :mod:`~vgkit.loadtest.workload` (what to send),
 """
 
 from vgkit.loadtest.profile import Constant, Linear, Profile, Steps, arrival_offsets, parse_profile
-from vgkit.loadtest.result import LoadTestResult
+from vgkit.loadtest.result import LoadTestResult, compare_results
 from vgkit.loadtest.runner import LoadTest, run_load_test
 from vgkit.loadtest.stats import LoadProgress
 from vgkit.loadtest.sweep import saturation_point, sweep_rates
@@ -31,6 +31,7 @@ from vgkit.loadtest.targets import (
     HttpTarget,
     NoopTarget,
     OrchestratorTarget,
+    StallTarget,
     Target,
     TargetKind,
     make_target,
@@ -50,6 +51,7 @@ __all__ = [
     "NoopTarget",
     "OrchestratorTarget",
     "Profile",
+    "StallTarget",
     "Steps",
     "Target",
     "TargetKind",
@@ -57,6 +59,7 @@ __all__ = [
     "WorkItem",
     "Workload",
     "arrival_offsets",
+    "compare_results",
     "load_topics",
     "make_target",
     "parse_profile",

@@ -31,20 +31,23 @@ def _title(result: LoadTestResult, what: str) -> str:
     return f"{what}: {result.target}, {c.mode} loop, {load}"
 
 
-def plot_latency(result: LoadTestResult, ax: Axes | None = None) -> Figure:
+def plot_latency(
+    result: LoadTestResult, ax: Axes | None = None, *, interval: float = 1.0
+) -> Figure:
     ax, fig = axes_and_figure(ax, width=9, height=4)
-    series = result.timeseries()
+    series = result.timeseries(interval)
+    x = series["t"] + interval / 2
     for label, colour in PERCENTILE_COLOURS.items():
-        ax.plot(series["second"], series[label] * 1e3, marker=".", color=colour, label=label)
+        ax.plot(x, series[label] * 1e3, marker=".", color=colour, label=label)
     if result.config.mode == "open":
         ax.plot(
-            series["second"],
+            x,
             series["p99_uncorrected"] * 1e3,
             linestyle="--",
             color=PERCENTILE_COLOURS["p99"],
             label="p99 uncorrected",
         )
-    ax.set_xlabel("second of the test (answers)")
+    ax.set_xlabel(f"seconds since the start (answers, per {interval:g} s)")
     ax.set_ylabel("latency (ms)")
     ax.set_yscale("log")
     ax.grid(alpha=0.3, which="both")
@@ -53,18 +56,21 @@ def plot_latency(result: LoadTestResult, ax: Axes | None = None) -> Figure:
     return fig
 
 
-def plot_throughput(result: LoadTestResult, ax: Axes | None = None) -> Figure:
+def plot_throughput(
+    result: LoadTestResult, ax: Axes | None = None, *, interval: float = 1.0
+) -> Figure:
     ax, fig = axes_and_figure(ax, width=9, height=4)
-    series = result.timeseries()
-    x = series["second"].to_numpy()
-    ax.bar(x - 0.2, series["offered"], width=0.4, color="0.7", label="offered (scheduled)")
-    ax.bar(x + 0.2, series["ok"], width=0.4, color="#2ca02c", label="answered ok")
+    series = result.timeseries(interval)
+    x = (series["t"] + interval / 2).to_numpy()
+    w = interval * 0.4
+    ax.bar(x - w / 2, series["offered_rps"], width=w, color="0.7", label="offered (scheduled)")
+    ax.bar(x + w / 2, series["throughput_rps"], width=w, color="#2ca02c", label="answered ok")
     if series["errors"].any():
-        ax.bar(x + 0.2, series["errors"], width=0.4, bottom=series["ok"], color="#d62728",
-               label="errors")  # fmt: skip
+        ax.bar(x + w / 2, series["errors"] / interval, width=w, bottom=series["throughput_rps"],
+               color="#d62728", label="errors")  # fmt: skip
     if "target_rate" in series:
         ax.step(x, series["target_rate"], where="mid", color="k", lw=1, label="target rate")
-    ax.set_xlabel("second of the test")
+    ax.set_xlabel(f"seconds since the start (per {interval:g} s)")
     ax.set_ylabel("requests per second")
     ax.legend(fontsize=8, frameon=False)
     ax.set_title(_title(result, "Throughput"))

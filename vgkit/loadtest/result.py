@@ -11,7 +11,7 @@ requests; errors, dropped and abandoned requests are counted separately.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from vgkit.loadtest.runner import LoadTest
     from vgkit.loadtest.workload import WorkItem
 
-__all__ = ["LoadTestResult", "Outcome", "Records", "percentile_label"]
+__all__ = ["LoadTestResult", "Outcome", "Records", "compare_results", "percentile_label"]
 
 Outcome = Literal["ok", "error", "dropped", "abandoned"]
 COLUMNS = (
@@ -151,9 +151,14 @@ class LoadTestResult:
 
     @property
     def throughput(self) -> float:
-        """Successful requests per second, over the span from the start to the last answer."""
+        """Successful requests per second, between the first and the last answer.
+
+        n answers span n - 1 gaps; measuring from the first answer rather than the
+        start keeps the latency of a short test from reading as idle time.
+        """
         ends = self.records.loc[self.records["outcome"] == "ok", "end"]
-        return float(len(ends) / ends.max()) if len(ends) and ends.max() > 0 else 0.0
+        span = float(ends.max() - ends.min()) if len(ends) >= 2 else 0.0
+        return (len(ends) - 1) / span if span > 0 else 0.0
 
     @property
     def offered_rate(self) -> float:
@@ -203,42 +208,50 @@ class LoadTestResult:
         """One row per request: schedule, timings, outcome, topic and platform."""
         return self.records.copy()
 
-    def timeseries(self) -> pd.DataFrame:
-        """Per-second figures: offered and achieved rate, outcomes, latency percentiles.
+    def timeseries(self, interval: float = 1.0) -> pd.DataFrame:
+        """Figures per ``interval`` seconds (default: per second).
 
-        Rows are whole seconds since the start (``second``). Arrivals count in
-        the second of their intended start; answers and their latency in the
-        second they came back.
+        ``t`` is the start of each bin in seconds since the start. Counts
+        (``offered``, ``sent``, ``ok``, ``errors``, ``dropped``, ``late``) are per
+        bin, ``offered_rps`` and ``throughput_rps`` per second. Arrivals count in
+        the bin of their intended start; answers and their latency percentiles
+        (corrected, and ``_uncorrected``) in the bin they came back in.
         """
+        if not (interval > 0 and math.isfinite(interval)):
+            raise ValueError(f"interval must be > 0 seconds, not {interval}")
         records = self.records
         last = np.nanmax([records["intended"].max(), records["end"].max(), 0.0])
-        seconds = np.arange(math.floor(last) + 1)
-        out = pd.DataFrame({"second": seconds})
-        arrival = np.floor(records["intended"]).astype("Int64")
-        answer = np.floor(records["end"]).astype("Int64")
+        bins = np.arange(math.floor(last / interval) + 1)
+        out = pd.DataFrame({"t": bins * interval})
 
-        def per_second(mask: pd.Series, when: pd.Series) -> np.ndarray:
+        def bin_of(column: str) -> pd.Series:
+            return np.floor(records[column] / interval).astype("Int64")
+
+        arrival, answer = bin_of("intended"), bin_of("end")
+
+        def count(mask: pd.Series, when: pd.Series) -> np.ndarray:
             counts = when[mask].value_counts()
-            return np.asarray([int(counts.get(s, 0)) for s in seconds])
+            return np.asarray([int(counts.get(b, 0)) for b in bins])
 
-        everything = pd.Series(True, index=records.index)
-        out["offered"] = per_second(everything, arrival)
-        out["sent"] = per_second(records["sent"].notna(), np.floor(records["sent"]).astype("Int64"))
-        out["ok"] = per_second(records["outcome"] == "ok", answer)
-        out["errors"] = per_second(records["outcome"] == "error", answer)
-        out["dropped"] = per_second(records["outcome"] == "dropped", arrival)
-        out["late"] = per_second(records["late"], arrival)
-        ok = records[records["outcome"] == "ok"].assign(second=answer)
+        out["offered"] = count(pd.Series(True, index=records.index), arrival)
+        out["sent"] = count(records["sent"].notna(), bin_of("sent"))
+        out["ok"] = count(records["outcome"] == "ok", answer)
+        out["errors"] = count(records["outcome"] == "error", answer)
+        out["dropped"] = count(records["outcome"] == "dropped", arrival)
+        out["late"] = count(records["late"], arrival)
+        out["offered_rps"] = out["offered"] / interval
+        out["throughput_rps"] = out["ok"] / interval
+        ok = records[records["outcome"] == "ok"].assign(bin=answer)
         for column, suffix in (("latency", ""), ("service_time", "_uncorrected")):
-            grouped = ok.groupby("second")[column]
+            grouped = ok.groupby("bin")[column]
             for q in (50.0, 90.0, 99.0, 100.0):
                 values = grouped.max() if q >= 100 else grouped.quantile(q / 100)
-                out[f"{percentile_label(q)}{suffix}"] = out["second"].map(values).astype(float)
-        profile = self.config.rate_profile if self.config.mode == "open" else None
-        if profile is not None:
-            out["target_rate"] = [profile.at(s + 0.5) for s in seconds]
+                out[f"{percentile_label(q)}{suffix}"] = pd.Series(bins).map(values).astype(float)
+        middle = out["t"] + interval / 2
+        if self.config.mode == "open":
+            out["target_rate"] = [self.config.rate_profile.at(t) for t in middle]
         else:
-            out["users"] = [int(self.config.users_profile.at(s + 0.5)) for s in seconds]
+            out["users"] = [int(self.config.users_profile.at(t)) for t in middle]
         return out
 
     def percentiles(self, points: int = 60) -> pd.DataFrame:
@@ -256,17 +269,17 @@ class LoadTestResult:
 
     # -- plots -------------------------------------------------------------------
 
-    def plot_latency(self, ax: Axes | None = None) -> Figure:
+    def plot_latency(self, ax: Axes | None = None, *, interval: float = 1.0) -> Figure:
         """Latency percentiles per second, corrected (solid) and uncorrected (dashed)."""
         from vgkit.loadtest.plots import plot_latency
 
-        return plot_latency(self, ax)
+        return plot_latency(self, ax, interval=interval)
 
-    def plot_throughput(self, ax: Axes | None = None) -> Figure:
+    def plot_throughput(self, ax: Axes | None = None, *, interval: float = 1.0) -> Figure:
         """Offered against achieved requests per second, with errors."""
         from vgkit.loadtest.plots import plot_throughput
 
-        return plot_throughput(self, ax)
+        return plot_throughput(self, ax, interval=interval)
 
     def plot_distribution(self, ax: Axes | None = None) -> Figure:
         """The HDR percentile distribution, corrected against uncorrected."""
@@ -303,3 +316,26 @@ class LoadTestResult:
     def to_csv(self, path: str | Path) -> None:
         """Every request as one CSV row."""
         self.records.to_csv(path, index=False)
+
+
+def compare_results(results: Mapping[str, LoadTestResult]) -> pd.DataFrame:
+    """One row per labelled result: load, throughput, outcomes and latency in ms."""
+    rows = []
+    for label, result in results.items():
+        s = result.summary()
+        rows.append(
+            {
+                "run": label,
+                "target": s["target"],
+                "mode": s["mode"],
+                "load": s["rate"] if s["mode"] == "open" else f"{s['users']} users",
+                "ok": s["ok"],
+                "errors": s["errors"],
+                "dropped": s["dropped"] + s["abandoned"],
+                "late": s["late"],
+                "throughput_rps": s["throughput_rps"],
+                **{f"{k}_ms": v for k, v in s["latency_ms"].items()},
+                "p99_uncorrected_ms": s["latency_uncorrected_ms"]["p99"],
+            }
+        )
+    return pd.DataFrame(rows).set_index("run")

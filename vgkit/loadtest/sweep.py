@@ -2,8 +2,9 @@
 
 :func:`sweep_rates` runs one open-loop test per rate and returns a row per
 rate; a rate is *sustained* when the target answered (almost) everything it
-was offered, at (almost) the offered pace, without its p99 running away from
-the p99 at the lowest rate. :func:`saturation_point` is the highest rate of
+was offered, at (almost) the pace it was offered (the arrivals actually
+scheduled, which for Poisson arrivals differ from the nominal rate), without
+its p99 running away from the p99 at the lowest rate. :func:`saturation_point` is the highest rate of
 the leading run of sustained rates: beyond it, queues grow and latency climbs.
 """
 
@@ -68,6 +69,7 @@ async def sweep_rates(
         rows.append(
             {
                 "offered_rps": float(rate),
+                "scheduled_rps": summary["scheduled"] / duration,
                 "throughput_rps": summary["throughput_rps"],
                 "scheduled": summary["scheduled"],
                 "ok": summary["ok"],
@@ -91,7 +93,7 @@ def sustained(
 ) -> pd.Series:
     """Per row of a sweep: did the target keep up with the offered rate?"""
     base = frame["p99_ms"].iloc[0] if len(frame) else math.nan
-    kept_pace = frame["throughput_rps"] >= efficiency * frame["offered_rps"]
+    kept_pace = frame["throughput_rps"] >= efficiency * frame["scheduled_rps"]
     answered = frame["ok"] >= efficiency * frame["scheduled"]
     calm = frame["p99_ms"] <= latency_factor * base if math.isfinite(base) else False
     return (kept_pace & answered & calm).astype(bool)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import ipaddress
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -47,6 +48,7 @@ __all__ = [
     "HttpTarget",
     "NoopTarget",
     "OrchestratorTarget",
+    "StallTarget",
     "Target",
     "TargetKind",
     "make_target",
@@ -107,6 +109,36 @@ class NoopTarget(BaseTarget):
     async def __call__(self, item: WorkItem) -> None:
         if self.delay:
             await asyncio.sleep(self.delay)
+
+
+class StallTarget(BaseTarget):
+    """Wraps a target and stalls once, at its ``at``-th call (0-based), for ``seconds``.
+
+    ``blocking=True`` stalls the whole event loop (``time.sleep``: a GC pause, a
+    blocking call in a handler), which also stops the load generator from
+    sending; ``blocking=False`` stalls only that request (``asyncio.sleep``).
+    Fault injection for showing what coordinated omission hides.
+    """
+
+    def __init__(self, inner: Target, *, at: int, seconds: float, blocking: bool = True) -> None:
+        if at < 0 or not seconds >= 0:
+            raise LoadTestError(f"a stall needs at >= 0 and seconds >= 0, not {at}, {seconds}")
+        self.inner = inner
+        self.name = f"{inner.name} (stall {seconds:g} s at #{at})"
+        self.at = at
+        self.seconds = seconds
+        self.blocking = blocking
+        self.calls = 0
+
+    async def __call__(self, item: WorkItem) -> None:
+        call = self.calls
+        self.calls += 1
+        if call == self.at:
+            if self.blocking:
+                time.sleep(self.seconds)  # noqa: ASYNC251 - blocking the loop is the fault injected
+            else:
+                await asyncio.sleep(self.seconds)
+        await self.inner(item)
 
 
 class OrchestratorTarget(BaseTarget):
