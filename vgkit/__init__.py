@@ -8,6 +8,8 @@ Quick start::
     print(plan.to_markdown())
 """
 
+import typing as _typing
+
 from vgkit.agents import SPECS, AgentCall, AgentSpec, Backend, TemplateBackend
 from vgkit.agents.cost import COST_PROFILES, CostModel, CostProfile
 from vgkit.api import agenerate, generate
@@ -21,6 +23,9 @@ from vgkit.errors import (
     GenerationError,
     GraphError,
     InvalidRequestError,
+    LoadTestError,
+    ReportError,
+    TargetError,
     VgkitError,
 )
 from vgkit.events import Event, parse_event
@@ -38,7 +43,54 @@ from vgkit.platforms import Platform, PlatformPreset, preset
 from vgkit.scheduler import EXECUTORS, ScheduleResult, run_graph
 from vgkit.sessions import current_session_id
 
+if _typing.TYPE_CHECKING:
+    from vgkit.dashboard import Dashboard
+    from vgkit.experiments import Grid, GridResult, run_grid
+    from vgkit.loadtest import (
+        HttpTarget,
+        LoadTest,
+        LoadTestResult,
+        OrchestratorTarget,
+        Target,
+        Workload,
+        run_load_test,
+    )
+    from vgkit.plots import storyboard_timeline
+    from vgkit.reports import Report, run_report, save_result
+
 __version__ = "0.1.0"
+
+# The measurement tools pull in pandas, numpy and papermill: import them on first use,
+# so `import vgkit` and the CLI stay quick.
+_LAZY = {
+    "Dashboard": "vgkit.dashboard",
+    "Grid": "vgkit.experiments",
+    "GridResult": "vgkit.experiments",
+    "run_grid": "vgkit.experiments",
+    "HttpTarget": "vgkit.loadtest",
+    "LoadTest": "vgkit.loadtest",
+    "LoadTestResult": "vgkit.loadtest",
+    "OrchestratorTarget": "vgkit.loadtest",
+    "Target": "vgkit.loadtest",
+    "Workload": "vgkit.loadtest",
+    "run_load_test": "vgkit.loadtest",
+    "storyboard_timeline": "vgkit.plots",
+    "Report": "vgkit.reports",
+    "run_report": "vgkit.reports",
+    "save_result": "vgkit.reports",
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vgkit' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "COST_PROFILES",
@@ -54,25 +106,38 @@ __all__ = [
     "CostModel",
     "CostProfile",
     "CycleError",
+    "Dashboard",
     "Event",
     "ExecutorError",
     "GenerationError",
     "GenerationResult",
     "GraphError",
+    "Grid",
+    "GridResult",
+    "HttpTarget",
     "InvalidRequestError",
+    "LoadTest",
+    "LoadTestError",
+    "LoadTestResult",
     "Orchestrator",
+    "OrchestratorTarget",
     "Platform",
     "PlatformPreset",
     "QualityReport",
+    "Report",
+    "ReportError",
     "ScheduleResult",
     "Script",
     "Storyboard",
     "Style",
+    "Target",
+    "TargetError",
     "TemplateBackend",
     "TopicAnalysis",
     "VgkitError",
     "VideoPlan",
     "VideoRequest",
+    "Workload",
     "__version__",
     "agenerate",
     "current_session_id",
@@ -80,4 +145,9 @@ __all__ = [
     "parse_event",
     "preset",
     "run_graph",
+    "run_grid",
+    "run_load_test",
+    "run_report",
+    "save_result",
+    "storyboard_timeline",
 ]

@@ -225,7 +225,8 @@ class LoadTestResult:
         out = pd.DataFrame({"t": bins * interval})
 
         def bin_of(column: str) -> pd.Series:
-            return np.floor(records[column] / interval).astype("Int64")
+            bins: pd.Series = np.floor(records[column] / interval).astype("Int64")
+            return bins
 
         arrival, answer = bin_of("intended"), bin_of("end")
 

@@ -4,8 +4,9 @@
 rate; a rate is *sustained* when the target answered (almost) everything it
 was offered, at (almost) the pace it was offered (the arrivals actually
 scheduled, which for Poisson arrivals differ from the nominal rate), without
-its p99 running away from the p99 at the lowest rate. :func:`saturation_point` is the highest rate of
-the leading run of sustained rates: beyond it, queues grow and latency climbs.
+its p99 running away from the p99 at the lowest rate. :func:`saturation_point`
+is the highest rate of the leading run of sustained rates: beyond it, queues
+grow and latency climbs.
 """
 
 from __future__ import annotations
