@@ -195,22 +195,23 @@ def _constant(rate: Profile, until: float) -> Iterator[float]:
         if rate.value > 0:
             yield from (k / rate.value for k in range(math.ceil(until * rate.value - 1e-9)))
         return
-    # Arrival k when the integral of the rate reaches k: trapezoids of INTEGRATION_STEP,
-    # interpolated inside a step. Exact for steps and ramps up to the step's resolution.
+    # Arrival k when the integral of the rate reaches k, by the midpoint rule over steps of
+    # INTEGRATION_STEP (exact for ramps; for steps whose edges fall on the grid) and linear
+    # interpolation inside a step.
     t, area, k = 0.0, 0.0, 0
-    r0 = rate.at(0.0)
     while t < until:
         t1 = min(t + INTEGRATION_STEP, until)
-        r1 = rate.at(t1)
-        gained = (r0 + r1) / 2 * (t1 - t)
+        gained = rate.at((t + t1) / 2) * (t1 - t)
         while gained > 0 and area + gained >= k:
-            at = t + (k - area) / gained * (t1 - t)
+            # Rounded to the nanosecond: summed steps drift by ulps, which would move an
+            # arrival due exactly on a step's edge (k = 50 at 0.5 s) into the step before.
+            at = round(t + (k - area) / gained * (t1 - t), 9)
             if at >= until - 1e-9:  # like the exact case: no arrival at the very end
                 return
             yield at
             k += 1
         area += gained
-        t, r0 = t1, r1
+        t = t1
 
 
 def _poisson(rate: Profile, until: float, seed: int) -> Iterator[float]:
