@@ -68,6 +68,10 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "queue_depth": (r"^vgkit_\w*queue\w*_(depth|pending|backlog|length)$",),
 }
 _COMPILED = {k: tuple(re.compile(p) for p in v) for k, v in SOURCES.items()}
+#: Figures that only grow (so a rate is their difference over time).
+COUNTERS = frozenset(
+    {"runs", "loadtest_answers", "cache_hits", "cache_misses", "pool_created", "pool_reused"}
+)
 
 
 def _labelled(frame: pd.DataFrame, label: str, value: str) -> pd.Series:
@@ -137,6 +141,9 @@ def panel_frames(history: pd.DataFrame) -> dict[str, pd.DataFrame | None]:
     out: dict[str, pd.DataFrame | None] = dict.fromkeys(PANELS)
     if history.empty:
         return out
+    # A counter that is absent from a snapshot had not counted anything yet: zero.
+    counters = [c for c in history.columns if c in COUNTERS]
+    history = history.assign(**{c: history[c].fillna(0.0) for c in counters})
     t = history["t"]
     dt = t.diff()
 

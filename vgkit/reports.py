@@ -406,7 +406,7 @@ def run_report(
             execution_timeout=cell_timeout,
         )
     except PapermillExecutionError as exc:
-        failure = f"cell {exc.exec_count} raised {exc.ename}: {exc.evalue}"
+        failure = f"cell In [{exc.exec_count}] raised {exc.ename}: {exc.evalue}"
     except Exception as exc:  # kernel died, timeout, unreadable notebook: all end the report
         failure = f"{type(exc).__name__}: {exc}"
     record = provenance(

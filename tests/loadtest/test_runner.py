@@ -29,9 +29,9 @@ async def test_open_loop_corrected_p99_shows_a_one_second_stall_the_uncorrected_
     # blocking call). The generator cannot send during the stall, then sends ~100
     # overdue requests at once: they answer fast once sent, but were due up to 1 s earlier.
     target = StallTarget(NoopTarget(), at=50, seconds=1.0, blocking=True)
-    result = await LoadTest(
-        rate=100, arrivals="constant", duration=3.0, max_requests=300
-    ).run(target, workload, metrics=registry)
+    result = await LoadTest(rate=100, arrivals="constant", duration=3.0, max_requests=300).run(
+        target, workload, metrics=registry
+    )
 
     corrected = result.latency()
     uncorrected = result.latency(corrected=False)
@@ -73,9 +73,9 @@ async def test_stops_after_the_duration_and_abandons_what_is_stuck(
     workload: Workload, registry: MetricsRegistry
 ) -> None:
     started = time.perf_counter()
-    result = await LoadTest(
-        rate=50, duration=0.3, drain_timeout=0.2, max_requests=10_000
-    ).run(NoopTarget(delay=30), workload, metrics=registry)
+    result = await LoadTest(rate=50, duration=0.3, drain_timeout=0.2, max_requests=10_000).run(
+        NoopTarget(delay=30), workload, metrics=registry
+    )
     elapsed = time.perf_counter() - started
     summary = result.summary()
     assert elapsed < 1.0
@@ -98,9 +98,9 @@ async def test_closed_loop_stops_after_the_duration(
 async def test_constant_arrivals_keep_the_asked_rate(
     workload: Workload, registry: MetricsRegistry
 ) -> None:
-    result = await LoadTest(
-        rate=200, arrivals="constant", duration=1.0, max_requests=1000
-    ).run(NoopTarget(), workload, metrics=registry)
+    result = await LoadTest(rate=200, arrivals="constant", duration=1.0, max_requests=1000).run(
+        NoopTarget(), workload, metrics=registry
+    )
     frame = result.to_frame()
     assert len(frame) == 200
     gaps = frame["intended"].diff().dropna()
@@ -170,9 +170,7 @@ async def test_open_loop_in_flight_cap_drops_or_waits(
     assert waited.summary()["late"] > 10  # waiting for a slot makes a request late
 
 
-async def test_errors_are_counted_not_raised(
-    workload: Workload, registry: MetricsRegistry
-) -> None:
+async def test_errors_are_counted_not_raised(workload: Workload, registry: MetricsRegistry) -> None:
     async def flaky(item: WorkItem) -> None:
         if item.index % 4 == 1:
             raise ValueError("bad luck")
@@ -211,7 +209,9 @@ async def test_progress_hook_and_registry_follow_the_run(
     frame = registry.to_frame()
     ok = frame[(frame["sample"] == "vgkit_loadtest_requests_total") & (frame["outcome"] == "ok")]
     assert ok["value"].sum() == 80
-    p99 = frame[(frame["sample"] == "vgkit_loadtest_latency_seconds") & (frame["quantile"] == "0.99")]
+    p99 = frame[
+        (frame["sample"] == "vgkit_loadtest_latency_seconds") & (frame["quantile"] == "0.99")
+    ]
     assert 0.001 <= p99["value"].iloc[0] < 0.1
 
 

@@ -80,7 +80,12 @@ def test_http_target_only_loads_this_machine(url: str) -> None:
 
 
 def test_loopback_spellings_are_accepted() -> None:
-    for url in ("http://127.0.0.1:1/x", "http://localhost:1/", "http://[::1]:1/", "http://127.9.9.9/"):
+    for url in (
+        "http://127.0.0.1:1/x",
+        "http://localhost:1/",
+        "http://[::1]:1/",
+        "http://127.9.9.9/",
+    ):
         assert HttpTarget(url).url == url
 
 

@@ -71,7 +71,7 @@ def test_items_become_requests_and_repeats_are_identical() -> None:
 
 
 def test_bad_workloads_say_what_is_wrong(tmp_path: Path) -> None:
-    with pytest.raises(LoadTestError, match="unknown platform vimeo.*choose from"):
+    with pytest.raises(LoadTestError, match=r"unknown platform vimeo.*choose from"):
         Workload.from_csv(platform_mix={"vimeo": 1})
     with pytest.raises(LoadTestError, match="not all zero"):
         Workload.from_csv(platform_mix={"tiktok": 0})
