@@ -38,9 +38,15 @@ async def test_a_grid_runs_every_combination_and_tabulates_it() -> None:
     assert list(out.compare("executor").index) == ["eager", "levels"]
 
 
-async def test_results_are_kept_when_asked() -> None:
-    out = await run_grid(Grid(topics=["Composting at home"]), keep_results=True)
-    assert len(out.results) == 1 and out.results[0].plan("tiktok").title
+async def test_kept_results_give_back_their_plans() -> None:
+    grid = Grid(topics=["Composting at home"], platforms=[("tiktok", "youtube")], seeds=[0, 1])
+    out = await run_grid(grid, keep_results=True)
+    assert len(out.results) == 2
+    plan = out.plan("Composting at home", "youtube", "educational", seed=1)
+    assert plan == out.results[1].plan("youtube")
+    with pytest.raises(InvalidRequestError, match="kept no plan"):
+        out.plan("Composting at home", "instagram_reels")
+    assert (await run_grid(grid)).results == []  # not kept unless asked
 
 
 def test_bad_grids_are_refused() -> None:

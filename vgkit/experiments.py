@@ -30,6 +30,7 @@ from vgkit.orchestrator import GenerationResult, Orchestrator
 from vgkit.platforms import Platform
 
 if TYPE_CHECKING:
+    from vgkit.models import VideoPlan
     from vgkit.orchestrator import AgentCache
 
 __all__ = ["Grid", "GridResult", "controls_enabled", "run_grid"]
@@ -100,6 +101,23 @@ class GridResult:
     def compare(self, by: str = "executor", value: str = "makespan") -> pd.DataFrame:
         """Mean, min and max of a run column per value of ``by``."""
         return self.runs.groupby(by)[value].agg(["mean", "min", "max", "count"])
+
+    def plan(self, topic: str, platform: str, style: str | None = None, seed: int = 0) -> VideoPlan:
+        """A plan the grid made (kept results only): any executor, any cost model, since
+        plans do not depend on them. Drawing from here keeps widget callbacks light."""
+        for result in self.results:
+            request = result.request
+            if (
+                request.topic == topic
+                and (style is None or request.style.value == style)
+                and request.seed == seed
+                and Platform(platform) in result.plans
+            ):
+                return result.plans[Platform(platform)]
+        raise InvalidRequestError(
+            f"the grid kept no plan for {topic!r} on {platform} (style {style}, seed {seed}); "
+            "run it with keep_results=True over that cell"
+        )
 
 
 def _labels(cell: dict[str, Any]) -> dict[str, Any]:
