@@ -31,6 +31,15 @@ def _title(result: LoadTestResult, what: str) -> str:
     return f"{what}: {result.target}, {c.mode} loop, {load}"
 
 
+def _latency_axis(ax: Axes, title: str) -> None:
+    """Log-scale milliseconds, a light grid, the legend and the title."""
+    ax.set_ylabel("latency (ms)")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, frameon=False)
+    ax.set_title(title)
+
+
 def plot_latency(
     result: LoadTestResult, ax: Axes | None = None, *, interval: float = 1.0
 ) -> Figure:
@@ -48,11 +57,7 @@ def plot_latency(
             label="p99 uncorrected",
         )
     ax.set_xlabel(f"seconds since the start (answers, per {interval:g} s)")
-    ax.set_ylabel("latency (ms)")
-    ax.set_yscale("log")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, frameon=False)
-    ax.set_title(_title(result, "Latency percentiles per second"))
+    _latency_axis(ax, _title(result, "Latency percentiles over time"))
     return fig
 
 
@@ -87,11 +92,7 @@ def plot_distribution(result: LoadTestResult, ax: Axes | None = None) -> Figure:
                 label="uncorrected (from actual send)")  # fmt: skip
     ax.set_xticks(NINES_TICKS, ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%"])
     ax.set_xlabel("percentile")
-    ax.set_ylabel("latency (ms)")
-    ax.set_yscale("log")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, frameon=False)
-    ax.set_title(_title(result, "Latency distribution (HDR)"))
+    _latency_axis(ax, _title(result, "Latency distribution (HDR)"))
     return fig
 
 
