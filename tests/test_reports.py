@@ -173,6 +173,9 @@ def test_cli_values_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert parse_value("true") is True and parse_value("None") is None
     assert parse_value("How solar panels work") == "How solar panels work"
     assert parse_value("42", "str") == "42"
+    assert parse_value("3", "float") == 3
+    with pytest.raises(ReportError, match="parameter rate takes a number"):
+        parse_value("fast", "float", "rate")
     assert main(["report", "no-such-report"]) == 2
     err = capsys.readouterr().err
     assert "no report named 'no-such-report'; available reports:" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 from pathlib import Path
 from typing import Any
@@ -16,21 +17,36 @@ from vgkit.reports import (
     run_report,
 )
 
+_NUMBERS = {"int": (int,), "float": (int, float)}
 
-def parse_value(raw: str, type_name: str | None = None) -> Any:
+
+def parse_value(raw: str, type_name: str | None = None, name: str = "value") -> Any:
     """A command-line value: JSON (numbers, true/false/null, lists, objects) or text.
 
-    When the notebook's default is a string, the text is kept as it is, so
-    ``-p topic 42`` passes ``"42"``.
+    ``type_name`` is the type of the notebook's default: a string default keeps
+    the text as it is (``-p topic 42`` passes ``"42"``); a numeric default
+    requires a number.
     """
     if type_name == "str":
         return raw
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
     except ValueError:
-        if raw in {"True", "False", "None"}:  # Python spellings, as the notebook shows them
-            return {"True": True, "False": False, "None": None}[raw]
-        return raw
+        # Python spellings, as the notebook's parameters cell shows them.
+        value = {"True": True, "False": False, "None": None}.get(raw, raw)
+    wanted = _NUMBERS.get(type_name or "")
+    if wanted and (isinstance(value, bool) or not isinstance(value, wanted)):
+        raise ReportError(f"parameter {name} takes a number ({type_name}), not {raw!r}")
+    return value
+
+
+def _default_type(spec: dict[str, Any]) -> str | None:
+    """The type of a parameter's default (``float`` for ``rate = 40.0``), else papermill's guess."""
+    try:
+        value = ast.literal_eval(str(spec.get("default")))
+    except (ValueError, SyntaxError):
+        return spec.get("inferred_type_name")
+    return type(value).__name__
 
 
 def _describe(name: str) -> str:
@@ -52,10 +68,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         listing = ", ".join(available_reports()) or "none"
         raise ReportError(f"name a report to run; available reports: {listing}")
     types = {
-        key: spec.get("inferred_type_name")
+        key: _default_type(spec)
         for key, spec in notebook_parameters(notebook_path(args.name)).items()
     }
-    parameters = {key: parse_value(value, types.get(key)) for key, value in args.param or ()}
+    parameters = {key: parse_value(value, types.get(key), key) for key, value in args.param or ()}
     report = run_report(
         args.name,
         parameters,
