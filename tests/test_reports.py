@@ -187,3 +187,34 @@ def test_cli_lists_reports_with_their_parameters(capsys: pytest.CaptureFixture[s
     out = capsys.readouterr().out
     assert "load-test:" in out and "  rate = 40.0" in out
     assert "report_dir" not in out
+
+
+def test_cli_runs_a_report(
+    notebooks: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("VGKIT_NOTEBOOKS_DIR", str(notebooks))
+    code = main(
+        [
+            "report",
+            "tiny",
+            "-p",
+            "n",
+            "2",
+            "-p",
+            "label",
+            "7",
+            "--out",
+            str(tmp_path / "r"),
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"report tiny -> {tmp_path / 'r'}/tiny-")
+    assert "results/table.csv" in out
+    (folder,) = (tmp_path / "r").iterdir()
+    table = pd.read_csv(folder / "results" / "table.csv", dtype={"label": str})
+    assert list(table["label"]) == ["7", "7"]  # a text parameter stays text
