@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.vgkit-installed
+LAB_STAMP := $(VENV)/.vgkit-lab-installed
 PYTEST_ARGS ?=
 
 .PHONY: setup demo test lint bench report lab clean
@@ -34,8 +35,14 @@ bench: setup
 report: setup
 	$(BIN)/vgkit report performance
 
-lab: setup
-	$(BIN)/jupyter lab notebooks/
+# JupyterLab is ~35 packages that tests and CI never need: `make lab` installs it on first use.
+# It listens on 127.0.0.1 only; as root (containers) it needs --allow-root.
+lab: setup $(LAB_STAMP)
+	$(BIN)/jupyter lab --ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
+
+$(LAB_STAMP): pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[lab]'
+	@touch $(LAB_STAMP)
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -8,6 +8,8 @@ Quick start::
     print(plan.to_markdown())
 """
 
+import typing as _typing
+
 from vgkit.agents import (
     SPECS,
     A2ABackend,
@@ -45,12 +47,15 @@ from vgkit.errors import (
     InvalidRequestError,
     JobNotFoundError,
     JobStateError,
+    LoadTestError,
     QueueError,
     QueueFullError,
     QueueUnavailableError,
+    ReportError,
     RequestTimeoutError,
     RpcError,
     ServeError,
+    TargetError,
     VgkitError,
 )
 from vgkit.events import Event, parse_event
@@ -82,7 +87,54 @@ from vgkit.scheduler import EXECUTORS, ScheduleResult, run_graph
 from vgkit.serve import AgentServer, ServeConfig, start_cluster
 from vgkit.sessions import current_session_id
 
+if _typing.TYPE_CHECKING:
+    from vgkit.dashboard import Dashboard
+    from vgkit.experiments import Grid, GridResult, run_grid
+    from vgkit.loadtest import (
+        HttpTarget,
+        LoadTest,
+        LoadTestResult,
+        OrchestratorTarget,
+        Target,
+        Workload,
+        run_load_test,
+    )
+    from vgkit.plots import storyboard_timeline
+    from vgkit.reports import Report, run_report, save_result
+
 __version__ = "0.1.0"
+
+# The measurement tools pull in pandas, numpy and papermill: import them on first use,
+# so `import vgkit` and the CLI stay quick.
+_LAZY = {
+    "Dashboard": "vgkit.dashboard",
+    "Grid": "vgkit.experiments",
+    "GridResult": "vgkit.experiments",
+    "run_grid": "vgkit.experiments",
+    "HttpTarget": "vgkit.loadtest",
+    "LoadTest": "vgkit.loadtest",
+    "LoadTestResult": "vgkit.loadtest",
+    "OrchestratorTarget": "vgkit.loadtest",
+    "Target": "vgkit.loadtest",
+    "Workload": "vgkit.loadtest",
+    "run_load_test": "vgkit.loadtest",
+    "storyboard_timeline": "vgkit.plots",
+    "Report": "vgkit.reports",
+    "run_report": "vgkit.reports",
+    "save_result": "vgkit.reports",
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vgkit' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "COST_PROFILES",
@@ -109,12 +161,16 @@ __all__ = [
     "CostModel",
     "CostProfile",
     "CycleError",
+    "Dashboard",
     "EndpointUnavailableError",
     "Event",
     "ExecutorError",
     "GenerationError",
     "GenerationResult",
     "GraphError",
+    "Grid",
+    "GridResult",
+    "HttpTarget",
     "InvalidRequestError",
     "Job",
     "JobEvent",
@@ -126,8 +182,12 @@ __all__ = [
     "LLMBackend",
     "LLMConfig",
     "LayeredCache",
+    "LoadTest",
+    "LoadTestError",
+    "LoadTestResult",
     "LocalJobQueue",
     "Orchestrator",
+    "OrchestratorTarget",
     "Platform",
     "PlatformPreset",
     "PoolConfig",
@@ -139,6 +199,8 @@ __all__ = [
     "QueueFullError",
     "QueueUnavailableError",
     "RedisJobQueue",
+    "Report",
+    "ReportError",
     "RequestTimeoutError",
     "RpcError",
     "ScheduleResult",
@@ -147,6 +209,8 @@ __all__ = [
     "ServeError",
     "Storyboard",
     "Style",
+    "Target",
+    "TargetError",
     "TemplateBackend",
     "TemplateCache",
     "TopicAnalysis",
@@ -156,6 +220,7 @@ __all__ = [
     "VideoRequest",
     "Worker",
     "WorkerConfig",
+    "Workload",
     "__version__",
     "agenerate",
     "current_session_id",
@@ -164,5 +229,10 @@ __all__ = [
     "parse_event",
     "preset",
     "run_graph",
+    "run_grid",
+    "run_load_test",
+    "run_report",
+    "save_result",
     "start_cluster",
+    "storyboard_timeline",
 ]

@@ -13,6 +13,8 @@ public helpers fill unset arguments from :func:`settings`. Variables:
 - ``VGKIT_HMAC_SECRET``: shared secret for HMAC-SHA256 body signatures (unset).
 - ``VGKIT_LLM_BASE_URL``, ``VGKIT_LLM_MODEL``, ``VGKIT_LLM_API_KEY``: the llm backend.
 - ``VGKIT_REPORTS_DIR``: where ``vgkit report`` writes (``reports``).
+- ``VGKIT_NOTEBOOKS_DIR``: the notebooks ``vgkit report`` runs (the project's ``notebooks/``).
+- ``VGKIT_DATA_DIR``: workloads such as ``topics.csv`` (the project's ``data/``).
 - ``VGKIT_LOG_LEVEL``: level of the ``vgkit`` logger (``WARNING``).
 """
 
@@ -29,6 +31,8 @@ __all__ = ["DEFAULT_CACHE_SIZE", "DEFAULT_KEY_PREFIX", "Settings", "settings"]
 
 DEFAULT_CACHE_SIZE = 1 << 30
 DEFAULT_KEY_PREFIX = "vgkit:"
+#: The source tree vgkit runs from (an editable install); notebooks/ and data/ live here.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _default_cache_dir(env: Mapping[str, str]) -> Path:
@@ -52,6 +56,8 @@ class Settings:
     llm_model: str | None = None
     llm_api_key: str | None = None
     reports_dir: Path = Path("reports")
+    notebooks_dir: Path = PROJECT_ROOT / "notebooks"
+    data_dir: Path = PROJECT_ROOT / "data"
     log_level: str = "WARNING"
 
     def as_dict(self) -> dict[str, object]:
@@ -107,5 +113,7 @@ def settings(env: Mapping[str, str] | None = None) -> Settings:
         llm_model=text("VGKIT_LLM_MODEL"),
         llm_api_key=text("VGKIT_LLM_API_KEY"),
         reports_dir=Path(text("VGKIT_REPORTS_DIR") or "reports"),
+        notebooks_dir=Path(text("VGKIT_NOTEBOOKS_DIR") or PROJECT_ROOT / "notebooks"),
+        data_dir=Path(text("VGKIT_DATA_DIR") or PROJECT_ROOT / "data"),
         log_level=(text("VGKIT_LOG_LEVEL") or "WARNING").upper(),
     )

@@ -22,7 +22,10 @@ The tree::
     │   │   └── CircuitOpenError       every candidate endpoint's circuit breaker is open
     │   ├── RequestTimeoutError        the request missed its connect, read or total deadline
     │   └── RpcError                   the peer answered with a JSON-RPC / A2A error (``code``)
-    └── ServeError             an agent server could not start (port taken, bad options)
+    ├── ServeError             an agent server could not start (port taken, bad options)
+    ├── LoadTestError          a load test, its workload or its target is misconfigured
+    ├── TargetError            a load-test target answered badly (counted, never raised out)
+    └── ReportError            a report could not run: unknown notebook or parameter, failed cell
 
 Errors from third-party libraries are wrapped with ``raise ... from exc`` so the
 caller always sees a ``VgkitError`` whose message says what was wrong and what to
@@ -47,12 +50,15 @@ __all__ = [
     "InvalidRequestError",
     "JobNotFoundError",
     "JobStateError",
+    "LoadTestError",
     "QueueError",
     "QueueFullError",
     "QueueUnavailableError",
+    "ReportError",
     "RequestTimeoutError",
     "RpcError",
     "ServeError",
+    "TargetError",
     "VgkitError",
 ]
 
@@ -193,3 +199,22 @@ class RpcError(ClientError):
 
 class ServeError(VgkitError):
     """An agent server could not start or was given invalid options."""
+
+
+class LoadTestError(VgkitError, ValueError):
+    """A load test, its workload or its target is misconfigured."""
+
+
+class TargetError(VgkitError):
+    """A load-test target answered badly (for example HTTP 503).
+
+    ``kind`` is the short label the load test counts errors under.
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        self.kind = kind
+        super().__init__(f"{kind}: {message}")
+
+
+class ReportError(VgkitError):
+    """A report could not be produced; the message says why and what to do."""

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from vgkit import __version__
-from vgkit.cli import cache, generate, queue, serve
+from vgkit.cli import cache, generate, loadtest, queue, report, serve
 from vgkit.errors import VgkitError
 
 #: Modules that add subcommands, in the order ``vgkit --help`` lists them.
-COMMAND_MODULES = (generate, serve, cache, queue)
+COMMAND_MODULES = (generate, serve, cache, queue, loadtest, report)
 
 EXIT_USAGE = 2
 

@@ -1,0 +1,61 @@
+"""``vgkit loadtest``: bounded runs, summaries, output files, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from vgkit.cli import main
+
+
+def test_loadtest_prints_percentiles_and_writes_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_json, out_csv = tmp_path / "r.json", tmp_path / "r.csv"
+    code = main(
+        [
+            "loadtest", "--target", "noop", "-o", "delay=0.001", "--rate", "200",
+            "--arrivals", "constant", "-n", "40", "-d", "5", "--seed", "3",
+            "--mix", "tiktok=1", "--json", str(out_json), "--csv", str(out_csv),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "target noop · open loop · rate 200/s, constant arrivals" in text
+    assert "scheduled 40 · sent 40 · ok 40 · errors 0" in text
+    assert "corrected" in text and "uncorrected" in text
+    data = json.loads(out_json.read_text())
+    assert data["summary"]["ok"] == 40
+    assert data["summary"]["workload"]["platform_mix"] == {"tiktok": 1.0}
+    frame = pd.read_csv(out_csv)
+    assert len(frame) == 40 and set(frame["platform"]) == {"tiktok"}
+
+
+def test_closed_loop_on_the_orchestrator(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["loadtest", "--mode", "closed", "--users", "2", "-n", "6", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "target orchestrator · closed loop · users 2" in out
+    assert "ok 6" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--target", "warp"], "unknown target 'warp'"),
+        (["--target", "http", "--url", "http://192.168.1.1/x"], "only target this machine"),
+        (["--rate", "lots"], "cannot read rate 'lots'"),
+        (["-o", "oops"], "key=value"),
+        (["--mix", "tiktok=x"], "platform mix"),
+        (["-n", "0"], "max_requests must be at least 1"),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["loadtest", "--no-progress", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1

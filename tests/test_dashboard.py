@@ -1,0 +1,133 @@
+"""The dashboard's data preparation and refresh task, without a browser."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from vgkit import Orchestrator
+from vgkit.dashboard import PANELS, Dashboard, draw, panel_frames, read_figures
+from vgkit.loadtest import LoadProgress, LoadTest, NoopTarget, Workload
+from vgkit.metrics import MetricsRegistry
+
+PNG = b"\x89PNG"
+
+
+def _texts(figure: Figure) -> list[str]:
+    return [t.get_text() for ax in figure.axes for t in ax.texts]
+
+
+def test_an_empty_registry_shows_no_data_yet_everywhere() -> None:
+    registry = MetricsRegistry()
+    assert read_figures(registry.to_frame()) == {}
+    assert panel_frames(pd.DataFrame()) == dict.fromkeys(PANELS)
+    figure = draw(pd.DataFrame())
+    assert _texts(figure).count("no data yet") == len(PANELS)
+
+
+async def test_runs_and_load_tests_feed_throughput_and_latency() -> None:
+    registry = MetricsRegistry()
+    dash = Dashboard(registry)
+    dash.snapshot()
+    async with Orchestrator(metrics=registry) as orchestrator:
+        for seed in range(3):
+            await orchestrator.run(topic="Composting at home", platforms=["tiktok"], seed=seed)
+    await LoadTest(rate=500, max_requests=50).run(
+        NoopTarget(delay=0.002), Workload.from_csv(), metrics=registry
+    )
+    figures = dash.snapshot()
+    assert figures["runs"] == 3
+    assert figures["loadtest_answers"] == 50
+    assert 0.002 <= figures["latency_p50"] <= figures["latency_p99"] < 0.1
+    assert "cache_hits" not in figures  # no cache in play: its panel says so
+    panels = panel_frames(dash.history())
+    assert panels["throughput"] is not None
+    assert list(panels["throughput"].columns) == ["t", "runs/s", "load-test answers/s"]
+    assert panels["cache hit rate"] is None and panels["queue depth"] is None
+    assert _texts(dash.figure()).count("no data yet") == 3
+
+
+def test_cache_pool_and_queue_families_are_recognised() -> None:
+    registry = MetricsRegistry()
+    registry.counter("vgkit_cache_hits", "hits", ("tier",)).labels("l1").inc(3)
+    registry.counter("vgkit_cache_misses", "misses", ("tier",)).labels("l1").inc(1)
+    registry.counter("vgkit_pool_connections_created", "created").inc(2)
+    registry.counter("vgkit_pool_connections_reused", "reused").inc(18)
+    registry.gauge("vgkit_queue_depth", "waiting", ("stream",)).labels("high").set(5)
+    figures = read_figures(registry.to_frame())
+    assert figures == {
+        "cache_hits": 3,
+        "cache_misses": 1,
+        "pool_created": 2,
+        "pool_reused": 18,
+        "queue_depth": 5,
+    }
+    history = pd.DataFrame([{"t": 0.0, **figures}, {"t": 1.0, **figures, "cache_hits": 7}])
+    panels = panel_frames(history)
+    cache, pool, queue = panels["cache hit rate"], panels["pool reuse"], panels["queue depth"]
+    assert cache is not None and pool is not None and queue is not None
+    assert cache["overall"].tolist() == [0.75, 7 / 8]
+    assert cache["since last"].iloc[1] == 1.0
+    assert pool["reuse rate"].iloc[0] == 0.9
+    assert queue["jobs waiting"].iloc[0] == 5
+
+
+async def test_makespan_buckets_stand_in_for_latency_without_a_load_test() -> None:
+    registry = MetricsRegistry()
+    histogram = registry.run_makespan().labels("eager")
+    for seconds in [0.02] * 90 + [0.7] * 10:
+        histogram.observe(seconds)
+    figures = read_figures(registry.to_frame())
+    assert 0.01 <= figures["latency_p50"] <= 0.025  # in the (0.01, 0.025] bucket
+    assert 0.5 <= figures["latency_p99"] <= 1.0  # in the (0.5, 1.0] bucket
+
+
+def test_without_a_running_loop_start_refreshes_once() -> None:
+    dash = Dashboard(MetricsRegistry())
+    assert dash.start() is False
+    assert not dash.running
+    assert len(dash.history()) == 1
+
+
+async def test_the_refresh_task_runs_until_stopped_and_draws_a_png() -> None:
+    dash = Dashboard(MetricsRegistry(), interval=0.05)
+    assert dash.widget is not None  # ipywidgets is installed with the notebooks extra
+    assert dash.start() is True
+    assert dash.start() is True  # idempotent: still one task
+    # Refreshes keep coming while it runs (polling: a draw takes ~0.1 s, more when busy).
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while len(dash.history()) < 3 and loop.time() < deadline:
+        await asyncio.sleep(0.02)
+    assert len(dash.history()) >= 3
+    assert dash.running
+    dash.stop()
+    count = len(dash.history())
+    await asyncio.sleep(0.12)
+    assert len(dash.history()) == count  # stopped: no more snapshots
+    assert bytes(dash._image.value).startswith(PNG)
+    assert "stopped" in dash._status.value
+
+
+async def test_progress_hook_refreshes_at_most_once_per_interval() -> None:
+    dash = Dashboard(MetricsRegistry(), interval=10)
+    dash.widget  # noqa: B018 - builds the panel, so refreshes draw
+    snapshots: list[int] = []
+
+    def hook(progress: LoadProgress) -> None:
+        dash.on_progress(progress)
+        snapshots.append(len(dash.history()))
+
+    await LoadTest(rate=200, duration=0.5, max_requests=60).run(
+        NoopTarget(), Workload.from_csv(), on_progress=hook
+    )
+    assert len(snapshots) >= 2
+    assert len(dash.history()) == 2  # the first progress report, and the final one
+
+
+def test_bad_interval() -> None:
+    with pytest.raises(ValueError, match="interval"):
+        Dashboard(interval=0)

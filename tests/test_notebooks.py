@@ -1,0 +1,45 @@
+"""Every notebook runs with its small defaults (papermill, through the report runner)."""
+
+# nbformat has no type hints.
+# mypy: disable-error-code="no-untyped-call"
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from vgkit.reports import available_reports, notebook_parameters, notebook_path, run_report
+
+NOTEBOOKS = available_reports()
+
+
+def test_there_are_notebooks() -> None:
+    assert {"generation-experiments", "load-test"} <= set(NOTEBOOKS)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebooks_are_committed_clean_with_parameters(name: str) -> None:
+    book = nbformat.read(notebook_path(name), as_version=4)
+    code = [c for c in book.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code), "strip outputs"
+    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    assert "report_dir" in notebook_parameters(notebook_path(name))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs_with_its_defaults(name: str, tmp_path: Path) -> None:
+    report = run_report(name, out_dir=tmp_path)
+    prov = json.loads(report.provenance.read_text())
+    assert prov["status"] == "ok"
+    assert len(prov["sections"]) >= 4
+    assert report.html.stat().st_size > 10_000
+    assert report.results, "the notebook saved its results"
+    executed = nbformat.read(report.notebook, as_version=4)
+    errors = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors

@@ -1,0 +1,307 @@
+"""A live dashboard of the metrics registry for notebooks.
+
+::
+
+    dash = vgkit.Dashboard().show()   # the panel appears under the cell
+    dash.start()                      # refresh every second while the loop runs
+    result = await LoadTest(rate=50, duration=10).run(target)   # the panel moves
+    dash.stop()
+
+Each refresh reads :meth:`MetricsRegistry.to_frame`, keeps a short history of
+the figures below, and redraws five panels; a family absent from the registry
+shows "no data yet" (the cache, pool and queue families appear once those
+components run in this process):
+
+- throughput: orchestrator runs and load-test answers per second (counter deltas)
+- latency: the load test's corrected p50/p99, else run makespan percentiles
+  estimated from the histogram buckets
+- cache hit rate: hits / (hits + misses) over the last refresh
+- pool reuse: reused / (created + reused) connections, cumulative
+- queue depth: the sum of queue-depth gauges
+
+Which samples feed which figure is the table :data:`SOURCES` (regular
+expressions over sample names); components add their names there.
+
+``start`` needs a running event loop (a notebook has one). Without one it
+refreshes once and returns False; without ipywidgets or a display the
+dashboard still computes (``history()``, ``figure()``), it just shows nothing.
+Inside a cell that ``await``\\ s, the refresh task runs between awaits; a
+blocking call freezes it, so pass ``on_progress=dash.on_progress`` to a load
+test to refresh from its progress hook as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import math
+import re
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from vgkit.metrics import MetricsRegistry, default_registry
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from vgkit.loadtest.stats import LoadProgress
+
+__all__ = ["DEFAULT_INTERVAL", "PANELS", "SOURCES", "Dashboard", "panel_frames", "read_figures"]
+
+DEFAULT_INTERVAL = 1.0
+DEFAULT_WINDOW = 300
+"""Snapshots kept (five minutes at one per second)."""
+PANELS = ("throughput", "latency", "cache hit rate", "pool reuse", "queue depth")
+
+#: figure -> regular expressions over sample names whose values are summed into it.
+SOURCES: dict[str, tuple[str, ...]] = {
+    "runs": (r"^vgkit_runs_total$",),
+    "loadtest_answers": (r"^vgkit_loadtest_requests_total$",),
+    "cache_hits": (r"^vgkit_cache\w*_hits?_total$",),
+    "cache_misses": (r"^vgkit_cache\w*_miss(es)?_total$",),
+    "pool_created": (r"^vgkit_(pool|client|a2a)\w*_(created|opened)_total$",),
+    "pool_reused": (r"^vgkit_(pool|client|a2a)\w*_reused?_total$",),
+    "queue_depth": (r"^vgkit_\w*queue\w*_(depth|pending|backlog|length)$",),
+}
+_COMPILED = {k: tuple(re.compile(p) for p in v) for k, v in SOURCES.items()}
+#: Figures that only grow (so a rate is their difference over time).
+COUNTERS = frozenset(
+    {"runs", "loadtest_answers", "cache_hits", "cache_misses", "pool_created", "pool_reused"}
+)
+
+
+def _labelled(frame: pd.DataFrame, label: str, value: str) -> pd.Series:
+    if label not in frame:
+        return pd.Series(False, index=frame.index)
+    return frame[label] == value
+
+
+def _bucket_quantile(buckets: pd.DataFrame, q: float) -> float:
+    """A quantile from cumulative histogram buckets (``le``, ``value``), Prometheus-style."""
+    summed = buckets.groupby(buckets["le"].astype(float))["value"].sum().sort_index()
+    pairs = [(float(str(le)), float(count)) for le, count in summed.items()]
+    total = pairs[-1][1] if pairs else 0.0
+    if total <= 0:
+        return math.nan
+    rank = q * total
+    lower_bound, lower_count = 0.0, 0.0
+    for upper, count in pairs:
+        if count >= rank:
+            if math.isinf(upper):
+                return lower_bound
+            span = count - lower_count
+            return lower_bound + (upper - lower_bound) * (
+                (rank - lower_count) / span if span else 1
+            )
+        lower_bound, lower_count = upper, count
+    return lower_bound
+
+
+def read_figures(frame: pd.DataFrame) -> dict[str, float]:
+    """The dashboard's figures from one ``MetricsRegistry.to_frame()``; absent ones are left out."""
+    figures: dict[str, float] = {}
+    if frame.empty:
+        return figures
+    samples = frame["sample"].astype(str)
+    for name, patterns in _COMPILED.items():
+        mask = samples.map(lambda s, p=patterns: any(rx.match(s) for rx in p)).astype(bool)
+        if name == "loadtest_answers":
+            mask &= frame.get("outcome", pd.Series("", index=frame.index)).isin(["ok", "error"])
+        if mask.any():
+            figures[name] = float(frame.loc[mask, "value"].sum())
+    if "cache_hits" not in figures and "cache_misses" not in figures:
+        # No cache component reports yet: the orchestrator's own count of agent calls by outcome.
+        calls = frame[samples == "vgkit_agent_duration_seconds_count"]
+        for outcome, name in (("hit", "cache_hits"), ("miss", "cache_misses")):
+            picked = calls[_labelled(calls, "cache", outcome)]
+            if len(picked):
+                figures[name] = float(picked["value"].sum())
+    quantiles = frame[samples == "vgkit_loadtest_latency_seconds"]
+    if len(quantiles) and "quantile" in quantiles:
+        for label, name in (("0.5", "latency_p50"), ("0.99", "latency_p99")):
+            values = quantiles.loc[quantiles["quantile"] == label, "value"]
+            if len(values):
+                figures[name] = float(values.max())
+    if "latency_p50" not in figures:
+        buckets = frame[samples == "vgkit_run_makespan_seconds_bucket"]
+        if len(buckets) and "le" in buckets:
+            for q, name in ((0.5, "latency_p50"), (0.99, "latency_p99")):
+                value = _bucket_quantile(buckets, q)
+                if not math.isnan(value):
+                    figures[name] = value
+    return figures
+
+
+def panel_frames(history: pd.DataFrame) -> dict[str, pd.DataFrame | None]:
+    """Per panel, the series to plot against ``t`` (None: no data yet)."""
+    out: dict[str, pd.DataFrame | None] = dict.fromkeys(PANELS)
+    if history.empty:
+        return out
+    # A counter that is absent from a snapshot had not counted anything yet: zero.
+    counters = [c for c in history.columns if c in COUNTERS]
+    history = history.assign(**{c: history[c].fillna(0.0) for c in counters})
+    t = history["t"]
+    dt = t.diff()
+
+    def rate(column: str) -> pd.Series:
+        return (history[column].diff() / dt).clip(lower=0)
+
+    throughput = {
+        label: rate(col)
+        for col, label in (("runs", "runs/s"), ("loadtest_answers", "load-test answers/s"))
+        if col in history and history[col].notna().any()
+    }
+    if throughput:
+        out["throughput"] = pd.DataFrame({"t": t, **throughput})
+    latency = {c: history[c] * 1e3 for c in ("latency_p50", "latency_p99") if c in history}
+    if latency:
+        out["latency"] = pd.DataFrame({"t": t, **{f"{k[8:]} ms": v for k, v in latency.items()}})
+    if "cache_hits" in history and "cache_misses" in history:
+        hits, misses = history["cache_hits"].diff(), history["cache_misses"].diff()
+        recent = hits / (hits + misses).where(lambda s: s > 0)
+        overall = history["cache_hits"] / (history["cache_hits"] + history["cache_misses"])
+        out["cache hit rate"] = pd.DataFrame({"t": t, "since last": recent, "overall": overall})
+    if "pool_reused" in history:
+        created = history.get("pool_created", 0.0)
+        total = (history["pool_reused"] + created).where(lambda s: s > 0)
+        out["pool reuse"] = pd.DataFrame({"t": t, "reuse rate": history["pool_reused"] / total})
+    if "queue_depth" in history:
+        out["queue depth"] = pd.DataFrame({"t": t, "jobs waiting": history["queue_depth"]})
+    return out
+
+
+def draw(history: pd.DataFrame, figure: Figure | None = None) -> Figure:
+    """Five small panels; "no data yet" where a family is absent."""
+    from matplotlib.figure import Figure
+
+    fig = figure if figure is not None else Figure(figsize=(12, 5.5), layout="constrained")
+    fig.clear()
+    axes = fig.subplots(2, 3).ravel()
+    for ax, (panel, data) in zip(axes, panel_frames(history).items(), strict=False):
+        ax.set_title(panel, fontsize=10)
+        if data is None or data.drop(columns="t").isna().all().all():
+            ax.text(0.5, 0.5, "no data yet", ha="center", va="center", color="0.5")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            continue
+        for column in data.columns.drop("t"):
+            ax.plot(data["t"], data[column], marker=".", label=column)
+        ax.set_xlabel("seconds", fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.legend(fontsize=7, frameon=False)
+    axes[-1].axis("off")
+    return fig
+
+
+class Dashboard:
+    """Plots a metrics registry in a notebook and refreshes it while work runs."""
+
+    def __init__(
+        self,
+        registry: MetricsRegistry | None = None,
+        *,
+        interval: float = DEFAULT_INTERVAL,
+        window: int = DEFAULT_WINDOW,
+    ) -> None:
+        if not interval > 0:
+            raise ValueError(f"interval must be > 0 seconds, not {interval}")
+        self.registry = registry if registry is not None else default_registry()
+        self.interval = interval
+        self._snapshots: deque[dict[str, float]] = deque(maxlen=window)
+        self._started = time.monotonic()
+        self._task: asyncio.Task[None] | None = None
+        self._image: Any = None
+        self._status: Any = None
+        self._box: Any = None
+        self._last_draw = -math.inf
+
+    # -- data ----------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, float]:
+        """Read the registry once and remember the figures."""
+        figures = {"t": time.monotonic() - self._started, **read_figures(self.registry.to_frame())}
+        self._snapshots.append(figures)
+        return figures
+
+    def history(self) -> pd.DataFrame:
+        """Every remembered snapshot, one row each (``t`` in seconds)."""
+        return pd.DataFrame(list(self._snapshots))
+
+    def figure(self) -> Figure:
+        return draw(self.history())
+
+    # -- display ---------------------------------------------------------------
+
+    @property
+    def widget(self) -> Any:
+        """The ipywidgets panel (None when ipywidgets is not installed)."""
+        if self._image is None:
+            try:
+                import ipywidgets
+            except ImportError:
+                return None
+            self._status = ipywidgets.HTML()
+            self._image = ipywidgets.Image(format="png")
+            self._box = ipywidgets.VBox([self._status, self._image])
+        return self._box
+
+    def show(self) -> Dashboard:
+        """Display the panel under the current cell (nothing outside a notebook)."""
+        widget = self.widget
+        if widget is not None:
+            with contextlib.suppress(ImportError):
+                from IPython.display import display
+
+                display(widget)  # type: ignore[no-untyped-call]
+        self.refresh()
+        return self
+
+    def refresh(self) -> None:
+        """Take a snapshot and redraw the panel (if one is displayed)."""
+        self.snapshot()
+        if self._image is None:
+            return
+        buffer = io.BytesIO()
+        self.figure().savefig(buffer, format="png", dpi=80)
+        self._image.value = buffer.getvalue()
+        state = "refreshing" if self.running else "stopped"
+        self._status.value = f"<b>vgkit metrics</b> · {len(self._snapshots)} snapshots · {state}"
+        self._last_draw = time.monotonic()
+
+    def on_progress(self, progress: LoadProgress) -> None:
+        """A load test's ``on_progress`` hook: refresh at most once per interval."""
+        if progress.done or time.monotonic() - self._last_draw >= self.interval:
+            self.refresh()
+
+    # -- the refresh task ----------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> bool:
+        """Refresh every ``interval`` on the running loop; False (one refresh) without a loop."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.refresh()
+            return False
+        if not self.running:
+            self._task = loop.create_task(self._loop())
+        return True
+
+    def stop(self) -> None:
+        """Stop refreshing (a last refresh shows the final figures)."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self.refresh()
+
+    async def _loop(self) -> None:
+        while True:
+            self.refresh()
+            await asyncio.sleep(self.interval)

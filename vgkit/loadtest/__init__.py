@@ -1,0 +1,69 @@
+"""Load testing: open and closed loop, coordinated-omission-corrected HDR percentiles.
+
+Quick start (in a notebook cell or any coroutine)::
+
+    from vgkit.loadtest import LoadTest, OrchestratorTarget, Workload
+
+    async with OrchestratorTarget(cost="seed", time_scale=0.001) as target:
+        result = await LoadTest(rate=50, duration=5, max_requests=500).run(
+            target, Workload.from_csv(zipf=1.1, seed=1)
+        )
+    result.summary()["latency_ms"]      # p50, p90, p99, p99.9, max and mean, corrected
+    result.timeseries()                  # one row per second
+    result.plot_latency()
+
+Modules: :mod:`~vgkit.loadtest.workload` (what to send),
+:mod:`~vgkit.loadtest.profile` (rates and ramps),
+:mod:`~vgkit.loadtest.targets` (where to send it, and how to add a target),
+:mod:`~vgkit.loadtest.runner` (the generator), :mod:`~vgkit.loadtest.result`
+(what it measured), :mod:`~vgkit.loadtest.sweep` (saturation).
+"""
+
+from vgkit.loadtest.profile import Constant, Linear, Profile, Steps, arrival_offsets, parse_profile
+from vgkit.loadtest.result import LoadTestResult, compare_results
+from vgkit.loadtest.runner import LoadTest, run_load_test
+from vgkit.loadtest.stats import LoadProgress
+from vgkit.loadtest.sweep import saturation_point, sweep_rates
+from vgkit.loadtest.targets import (
+    TARGETS,
+    BaseTarget,
+    FunctionTarget,
+    HttpTarget,
+    NoopTarget,
+    OrchestratorTarget,
+    StallTarget,
+    Target,
+    TargetKind,
+    make_target,
+)
+from vgkit.loadtest.workload import Topic, WorkItem, Workload, load_topics
+
+__all__ = [
+    "TARGETS",
+    "BaseTarget",
+    "Constant",
+    "FunctionTarget",
+    "HttpTarget",
+    "Linear",
+    "LoadProgress",
+    "LoadTest",
+    "LoadTestResult",
+    "NoopTarget",
+    "OrchestratorTarget",
+    "Profile",
+    "StallTarget",
+    "Steps",
+    "Target",
+    "TargetKind",
+    "Topic",
+    "WorkItem",
+    "Workload",
+    "arrival_offsets",
+    "compare_results",
+    "load_topics",
+    "make_target",
+    "parse_profile",
+    "run_load_test",
+    "saturation_point",
+    "sweep_rates",
+]

@@ -1,0 +1,333 @@
+"""Load-test targets: what a load test sends its requests to.
+
+A target is anything with a ``name`` and ``async def __call__(item) -> None``
+(the :class:`Target` protocol). A call that returns is a success; a call that
+raises is an error, counted under the exception's ``kind`` attribute (see
+:class:`vgkit.errors.TargetError`) or its class name, and never propagated.
+Targets that hold resources (sessions, orchestrators) derive from
+:class:`BaseTarget` and release them in ``aclose`` (``async with target:``).
+
+Adding a target takes a few lines. For code, wrap any coroutine function::
+
+    target = FunctionTarget("cache-get", lambda item: cache.get(key_of(item)))
+
+For the ``vgkit loadtest --target NAME`` command line, add a factory that takes
+the ``-o key=value`` options and returns a target, and name it in
+:data:`TARGETS` (a ``"module:function"`` path, imported only when chosen)::
+
+    def serve_target(options: Mapping[str, str]) -> Target:
+        return HttpTarget(options.get("url", "http://127.0.0.1:8700/generate"), name="serve")
+
+    TARGETS["serve"] = TargetKind("vgkit.serve.loadtest:serve_target",
+                                  "the full pipeline over vgkit serve", ("url",))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import ipaddress
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit
+
+from vgkit.errors import LoadTestError, TargetError
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from vgkit.loadtest.workload import WorkItem
+    from vgkit.orchestrator import Orchestrator
+
+__all__ = [
+    "TARGETS",
+    "BaseTarget",
+    "FunctionTarget",
+    "HttpTarget",
+    "NoopTarget",
+    "OrchestratorTarget",
+    "StallTarget",
+    "Target",
+    "TargetKind",
+    "make_target",
+]
+
+DEFAULT_HTTP_TIMEOUT = 30.0
+DEFAULT_HTTP_CONNECTIONS = 100
+
+
+@runtime_checkable
+class Target(Protocol):
+    """Something a load test sends requests to; raising means the request failed."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def __call__(self, item: WorkItem) -> None: ...
+
+
+class BaseTarget:
+    """A target with a lifecycle: ``async with target:`` closes what it opened."""
+
+    name = "target"
+
+    async def __call__(self, item: WorkItem) -> None:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """Release what the target opened (nothing by default)."""
+
+    async def __aenter__(self) -> BaseTarget:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+class FunctionTarget(BaseTarget):
+    """A target from a coroutine function of the work item."""
+
+    def __init__(self, name: str, fn: Callable[[WorkItem], Awaitable[Any]]) -> None:
+        self.name = name
+        self._fn = fn
+
+    async def __call__(self, item: WorkItem) -> None:
+        await self._fn(item)
+
+
+class NoopTarget(BaseTarget):
+    """Answers after ``delay`` seconds (0: at once): measures the load generator itself."""
+
+    def __init__(self, delay: float = 0.0, *, name: str = "noop") -> None:
+        if not delay >= 0:
+            raise LoadTestError(f"noop delay must be >= 0 seconds, not {delay}")
+        self.name = name
+        self.delay = delay
+
+    async def __call__(self, item: WorkItem) -> None:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+
+
+class StallTarget(BaseTarget):
+    """Wraps a target and stalls once, at its ``at``-th call (0-based), for ``seconds``.
+
+    ``blocking=True`` stalls the whole event loop (``time.sleep``: a GC pause, a
+    blocking call in a handler), which also stops the load generator from
+    sending; ``blocking=False`` stalls only that request (``asyncio.sleep``).
+    Fault injection for showing what coordinated omission hides.
+    """
+
+    def __init__(self, inner: Target, *, at: int, seconds: float, blocking: bool = True) -> None:
+        if at < 0 or not seconds >= 0:
+            raise LoadTestError(f"a stall needs at >= 0 and seconds >= 0, not {at}, {seconds}")
+        self.inner = inner
+        self.name = f"{inner.name} (stall {seconds:g} s at #{at})"
+        self.at = at
+        self.seconds = seconds
+        self.blocking = blocking
+        self.calls = 0
+
+    async def __call__(self, item: WorkItem) -> None:
+        call = self.calls
+        self.calls += 1
+        if call == self.at:
+            if self.blocking:
+                time.sleep(self.seconds)  # noqa: ASYNC251 - blocking the loop is the fault injected
+            else:
+                await asyncio.sleep(self.seconds)
+        await self.inner(item)
+
+
+class OrchestratorTarget(BaseTarget):
+    """Runs each item's request through an in-process :class:`vgkit.Orchestrator`.
+
+    Give it an orchestrator (which it then leaves open), or the keyword
+    arguments to build one (``executor``, ``cost``, ``time_scale``, ``cache``,
+    ...), which it closes in ``aclose``. A run without a plan for every
+    requested platform counts as an ``incomplete`` error.
+    """
+
+    def __init__(
+        self, orchestrator: Orchestrator | None = None, *, name: str = "orchestrator", **kw: Any
+    ) -> None:
+        from vgkit.orchestrator import Orchestrator
+
+        if orchestrator is not None and kw:
+            raise LoadTestError("pass an orchestrator or its options, not both")
+        self.name = name
+        self._owned = orchestrator is None
+        self.orchestrator = orchestrator if orchestrator is not None else Orchestrator(**kw)
+
+    async def __call__(self, item: WorkItem) -> None:
+        result = await self.orchestrator.run(item.request())
+        if not result.ok:
+            first = next(iter(result.failures.items()), ("?", "no plan"))
+            raise TargetError("incomplete", f"{first[0]}: {first[1]}")
+
+    async def aclose(self) -> None:
+        if self._owned:
+            await self.orchestrator.aclose()
+
+
+def check_loopback(url: str) -> str:
+    """``url`` if it is http(s) on a loopback address; LoadTestError otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise LoadTestError(f"target URL must look like http://127.0.0.1:PORT/path, not {url!r}")
+    host = parts.hostname
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise LoadTestError(
+            f"load tests only target this machine (127.0.0.1, ::1 or localhost), not {host!r}"
+        )
+    return url
+
+
+def default_body(item: WorkItem) -> Any:
+    return item.as_dict()
+
+
+class HttpTarget(BaseTarget):
+    """Sends each item as an HTTP request to a loopback URL (aiohttp, pooled).
+
+    ``body`` turns an item into the JSON body (default: the request fields;
+    None sends no body). A response status of 400 or more counts as an
+    ``HTTP <status>`` error; the body is read in full, so the latency covers it.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str = "http",
+        method: str = "POST",
+        body: Callable[[WorkItem], Any] | None = default_body,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = DEFAULT_HTTP_TIMEOUT,
+        connections: int = DEFAULT_HTTP_CONNECTIONS,
+    ) -> None:
+        if connections < 1:
+            raise LoadTestError(f"connections must be at least 1, not {connections}")
+        self.url = check_loopback(url)
+        self.name = name
+        self.method = method.upper()
+        self.body = body
+        self.headers = dict(headers or {})
+        self.timeout = timeout
+        self.connections = connections
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            import aiohttp
+
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.connections),
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                headers=self.headers,
+            )
+        return self._session
+
+    async def __call__(self, item: WorkItem) -> None:
+        payload = None if self.body is None else self.body(item)
+        async with self._client().request(self.method, self.url, json=payload) as response:
+            await response.read()
+            if response.status >= 400:
+                raise TargetError(f"HTTP {response.status}", f"{self.method} {self.url}")
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+# -- choosing a target by name (the CLI) -------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TargetKind:
+    """A target the CLI can build: ``factory`` is ``"module:function"``."""
+
+    factory: str
+    help: str
+    options: tuple[str, ...] = ()
+
+
+def _float(options: Mapping[str, str], key: str, default: float) -> float:
+    raw = options.get(key)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise LoadTestError(f"target option {key} must be a number, not {raw!r}") from None
+
+
+def orchestrator_target(options: Mapping[str, str]) -> Target:
+    concurrency = options.get("concurrency")
+    return OrchestratorTarget(
+        executor=options.get("executor", "eager"),
+        cost=options.get("cost"),
+        time_scale=_float(options, "time_scale", 0.01),
+        concurrency=int(_float(options, "concurrency", 0)) if concurrency else None,
+    )
+
+
+def http_target(options: Mapping[str, str]) -> Target:
+    if "url" not in options:
+        raise LoadTestError("the http target needs a URL: --url http://127.0.0.1:PORT/path")
+    return HttpTarget(
+        options["url"],
+        method=options.get("method", "POST"),
+        timeout=_float(options, "timeout", DEFAULT_HTTP_TIMEOUT),
+        connections=int(_float(options, "connections", DEFAULT_HTTP_CONNECTIONS)),
+    )
+
+
+def noop_target(options: Mapping[str, str]) -> Target:
+    return NoopTarget(_float(options, "delay", 0.0))
+
+
+#: Targets by name for ``vgkit loadtest --target``; add yours here (see the module docstring).
+TARGETS: dict[str, TargetKind] = {
+    "orchestrator": TargetKind(
+        "vgkit.loadtest.targets:orchestrator_target",
+        "the in-process orchestrator (embedded template agents)",
+        ("executor", "cost", "time_scale", "concurrency"),
+    ),
+    "http": TargetKind(
+        "vgkit.loadtest.targets:http_target",
+        "any HTTP endpoint on 127.0.0.1 (POSTs the request fields as JSON)",
+        ("url", "method", "timeout", "connections"),
+    ),
+    "noop": TargetKind(
+        "vgkit.loadtest.targets:noop_target",
+        "answers after an optional delay: the load generator's own ceiling",
+        ("delay",),
+    ),
+}
+
+
+def make_target(name: str, options: Mapping[str, str] | None = None) -> Target:
+    """Build the target registered as ``name`` with its ``key=value`` options."""
+    kind = TARGETS.get(name)
+    if kind is None:
+        raise LoadTestError(f"unknown target {name!r}; choose from {', '.join(sorted(TARGETS))}")
+    given = dict(options or {})
+    unknown = sorted(set(given) - set(kind.options))
+    if unknown:
+        accepted = ", ".join(kind.options) or "none"
+        raise LoadTestError(
+            f"target {name} has no option {', '.join(unknown)}; it accepts: {accepted}"
+        )
+    module, _, function = kind.factory.partition(":")
+    factory: Callable[[Mapping[str, str]], Target] = getattr(
+        importlib.import_module(module), function
+    )
+    return factory(given)
