@@ -36,6 +36,7 @@ from vgkit.sessions import current_session_id
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.figure import Figure
 
 __all__ = [
     "ORIGINAL_COMPLIANCE",
@@ -50,7 +51,9 @@ __all__ = [
     "measure_observability",
     "measure_parallel",
     "measure_sessions",
+    "plot",
     "to_frame",
+    "verdict",
 ]
 
 TOPIC = "How solar panels turn sunlight into electricity"
@@ -664,6 +667,50 @@ def _fmt(m: Measurement) -> str:
     if m.ratio is not None:
         value += f" (ratio {m.ratio:.3g} vs {m.baseline_label})"
     return value + ("" if m.met else " NOT MET")
+
+
+def plot(measurements: Sequence[Measurement], title: str = "") -> Figure:
+    """Measured over baseline for every row that has a baseline (log scale), green
+    where the claim was met, red where not, grey where there is no verdict."""
+    from matplotlib.figure import Figure
+
+    rows = [m for m in measurements if m.ratio is not None]
+    fig = Figure(figsize=(8, 0.5 + 0.45 * max(1, len(rows))), layout="constrained")
+    ax = fig.add_subplot()
+    if not rows:
+        ax.text(0.5, 0.5, "no row has a baseline", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    colours = {True: "#2a9d8f", False: "#e63946", None: "#8d99ae"}
+    labels = [m.metric if len(m.metric) <= 60 else m.metric[:57] + "..." for m in rows]
+    ratios = [abs(m.ratio or 0) or 1e-9 for m in rows]
+    ax.barh(range(len(rows)), ratios, color=[colours[m.met] for m in rows])
+    ax.set_yticks(range(len(rows)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xlabel("measured / baseline (log scale)")
+    for i, m in enumerate(rows):
+        ax.annotate(f"{m.ratio:.3g}", (ratios[i], i), xytext=(3, 0), textcoords="offset points",
+                    va="center", fontsize=8)  # fmt: skip
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def verdict(measurements: Sequence[Measurement]) -> str:
+    """A Markdown paragraph: the recomputed grade next to the reference's own."""
+    score, letter = grade(measurements)
+    judged = [m for m in measurements if m.met is not None]
+    met = sum(1 for m in judged if m.met)
+    missed = [m for m in judged if not m.met]
+    text = (
+        f"**Recomputed grade: {letter} ({score:g}/100)** against the reference's own "
+        f"A ({ORIGINAL_GRADE}/100): {met} of {len(judged)} measured claims met."
+    )
+    if missed:
+        text += " Not met: " + "; ".join(f"{m.metric} ({_fmt(m)})" for m in missed) + "."
+    return text
 
 
 MeasureFn = Callable[..., Awaitable[list[Measurement]]]

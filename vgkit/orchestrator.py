@@ -427,28 +427,39 @@ class Orchestrator:
         self.metrics.runs().labels(self.executor, str(result.ok).lower()).inc()
         if emit:
             with session_scope(session):
-                emit(
-                    RunStarted(
-                        session_id=session.id,
-                        request_id=session.request_id,
-                        topic=request.topic,
-                        platforms=request.platforms,
-                        executor=self.executor,
-                        nodes=len(dag),
-                    )
-                )
-                for platform, plan in plans.items():
-                    emit(PlanReady(session_id=session.id, platform=platform, plan=plan))
-                emit(
-                    RunFinished(
-                        session_id=session.id,
-                        ok=result.ok,
-                        makespan=elapsed,
-                        plans=tuple(plans),
-                        failures={},
-                    )
-                )
+                self._started(emit, session, request, len(dag))
+                self._finished(emit, session, result)
         return result
+
+    def _started(
+        self, emit: Callable[[Event], None], session: Session, request: VideoRequest, nodes: int
+    ) -> None:
+        emit(
+            RunStarted(
+                session_id=session.id,
+                request_id=session.request_id,
+                topic=request.topic,
+                platforms=request.platforms,
+                executor=self.executor,
+                nodes=nodes,
+            )
+        )
+
+    @staticmethod
+    def _finished(
+        emit: Callable[[Event], None], session: Session, result: GenerationResult
+    ) -> None:
+        for platform, plan in result.plans.items():
+            emit(PlanReady(session_id=session.id, platform=platform, plan=plan))
+        emit(
+            RunFinished(
+                session_id=session.id,
+                ok=result.ok,
+                makespan=result.makespan,
+                plans=tuple(result.plans),
+                failures=result.failures,
+            )
+        )
 
     async def _run_graph(
         self, request: VideoRequest, emit: Callable[[Event], None] | None
@@ -458,16 +469,7 @@ class Orchestrator:
         state = _RunState(session=session, nodes=nodes, emit=emit, total=len(dag))
         with session_scope(session):
             if emit:
-                emit(
-                    RunStarted(
-                        session_id=session.id,
-                        request_id=session.request_id,
-                        topic=request.topic,
-                        platforms=request.platforms,
-                        executor=self.executor,
-                        nodes=len(dag),
-                    )
-                )
+                self._started(emit, session, request, len(dag))
             log.info("run %s: %d nodes, executor %s", session.id, len(dag), self.executor)
 
             async def node_fn(node: str, parents: Mapping[str, Any]) -> Model:
@@ -501,17 +503,7 @@ class Orchestrator:
                 cache_tiers=dict(state.hit_nodes),
             )
             if emit:
-                for platform, plan in plans.items():
-                    emit(PlanReady(session_id=session.id, platform=platform, plan=plan))
-                emit(
-                    RunFinished(
-                        session_id=session.id,
-                        ok=result.ok,
-                        makespan=schedule.makespan,
-                        plans=tuple(plans),
-                        failures=result.failures,
-                    )
-                )
+                self._finished(emit, session, result)
             return result
 
     async def _invoke(self, call: AgentCall, state: _RunState, node: str) -> Model:
