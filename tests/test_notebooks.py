@@ -11,7 +11,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from vgkit.reports import available_reports, notebook_parameters, notebook_path, run_report
+from vgkit.reports import (
+    Report,
+    available_reports,
+    notebook_parameters,
+    notebook_path,
+    run_report,
+)
 
 NOTEBOOKS = available_reports()
 
@@ -43,3 +49,27 @@ def test_notebook_runs_with_its_defaults(name: str, tmp_path: Path) -> None:
     executed = nbformat.read(report.notebook, as_version=4)
     errors = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_the_flagship_report_is_reproducible(tmp_path: Path) -> None:
+    """Two runs with the same parameters: the same plans and the same sections."""
+    small = {"pool_requests": 60, "parallel_runs": 1, "cache_samples": 2, "sessions": 10}
+    first = run_report("performance", small, out_dir=tmp_path / "a")
+    second = run_report("performance", small, out_dir=tmp_path / "b")
+    prov = [json.loads(r.provenance.read_text()) for r in (first, second)]
+    assert prov[0]["sections"] == prov[1]["sections"]
+    assert len(prov[0]["sections"]) >= 9
+    assert prov[0]["parameters"] == prov[1]["parameters"]
+    assert prov[0]["parameters"]["pool_requests"] == 60
+
+    def plans(report: Report) -> object:
+        return json.loads((report.folder / "results" / "plans.json").read_text())
+
+    assert plans(first) == plans(second)
+    measurements = json.loads((first.folder / "results" / "measurements.json").read_text())
+    assert {m["section"] for m in measurements} >= {
+        "Connection Pooling", "Parallel Execution", "Caching", "Async Execution",
+        "Session Isolation", "Event Architecture", "Observability",
+    }  # fmt: skip

@@ -24,6 +24,7 @@ resolves here, otherwise a ``vgkit`` kernelspec installed into ``sys.prefix``.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.metadata
 import os
@@ -238,6 +239,19 @@ def _redis(url: str | None) -> dict[str, Any] | None:
     return {"url": _mask(url), "version": info.get("redis_version")}
 
 
+def effective_parameters(source: Path, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The values a report ran with: the notebook's defaults, then the overrides."""
+    values: dict[str, Any] = {}
+    for key, spec in notebook_parameters(source).items():
+        if key == REPORT_DIR_PARAMETER:
+            continue
+        try:
+            values[key] = ast.literal_eval(str(spec.get("default")))
+        except (ValueError, SyntaxError):
+            values[key] = spec.get("default")
+    return {**values, **overrides}
+
+
 def provenance(
     parameters: Mapping[str, Any], *, folder: Path | None = None, **extra: Any
 ) -> dict[str, Any]:
@@ -410,8 +424,9 @@ def run_report(
     except Exception as exc:  # kernel died, timeout, unreadable notebook: all end the report
         failure = f"{type(exc).__name__}: {exc}"
     record = provenance(
-        params,
+        effective_parameters(source, params),
         folder=source.parent,
+        overrides=params,
         report=name,
         notebook=str(source),
         notebook_sha256=hashlib.sha256(source.read_bytes()).hexdigest(),
