@@ -20,7 +20,7 @@ from vgkit.agents import AgentCall, TemplateBackend
 from vgkit.agents.cost import CostModel
 from vgkit.events import NodeFinished, NodeStarted, PlanReady, Progress, RunFinished, RunStarted
 from vgkit.models import Model
-from vgkit.orchestrator import build_graph
+from vgkit.pipeline import build_graph
 
 TOPIC = "How solar panels turn sunlight into electricity"
 

@@ -1,21 +1,10 @@
 """The orchestrator: builds the pipeline graph for a request and runs it.
 
-For platforms P the graph is (see DESIGN.md)::
-
-    topic_analysis                      shared by every platform
-      hooks[p]       <- topic_analysis
-      script[p]      <- topic_analysis, hooks[p]
-      timing[p]      <- script[p]
-      scenes[p]      <- script[p]                (and the topic's keywords)
-      shots[p]       <- scenes[p], timing[p]
-      transitions[p] <- scenes[p], timing[p]
-      cta[p]         <- script[p]                (and the topic's keywords)
-      assemble[p]    <- everything above for p
-      quality[p]     <- assemble[p]
-
-Each node is an agent call. Calls go to a backend (embedded template agents by
-default, remote A2A agents, or an LLM), optionally through a cache; the
-scheduler runs the graph eagerly, level by level, or serially.
+The graph comes from :mod:`vgkit.pipeline`; each node is an agent call that
+goes to a backend (embedded template agents by default, remote A2A agents, or
+an LLM), optionally through a cache; the scheduler runs the graph eagerly,
+level by level, or serially; :class:`vgkit.result.GenerationResult` holds what
+a run produced.
 """
 
 from __future__ import annotations
@@ -27,10 +16,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from vgkit.agents import SPECS, STEPS, AgentCall, AgentSpec, Backend, TemplateBackend
+from vgkit.agents import STEPS, AgentCall, AgentSpec, Backend, TemplateBackend
 from vgkit.agents.cost import SEED_PROFILE, CostModel, CostProfile
 from vgkit.dag import DAG
-from vgkit.errors import ExecutorError, GenerationError
+from vgkit.errors import ExecutorError
 from vgkit.events import (
     ArtifactReady,
     Event,
@@ -44,13 +33,14 @@ from vgkit.events import (
 )
 from vgkit.metrics import MetricsRegistry, default_registry
 from vgkit.models import Model, QualityReport, VideoPlan, VideoRequest
+from vgkit.pipeline import build_graph, make_request, narrow
 from vgkit.platforms import Platform
+from vgkit.result import GenerationResult
 from vgkit.scheduler import EXECUTORS, NodeRecord, ScheduleResult, run_graph
 from vgkit.sessions import Session, session_scope
 
 if TYPE_CHECKING:
-    import pandas as pd
-    from matplotlib.figure import Figure
+    pass
 
 __all__ = [
     "AgentCache",
@@ -64,9 +54,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("vgkit.orchestrator")
-
-#: Agent steps after topic analysis, per platform, in pipeline order.
-PLATFORM_STEPS: tuple[str, ...] = tuple(s.step for s in SPECS.values() if s.per_platform)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,155 +99,6 @@ class RunCache(AgentCache, Protocol):
     async def lookup_run(self, request: VideoRequest, fingerprint: str) -> CachedRun | None: ...
 
     async def store_run(self, result: GenerationResult, fingerprint: str) -> None: ...
-
-
-def make_request(request: VideoRequest | None = None, /, **fields: Any) -> VideoRequest:
-    """A VideoRequest from an existing one, or from keyword fields (validated)."""
-    if request is not None:
-        if fields:
-            return VideoRequest.model_validate({**request.model_dump(), **fields})
-        return request
-    return VideoRequest(**fields)
-
-
-def build_graph(
-    request: VideoRequest, *, costs: CostProfile = SEED_PROFILE
-) -> tuple[DAG, dict[str, tuple[AgentSpec, Platform | None]]]:
-    """The pipeline DAG for ``request`` and, per node, its agent and platform.
-
-    Node costs are the cost profile's mean latencies, so the eager scheduler
-    starts the node with the longest remaining path first and the critical
-    path reads in seconds.
-    """
-    dag = DAG()
-    nodes: dict[str, tuple[AgentSpec, Platform | None]] = {}
-    shared = [s for s in SPECS.values() if not s.per_platform]
-    for spec in shared:
-        node = spec.node_id(None)
-        dag.add(node, cost=costs.mean(spec.name), label=spec.name, group="shared")
-        nodes[node] = (spec, None)
-    shared_steps = {s.step for s in shared}
-    for platform in request.platforms:
-        for step in PLATFORM_STEPS:
-            spec = STEPS[step]
-            deps = [
-                dep if dep in shared_steps else STEPS[dep].node_id(platform) for dep in spec.needs
-            ]
-            node = spec.node_id(platform)
-            dag.add(node, deps, cost=costs.mean(spec.name), label=spec.name, group=platform.value)
-            nodes[node] = (spec, platform)
-    return dag, nodes
-
-
-def narrow(request: VideoRequest, spec: AgentSpec, platform: Platform | None) -> VideoRequest:
-    """The slice of the request an agent may see (so equal work hashes equally)."""
-    if platform is None:
-        return request.model_copy(update={"platforms": tuple(Platform), "duration": None})
-    return request.model_copy(update={"platforms": (platform,)})
-
-
-@dataclass(frozen=True)
-class GenerationResult:
-    """Everything one run produced: plans, timings, failures, cache figures."""
-
-    session_id: str
-    request: VideoRequest
-    executor: str
-    plans: dict[Platform, VideoPlan]
-    schedule: ScheduleResult
-    graph: DAG
-    cache_hits: dict[str, int] = field(default_factory=dict)
-    cache_misses: dict[str, int] = field(default_factory=dict)
-    seconds_saved: float = 0.0
-    cache_tiers: dict[str, str] = field(default_factory=dict)
-    """Node id -> the cache tier that answered it (``request`` for a whole-run hit)."""
-
-    @property
-    def ok(self) -> bool:
-        """Whether every requested platform got a plan with a quality report."""
-        return all(
-            p in self.plans and self.plans[p].quality is not None for p in self.request.platforms
-        )
-
-    @property
-    def makespan(self) -> float:
-        return self.schedule.makespan
-
-    @property
-    def failures(self) -> dict[str, str]:
-        """Node id -> why it failed or was skipped."""
-        return {**self.schedule.failed, **self.schedule.skipped}
-
-    @property
-    def critical_path(self) -> tuple[list[str], float]:
-        """The longest chain of measured node durations, and its length in seconds."""
-        return self.schedule.critical_path
-
-    def plan(self, platform: Platform | str) -> VideoPlan:
-        """The plan for one platform; GenerationError says why it is missing."""
-        key = Platform(platform)
-        if key in self.plans:
-            return self.plans[key]
-        reasons = {n: r for n, r in self.failures.items() if n.endswith(f":{key.value}")}
-        raise GenerationError(f"no plan for {key.value}", reasons)
-
-    def timings_frame(self) -> pd.DataFrame:
-        return self.schedule.timings_frame()
-
-    def gantt(self, ax: Any = None, title: str | None = None) -> Figure:
-        return self.schedule.gantt(ax=ax, title=title or f"{self.executor} executor")
-
-    def summary_frame(self) -> pd.DataFrame:
-        """One row per plan: duration, counts and quality scores."""
-        import pandas as pd
-
-        rows = []
-        for platform, plan in self.plans.items():
-            row: dict[str, Any] = {
-                "platform": platform.value,
-                "title": plan.title,
-                "duration": plan.duration,
-                "segments": len(plan.script.segments),
-                "words": plan.script.word_count,
-                "scenes": len(plan.storyboard.scenes),
-                "shots": len(plan.storyboard.shots),
-                "captions": len(plan.captions),
-            }
-            if plan.quality is not None:
-                row["overall"] = plan.quality.overall
-                row.update({c.name: c.score for c in plan.quality.checks()})
-                row["passed"] = plan.quality.passed
-            rows.append(row)
-        return pd.DataFrame(rows)
-
-    def summary(self) -> str:
-        """The text the CLI prints after a run."""
-        path, length = self.critical_path
-        lines = [
-            f"session {self.session_id} · {len(self.graph)} nodes · executor {self.executor}",
-            f"makespan {self.makespan:.3f} s · critical path {length:.3f} s ({' -> '.join(path)})",
-        ]
-        hits, misses = sum(self.cache_hits.values()), sum(self.cache_misses.values())
-        if "request" in self.cache_hits:
-            lines.append(f"cache: served whole from the cache, {self.seconds_saved:.2f} s saved")
-        elif hits or misses:
-            lines.append(f"cache: {hits} hits, {misses} misses, {self.seconds_saved:.2f} s saved")
-        for platform in self.request.platforms:
-            plan = self.plans.get(platform)
-            if plan is None:
-                lines.append(f"{platform.value:<16} FAILED")
-                continue
-            q = plan.quality
-            verdict = (
-                f"quality {q.overall:.2f} ({'pass' if q.passed else 'FAIL'})" if q else "no quality"
-            )
-            lines.append(
-                f"{platform.value:<16} {plan.duration:>7g} s · {len(plan.script.segments):>2} "
-                f"segments · {len(plan.storyboard.shots):>3} shots · {verdict} · {plan.title}"
-            )
-        for node, reason in self.failures.items():
-            lines.append(f"  {node}: {reason}")
-        return "\n".join(lines)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from vgkit.agents import SPECS
 from vgkit.agents.base import AgentCall
 from vgkit.config import settings
 from vgkit.errors import BackendError, ConfigError
-from vgkit.orchestrator import GenerationResult
+from vgkit.result import GenerationResult
 
 
 @dataclass
@@ -139,7 +139,7 @@ async def test_http_errors_from_the_endpoint_are_reported(chat: ChatServer) -> N
 
 def _calls_of(result: GenerationResult) -> list[AgentCall]:
     from vgkit.models import VideoRequest
-    from vgkit.orchestrator import narrow
+    from vgkit.pipeline import narrow
 
     spec = SPECS["topic_analysis"]
     return [AgentCall(spec, narrow(VideoRequest(topic="x"), spec, None))]

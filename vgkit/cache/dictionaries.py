@@ -129,7 +129,7 @@ async def training_samples(
     """The JSON of every artifact the template backend makes for ``topics``, by kind."""
     from vgkit.agents import SPECS, AgentCall, TemplateBackend
     from vgkit.models import Style, VideoRequest
-    from vgkit.orchestrator import build_graph, narrow
+    from vgkit.pipeline import build_graph, narrow
 
     backend = TemplateBackend()
     samples: dict[str, list[bytes]] = {kind: [] for kind in DICTIONARY_KINDS}

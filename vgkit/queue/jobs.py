@@ -24,8 +24,8 @@ from pydantic import Field
 from vgkit.errors import InvalidRequestError
 from vgkit.events import Event, parse_event
 from vgkit.models import Model, VideoPlan, VideoRequest
-from vgkit.orchestrator import GenerationResult
 from vgkit.platforms import Platform
+from vgkit.result import GenerationResult
 
 __all__ = [
     "TERMINAL",

@@ -1,0 +1,122 @@
+"""What one orchestrator run produced: plans, timings, failures, cache figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from vgkit.dag import DAG
+from vgkit.errors import GenerationError
+from vgkit.models import VideoPlan, VideoRequest
+from vgkit.platforms import Platform
+from vgkit.scheduler import ScheduleResult
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+__all__ = ["GenerationResult"]
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """Everything one run produced: plans, timings, failures, cache figures."""
+
+    session_id: str
+    request: VideoRequest
+    executor: str
+    plans: dict[Platform, VideoPlan]
+    schedule: ScheduleResult
+    graph: DAG
+    cache_hits: dict[str, int] = field(default_factory=dict)
+    cache_misses: dict[str, int] = field(default_factory=dict)
+    seconds_saved: float = 0.0
+    cache_tiers: dict[str, str] = field(default_factory=dict)
+    """Node id -> the cache tier that answered it (``request`` for a whole-run hit)."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether every requested platform got a plan with a quality report."""
+        return all(
+            p in self.plans and self.plans[p].quality is not None for p in self.request.platforms
+        )
+
+    @property
+    def makespan(self) -> float:
+        return self.schedule.makespan
+
+    @property
+    def failures(self) -> dict[str, str]:
+        """Node id -> why it failed or was skipped."""
+        return {**self.schedule.failed, **self.schedule.skipped}
+
+    @property
+    def critical_path(self) -> tuple[list[str], float]:
+        """The longest chain of measured node durations, and its length in seconds."""
+        return self.schedule.critical_path
+
+    def plan(self, platform: Platform | str) -> VideoPlan:
+        """The plan for one platform; GenerationError says why it is missing."""
+        key = Platform(platform)
+        if key in self.plans:
+            return self.plans[key]
+        reasons = {n: r for n, r in self.failures.items() if n.endswith(f":{key.value}")}
+        raise GenerationError(f"no plan for {key.value}", reasons)
+
+    def timings_frame(self) -> pd.DataFrame:
+        return self.schedule.timings_frame()
+
+    def gantt(self, ax: Any = None, title: str | None = None) -> Figure:
+        return self.schedule.gantt(ax=ax, title=title or f"{self.executor} executor")
+
+    def summary_frame(self) -> pd.DataFrame:
+        """One row per plan: duration, counts and quality scores."""
+        import pandas as pd
+
+        rows = []
+        for platform, plan in self.plans.items():
+            row: dict[str, Any] = {
+                "platform": platform.value,
+                "title": plan.title,
+                "duration": plan.duration,
+                "segments": len(plan.script.segments),
+                "words": plan.script.word_count,
+                "scenes": len(plan.storyboard.scenes),
+                "shots": len(plan.storyboard.shots),
+                "captions": len(plan.captions),
+            }
+            if plan.quality is not None:
+                row["overall"] = plan.quality.overall
+                row.update({c.name: c.score for c in plan.quality.checks()})
+                row["passed"] = plan.quality.passed
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def summary(self) -> str:
+        """The text the CLI prints after a run."""
+        path, length = self.critical_path
+        lines = [
+            f"session {self.session_id} · {len(self.graph)} nodes · executor {self.executor}",
+            f"makespan {self.makespan:.3f} s · critical path {length:.3f} s ({' -> '.join(path)})",
+        ]
+        hits, misses = sum(self.cache_hits.values()), sum(self.cache_misses.values())
+        if "request" in self.cache_hits:
+            lines.append(f"cache: served whole from the cache, {self.seconds_saved:.2f} s saved")
+        elif hits or misses:
+            lines.append(f"cache: {hits} hits, {misses} misses, {self.seconds_saved:.2f} s saved")
+        for platform in self.request.platforms:
+            plan = self.plans.get(platform)
+            if plan is None:
+                lines.append(f"{platform.value:<16} FAILED")
+                continue
+            q = plan.quality
+            verdict = (
+                f"quality {q.overall:.2f} ({'pass' if q.passed else 'FAIL'})" if q else "no quality"
+            )
+            lines.append(
+                f"{platform.value:<16} {plan.duration:>7g} s · {len(plan.script.segments):>2} "
+                f"segments · {len(plan.storyboard.shots):>3} shots · {verdict} · {plan.title}"
+            )
+        for node, reason in self.failures.items():
+            lines.append(f"  {node}: {reason}")
+        return "\n".join(lines)
