@@ -216,7 +216,9 @@ def _parse_line(raw: bytes, where: str) -> tuple[float, VideoRequest]:
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise TuningError(f"{where}: not JSON ({exc}); a trace has one JSON object per line") from None
+        raise TuningError(
+            f"{where}: not JSON ({exc}); a trace has one JSON object per line"
+        ) from None
     if not isinstance(doc, dict) or "ts" not in doc or "request" not in doc:
         raise TuningError(f'{where}: a trace line needs "ts" (seconds) and "request" (fields)')
     ts = doc["ts"]

@@ -36,6 +36,7 @@ from vgkit.tuning.result import KindStats, SimulationResult, results_frame
 from vgkit.tuning.search import (
     DEFAULT_BUDGET,
     DEFAULT_TTL_LADDER,
+    compare,
     recommend,
     size_curve,
     ttl_curve,
@@ -61,6 +62,7 @@ __all__ = [
     "TraceSpec",
     "areplay",
     "bundled_trace_path",
+    "compare",
     "default_profile",
     "generate_trace",
     "load_trace",

@@ -22,6 +22,7 @@ from vgkit.cache.codec import CodecOptions
 from vgkit.cache.disk import DEFAULT_EVICTION_POLICY
 from vgkit.cache.policy import DEFAULT_TTL, DEFAULT_TTLS, CachePolicy
 from vgkit.errors import TuningError
+from vgkit.platforms import Platform
 
 __all__ = [
     "CODECS",
@@ -126,10 +127,18 @@ class CacheConfig:
         return replace(self, **fields)
 
     def policy_dict(self) -> dict[str, Any]:
-        """The TTLs as a ``VGKIT_CACHE_POLICY`` file (``CachePolicy.from_file``) holds them."""
+        """The TTLs as a ``VGKIT_CACHE_POLICY`` file (``CachePolicy.from_file``) holds them.
+
+        Every platform is spelled out: a policy file is applied on top of the
+        defaults, whose platform rows would otherwise survive a ``*`` override.
+        """
+        platforms = [p.value for p in Platform]
         return {
             "default_ttl": self.default_ttl,
-            "ttl": {kind: dict(row) for kind, row in sorted(self.ttls.items())},
+            "ttl": {
+                kind: {"*": self.ttl(kind, None), **{p: self.ttl(kind, p) for p in platforms}}
+                for kind in sorted({*self.ttls, *DEFAULT_TTLS})
+            },
         }
 
     def describe(self) -> dict[str, Any]:

@@ -109,8 +109,11 @@ class Expanded:
 
     def seconds(self, profile: EntryProfile) -> list[float]:
         """Compute seconds of every key's entry (0 for request keys)."""
-        return self._table(("seconds",), profile,
-            lambda: [profile.seconds[a] if a else 0.0 for a in self.key_agent])  # fmt: skip
+        return self._table(
+            ("seconds",),
+            profile,
+            lambda: [profile.seconds[a] if a else 0.0 for a in self.key_agent],
+        )
 
     def _table(
         self, name: tuple[str, ...], profile: EntryProfile, build: Callable[[], list[float]]

@@ -44,7 +44,13 @@ from vgkit.tuning.config import CODECS
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DEFAULT_SAMPLE_STYLES", "DEFAULT_SAMPLE_TOPICS", "EntryProfile", "default_profile", "platform_sets"]
+__all__ = [
+    "DEFAULT_SAMPLE_STYLES",
+    "DEFAULT_SAMPLE_TOPICS",
+    "EntryProfile",
+    "default_profile",
+    "platform_sets",
+]
 
 #: How many topics of ``data/topics.csv`` (spread over the list) the sample uses.
 DEFAULT_SAMPLE_TOPICS = 6
@@ -100,14 +106,26 @@ class EntryProfile:
             for name, size in sizes.items():
                 agent, platform = name.split(":")
                 rows.append(
-                    {"entry": agent, "platform": platform, "codec": codec, "l1_bytes": size,
-                     "disk_overhead": self.disk_overhead[codec], "seconds": self.seconds[agent]}
-                )  # fmt: skip
+                    {
+                        "entry": agent,
+                        "platform": platform,
+                        "codec": codec,
+                        "l1_bytes": size,
+                        "disk_overhead": self.disk_overhead[codec],
+                        "seconds": self.seconds[agent],
+                    }
+                )
             for name, size in self.request_bytes[codec].items():
                 rows.append(
-                    {"entry": "request", "platform": name, "codec": codec, "l1_bytes": size,
-                     "disk_overhead": self.disk_overhead[codec], "seconds": float("nan")}
-                )  # fmt: skip
+                    {
+                        "entry": "request",
+                        "platform": name,
+                        "codec": codec,
+                        "l1_bytes": size,
+                        "disk_overhead": self.disk_overhead[codec],
+                        "seconds": float("nan"),
+                    }
+                )
         return pd.DataFrame(rows)
 
     @classmethod
@@ -142,7 +160,9 @@ class EntryProfile:
                     for codec_name, codec in codecs.items():
                         local, _, _ = codec.encode_tiers(value, kind=spec.content_kind)
                         node_sizes[codec_name].setdefault(name, []).append(len(local))
-                        key = _key(spec.content_kind, platform.value if platform else None, name, request)
+                        key = _key(
+                            spec.content_kind, platform.value if platform else None, name, request
+                        )
                         written[codec_name].append((key, local, tag))
                 for combo in platform_sets():
                     value = {p.value: result.plans[p].model_dump(mode="json") for p in combo}
@@ -153,8 +173,12 @@ class EntryProfile:
                         written[codec_name].append((key, local, tag))
         base, overhead = await _disk_overhead(written)
         return cls(
-            node_bytes={c: {n: _mean(v) for n, v in sizes.items()} for c, sizes in node_sizes.items()},
-            request_bytes={c: {n: _mean(v) for n, v in s.items()} for c, s in request_sizes.items()},
+            node_bytes={
+                c: {n: _mean(v) for n, v in sizes.items()} for c, sizes in node_sizes.items()
+            },
+            request_bytes={
+                c: {n: _mean(v) for n, v in s.items()} for c, s in request_sizes.items()
+            },
             seconds={name: profile.mean(name) for name in _agents()},
             disk_base=base,
             disk_overhead=overhead,

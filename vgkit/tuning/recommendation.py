@@ -100,9 +100,13 @@ class Recommendation:
                 before = self.baseline.ttl(kind, platform)
                 after = self.recommended.ttl(kind, platform)
                 rows.append(
-                    {"kind": kind, "platform": platform or "*", "original_ttl": before,
-                     "recommended_ttl": after}
-                )  # fmt: skip
+                    {
+                        "kind": kind,
+                        "platform": platform or "*",
+                        "original_ttl": before,
+                        "recommended_ttl": after,
+                    }
+                )
         return pd.DataFrame(rows)
 
     def _ttl_rows(self) -> list[tuple[str, str, str]]:
@@ -113,8 +117,11 @@ class Recommendation:
             texts = []
             for column in ("original_ttl", "recommended_ttl"):
                 default = rows.loc[rows["platform"] == "*", column].iloc[0]
-                odd = [f"{r.platform} {_ttl(getattr(r, column))}" for r in rows.itertuples()
-                       if r.platform != "*" and getattr(r, column) != default]  # fmt: skip
+                odd = [
+                    f"{r.platform} {_ttl(getattr(r, column))}"
+                    for r in rows.itertuples()
+                    if r.platform != "*" and getattr(r, column) != default
+                ]
                 texts.append(_ttl(default) + (f" ({', '.join(odd)})" if odd else ""))
             out.append((str(kind), texts[0], texts[1]))
         return out

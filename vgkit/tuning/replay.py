@@ -75,8 +75,9 @@ class ExpiringDiskTier(DiskTier):
     simulated clock says has expired (what a cull at that moment would remove).
     """
 
-    def __init__(self, options: DiskOptions, *, stats: CacheStats, prefix: str,
-                 clock: SimulatedClock) -> None:  # fmt: skip
+    def __init__(
+        self, options: DiskOptions, *, stats: CacheStats, prefix: str, clock: SimulatedClock
+    ) -> None:
         super().__init__(options, stats=stats, prefix=prefix)
         self.clock = clock
         self._expiry: dict[str, float] = {}
@@ -153,10 +154,15 @@ async def _replay(
     registry = MetricsRegistry()
     cache = LayeredCache(policy=config.policy(), prefix=PREFIX, metrics=registry, clock=clock)
     tier = ExpiringDiskTier(
-        DiskOptions(directory=folder, size_limit=config.l1_size or UNLIMITED,
-                    eviction_policy=config.eviction),
-        stats=cache.stats, prefix=PREFIX, clock=clock,
-    )  # fmt: skip
+        DiskOptions(
+            directory=folder,
+            size_limit=config.l1_size or UNLIMITED,
+            eviction_policy=config.eviction,
+        ),
+        stats=cache.stats,
+        prefix=PREFIX,
+        clock=clock,
+    )
     cache.l1 = cache.locks.l1 = tier
     integration = CacheIntegration(cache, templates=None, topics=TopicLog(clock=clock))
     seconds = {name: profile.seconds[name] for name in SPECS}
@@ -168,10 +174,14 @@ async def _replay(
     peak = area = wall_saved = 0.0
     last = math.nan
     written_before: dict[str, float] = {}
-    evicted_before = purged_before = 0.0
+    evicted_before, purged_before = 0.0, 0
     with paused_recording():
-        async with integration, Orchestrator(backend=TemplateBackend(), cache=integration,
-                                             metrics=registry) as orchestrator:  # fmt: skip
+        async with (
+            integration,
+            Orchestrator(
+                backend=TemplateBackend(), cache=integration, metrics=registry
+            ) as orchestrator,
+        ):
             for record in records:
                 clock.now = EPOCH + record.t
                 tier.purge(clock.now)

@@ -7,7 +7,9 @@ same for every configuration of one trace. (The live cache metric
 ``vgkit_cache_saved_seconds`` counts a complete-result hit as the stored run's
 makespan instead: a wall-clock figure.) ``wall_seconds_saved`` is what users did
 not wait: per request, the makespan without a cache minus the makespan with it,
-hit nodes taking no time, both along the graph's critical path. Bytes: ``peak_bytes`` and ``mean_bytes`` are what the L1 occupies as
+hit nodes taking no time, both along the graph's critical path.
+
+Bytes: ``peak_bytes`` and ``mean_bytes`` are what the L1 occupies as
 diskcache measures it (its volume: entries, per-entry overhead and the empty
 database; mean over time), ``written_bytes`` what vgkit wrote, and per kind
 ``held_bytes`` the mean entry bytes held (simulation only).
@@ -163,4 +165,3 @@ def results_frame(results: Iterable[SimulationResult], **columns: Any) -> pd.Dat
     import pandas as pd
 
     return pd.DataFrame([{**columns, **r.summary()} for r in results])
-

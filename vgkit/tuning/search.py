@@ -9,9 +9,10 @@ The search is coordinate descent on seconds saved over the fit part, from the
 original configuration: the codec, the eviction policy, then the TTL of each
 content kind (every platform at once, kinds with the most compute at stake
 first; the whole ladder in the first pass, two steps either way after), then
-each kind x platform one step either way; repeated while a pass improves. The L1 size stays at the budget during
-the search (more room never loses hits by much); afterwards the size curve
-picks the smallest L1 within ``tolerance`` of the best saving. A configuration
+each kind x platform one step either way; repeated while a pass improves.
+The L1 size stays at the budget during the search (more room rarely loses
+hits); afterwards the size curve picks the smallest L1 within ``tolerance`` of
+the best saving. A configuration
 fits the budget when its L1 is limited to at most the budget with an eviction
 policy, or when its peak volume stays within it.
 
@@ -44,6 +45,7 @@ __all__ = [
     "DEFAULT_BUDGET",
     "DEFAULT_FIT_FRACTION",
     "DEFAULT_TTL_LADDER",
+    "compare",
     "recommend",
     "size_curve",
     "ttl_curve",
@@ -51,8 +53,16 @@ __all__ = [
 
 #: TTLs the search tries, in seconds: 15 minutes to 7 days.
 DEFAULT_TTL_LADDER: tuple[float, ...] = (
-    900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 259200.0, 604800.0,
-)  # fmt: skip
+    900.0,
+    1800.0,
+    3600.0,
+    7200.0,
+    14400.0,
+    28800.0,
+    86400.0,
+    259200.0,
+    604800.0,
+)
 #: A storage budget small enough that the bundled week does not fit (it peaks near 130 MB).
 DEFAULT_BUDGET = 32 << 20
 DEFAULT_FIT_FRACTION = 4 / 7
@@ -83,9 +93,13 @@ class _Search:
         return (limited and config.l1_size <= self.budget) or result.peak_bytes <= self.budget  # type: ignore[operator]
 
     def best_of(
-        self, current: CacheConfig, best: SimulationResult, label: str,
-        candidates: Iterable[tuple[Any, CacheConfig]], stage: int,
-    ) -> tuple[CacheConfig, SimulationResult]:  # fmt: skip
+        self,
+        current: CacheConfig,
+        best: SimulationResult,
+        label: str,
+        candidates: Iterable[tuple[Any, CacheConfig]],
+        stage: int,
+    ) -> tuple[CacheConfig, SimulationResult]:
         """The best of ``current`` and ``candidates`` (more saved; equal: fewer bytes)."""
         chosen, chosen_result = current, best
         for value, config in candidates:
@@ -95,8 +109,16 @@ class _Search:
                 and result.mean_bytes < chosen_result.mean_bytes * 0.99
             )
             ok = self.fits(config, result)
-            step = Step(stage, label, _show(value), result.seconds_saved, result.hit_ratio,
-                        result.peak_bytes, ok, better and ok)  # fmt: skip
+            step = Step(
+                stage,
+                label,
+                _show(value),
+                result.seconds_saved,
+                result.hit_ratio,
+                result.peak_bytes,
+                ok,
+                better and ok,
+            )
             self.steps.append(step)
             if self.on_step is not None:
                 self.on_step(step)
@@ -156,7 +178,9 @@ def recommend(
         raise TuningError("passes must be >= 1 and tolerance in [0, 1)")
     if len(trace) < 2:
         raise TuningError("a trace needs at least two requests to fit and evaluate on")
-    bad = [e for e in evictions if e not in EVICTION_POLICIES] + [c for c in codecs if c not in CODECS]
+    bad = [e for e in evictions if e not in EVICTION_POLICIES] + [
+        c for c in codecs if c not in CODECS
+    ]
     if bad:
         raise TuningError(f"unknown eviction policies or codecs: {', '.join(bad)}")
     profile = profile or default_profile()
@@ -170,10 +194,20 @@ def recommend(
     kinds = _stakes(trace, profile, split)
     for stage in range(1, passes + 1):
         before = best.seconds_saved
-        current, best = search.best_of(current, best, "codec",
-            ((c, current.changed(codec=c)) for c in codecs if c != current.codec), stage)  # fmt: skip
-        current, best = search.best_of(current, best, "eviction",
-            ((e, current.changed(eviction=e)) for e in evictions if e != current.eviction), stage)  # fmt: skip
+        current, best = search.best_of(
+            current,
+            best,
+            "codec",
+            ((c, current.changed(codec=c)) for c in codecs if c != current.codec),
+            stage,
+        )
+        current, best = search.best_of(
+            current,
+            best,
+            "eviction",
+            ((e, current.changed(eviction=e)) for e in evictions if e != current.eviction),
+            stage,
+        )
         for kind in kinds:
             now = current.ttl(kind, None)
             # The whole ladder first; later passes only look around the current value.
@@ -187,7 +221,9 @@ def recommend(
                 now = current.ttl(kind, platform)
                 near = _near(values, now, 1)
                 options = ((v, current.with_ttl(kind, platform, v)) for v in near if v != now)
-                current, best = search.best_of(current, best, f"ttl {kind}/{platform}", options, stage)
+                current, best = search.best_of(
+                    current, best, f"ttl {kind}/{platform}", options, stage
+                )
         if best.seconds_saved <= before * (1 + 1e-6):
             break
     curve = size_curve(trace, current, _sizes(budget, best), until=split, profile=profile)
@@ -198,7 +234,10 @@ def recommend(
         "recommended": current,
     }
     fit = {name: simulate(trace, c, profile=profile, until=split) for name, c in references.items()}
-    held = {name: simulate(trace, c, profile=profile, measure_from=split) for name, c in references.items()}
+    held = {
+        name: simulate(trace, c, profile=profile, measure_from=split)
+        for name, c in references.items()
+    }
     return Recommendation(
         trace=trace.name,
         budget=budget,
@@ -272,7 +311,9 @@ def ttl_curve(
     rest of ``config`` fixed. One row per kind and TTL."""
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
-        raise TuningError(f"unknown content kinds {', '.join(unknown)}; choose from {', '.join(KINDS)}")
+        raise TuningError(
+            f"unknown content kinds {', '.join(unknown)}; choose from {', '.join(KINDS)}"
+        )
     frames = []
     for kind in kinds:
         results = [
@@ -285,3 +326,30 @@ def ttl_curve(
     import pandas as pd
 
     return pd.concat(frames, ignore_index=True)
+
+
+def compare(
+    trace: Trace,
+    configs: Sequence[CacheConfig],
+    *,
+    mode: str = "sim",
+    limit: int | None = None,
+    profile: EntryProfile | None = None,
+) -> list[SimulationResult]:
+    """Each configuration over the first ``limit`` requests of ``trace`` (None: all),
+    simulated (``mode="sim"``), through the real cache (``"real"``), or both
+    (``"both"``: the simulation of each configuration, then its replay)."""
+    if mode not in ("sim", "real", "both"):
+        raise TuningError(f"unknown mode {mode!r}; choose sim, real or both")
+    if limit is not None and limit < 1:
+        raise TuningError(f"the request limit must be at least 1, not {limit}")
+    from vgkit.tuning.replay import replay
+
+    until = trace[limit].t if limit is not None and limit < len(trace) else None
+    out: list[SimulationResult] = []
+    for config in configs:
+        if mode in ("sim", "both"):
+            out.append(simulate(trace, config, profile=profile, until=until))
+        if mode in ("real", "both"):
+            out.append(replay(trace, config, limit=None, until=until, profile=profile))
+    return out

@@ -68,11 +68,14 @@ class DiskModel:
         overhead: float = 0.0,
         kinds: int = len(KINDS),
         cull_every: int = CULL_EVERY,
+        batch: int = CULL_BATCH,
     ) -> None:
         self.size_limit = math.inf if size_limit is None or eviction == _NONE else size_limit
         self.eviction = eviction
+        self._lru, self._lfu = eviction == _LRU, eviction == _LFU
         self.overhead = overhead
         self.cull_every = cull_every
+        self.batch = batch
         self.slots: dict[int, list[Any]] = {}
         self.order: OrderedDict[int, None] = OrderedDict()
         self.counts: list[tuple[int, int, int]] = []  # LFU heap: (count, rowid, key)
@@ -90,9 +93,9 @@ class DiskModel:
         slot = self.slots.get(key)
         if slot is None or slot[_EXP] <= now:
             return None
-        if self.eviction == _LRU:
+        if self._lru:
             self.order.move_to_end(key)
-        elif self.eviction == _LFU:
+        elif self._lfu:
             slot[_COUNT] += 1
             heapq.heappush(self.counts, (slot[_COUNT], slot[_ROW], key))
         return slot
@@ -105,18 +108,18 @@ class DiskModel:
             self.rowid += 1
             row = self.rowid
             self.slots[key] = [expires, size, kind, row, 0]
-            if self.eviction != _LFU:
+            if not self._lfu:
                 self.order[key] = None
         else:
             self.volume -= slot[_SIZE] + self.overhead
             self.held[slot[_KIND]] -= slot[_SIZE]
             slot[_EXP], slot[_SIZE], slot[_KIND], slot[_COUNT] = expires, size, kind, 0
             row = slot[_ROW]
-            if self.eviction != _LFU:
+            if not self._lfu:
                 self.order.move_to_end(key)
         self.volume += size + self.overhead
         self.held[kind] += size
-        if self.eviction == _LFU:
+        if self._lfu:
             heapq.heappush(self.counts, (0, row, key))
         if ttl is not None:
             queue = self.expiries.get(ttl)
@@ -143,12 +146,12 @@ class DiskModel:
                     self._delete(key)
                     self.expired += 1
         while self.volume > self.size_limit and self.slots:
-            for key in self._victims(CULL_BATCH):
+            for key in self._victims(self.batch):
                 self._delete(key)
                 self.evicted += 1
 
     def _victims(self, n: int) -> list[int]:
-        if self.eviction != _LFU:
+        if not self._lfu:
             return _first(self.order, n)
         out: list[int] = []
         heap = self.counts

@@ -182,7 +182,10 @@ class _Popularity:
         self.trends = [(i, t0) for i, t0 in self.trends if now - t0 < horizon]
         weights = [math.exp(b + w) for b, w in zip(self.base, self.walk, strict=True)]
         total = sum(weights)
-        shares = [(i, spec.trend_share * 0.5 ** ((now - t0) / spec.trend_half_life)) for i, t0 in self.trends]
+        shares = [
+            (i, spec.trend_share * 0.5 ** ((now - t0) / spec.trend_half_life))
+            for i, t0 in self.trends
+        ]
         rest = max(0.0, 1.0 - sum(s for _, s in shares))
         probs = [rest * w / total for w in weights]
         for i, share in shares:
@@ -205,7 +208,11 @@ def generate_trace(
     except TypeError as exc:
         raise TuningError(f"unknown trace option: {exc}") from None
     try:
-        pool = tuple(topics) if isinstance(topics, Sequence) and not isinstance(topics, str) else load_topics(topics)
+        pool = (
+            tuple(topics)
+            if isinstance(topics, Sequence) and not isinstance(topics, str)
+            else load_topics(topics)
+        )
     except LoadTestError as exc:
         raise TuningError(str(exc)) from exc
     if not pool:
@@ -232,8 +239,14 @@ def generate_trace(
         if recent and kind < spec.repeat:
             request = recent[int(draw.uniform() * len(recent))].request
         elif recent and kind < spec.repeat + spec.follow_up:
-            request = _follow_up(recent[int(draw.uniform() * len(recent))].request, draw,
-                                 platform_sets, platform_cdf, styles, style_cdf)  # fmt: skip
+            request = _follow_up(
+                recent[int(draw.uniform() * len(recent))].request,
+                draw,
+                platform_sets,
+                platform_cdf,
+                styles,
+                style_cdf,
+            )
         else:
             variant = draw.uniform() < spec.variants
             request = VideoRequest(
