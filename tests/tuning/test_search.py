@@ -40,7 +40,11 @@ def test_the_recommendation_beats_the_original_on_the_held_out_days(
     doc = json.loads(json.dumps(rec.to_json()))
     assert doc["gain"]["held_out"]["ratio"] == pytest.approx(held["ratio"])
     frame = rec.to_frame()
-    assert set(frame["part"]) == {"fit", "held out"} and len(frame) == 6
+    assert set(frame["part"]) == {"fit", "held out"} and len(frame) == 8
+    # The L1 the fit part's size curve levels off at runs short on the held-out days.
+    smaller = rec.held_out["smaller L1"]
+    assert smaller.config.l1_size is not None and smaller.config.l1_size < budget
+    assert smaller.seconds_saved < held["recommended_seconds_saved"]
     assert not rec.size_curve.empty and not rec.steps_frame().empty
     rec.plot_size_curve()
     rec.plot_gain()
@@ -78,6 +82,9 @@ def test_max_ttl_caps_the_search(profile: EntryProfile, small_trace: Trace) -> N
         evictions=["least-recently-stored"],
     )
     assert all(float(s.value) <= 7200 for s in rec.steps if s.coordinate.startswith("ttl"))
+    matrix = rec.ttl_frame()
+    assert matrix["recommended_ttl"].max() <= 7200  # the original's 1-day TTLs are capped too
+    assert rec.recommended.l1_size is None  # no budget: no limit
 
 
 def test_curves_have_a_row_per_point(profile: EntryProfile, small_trace: Trace) -> None:

@@ -37,8 +37,9 @@ class Recommendation:
     """The search's answer (:func:`vgkit.tuning.recommend`).
 
     ``fit`` and ``held_out`` hold the simulation of each reference configuration
-    (``original``, ``vgkit default``, ``recommended``) on the fit part and on the
-    held-out rest of the trace; ``size_curve`` the recommended TTLs at each L1
+    (``original``, ``vgkit default``, ``recommended`` and ``smaller L1``, the
+    recommendation with the smallest L1 the fit part's size curve found within
+    ``tolerance`` of the best) on the fit part and on the held-out rest; ``size_curve`` the recommended TTLs at each L1
     size and eviction policy (fit part); ``steps`` every configuration tried.
     """
 
@@ -148,8 +149,10 @@ class Recommendation:
                     f"{r.mean_bytes / 2**20:>9.1f} {r.written_bytes / 2**20:>11.1f}"
                 )
         rec = self.recommended
-        size = f"{rec.l1_size / 2**20:.1f} MiB" if rec.l1_size is not None else "unlimited"
-        lines += ["", f"recommended: L1 {size}, eviction {rec.eviction}, codec {rec.codec}"]
+        lines += [
+            "",
+            f"recommended: L1 {_mib(rec.l1_size)}, eviction {rec.eviction}, codec {rec.codec}",
+        ]
         for kind, before, after in self._ttl_rows():
             if before != after:
                 lines.append(f"  ttl {kind:<11} {before} -> {after}")
@@ -160,7 +163,18 @@ class Recommendation:
                 f"({g['ratio']:.2f}x the original's {g['original_seconds_saved']:,.0f} s), "
                 f"hit ratio {g['original_hit_ratio']:.3f} -> {g['recommended_hit_ratio']:.3f}"
             )
+        small = self.fit["smaller L1"].config.l1_size
+        if small != rec.l1_size:
+            lines.append(
+                f"an L1 of {_mib(small)} saves {1 - self.tolerance:.0%} of that on the fit part "
+                f"but {self._share('held_out'):.0%} on the held-out part: data keeps coming"
+            )
         return "\n".join(lines)
+
+    def _share(self, part: str) -> float:
+        results = self.held_out if part == "held_out" else self.fit
+        full = results["recommended"].seconds_saved
+        return results["smaller L1"].seconds_saved / full if full else 1.0
 
     def to_json(self) -> dict[str, Any]:
         """Everything as JSON-able data (what ``vgkit cache tune --json`` writes)."""
@@ -190,6 +204,10 @@ class Recommendation:
         from vgkit.tuning.plots import plot_gain
 
         return plot_gain(self.to_frame(), ax=ax)
+
+
+def _mib(size: int | None) -> str:
+    return f"{size / 2**20:.1f} MiB" if size is not None else "unlimited"
 
 
 def _ttl(seconds: float | None) -> str:
