@@ -20,7 +20,9 @@ __all__ = ["Recommendation", "Step"]
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One configuration the search tried."""
+    """One configuration the search tried: the coordinate it changed and to what, what
+    it saved on the fit part, whether it fits the budget, and whether it was kept (better
+    than the best so far, within the budget)."""
 
     stage: int
     coordinate: str
@@ -39,8 +41,9 @@ class Recommendation:
     ``fit`` and ``held_out`` hold the simulation of each reference configuration
     (``original``, ``vgkit default``, ``recommended`` and ``smaller L1``, the
     recommendation with the smallest L1 the fit part's size curve found within
-    ``tolerance`` of the best) on the fit part and on the held-out rest; ``size_curve`` the recommended TTLs at each L1
-    size and eviction policy (fit part); ``steps`` every configuration tried.
+    ``tolerance`` of the best) on the fit part and on the held-out rest;
+    ``size_curve`` the recommended TTLs at each L1 size and eviction policy (fit
+    part); ``steps`` every configuration tried.
     """
 
     trace: str

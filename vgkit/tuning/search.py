@@ -6,18 +6,20 @@ rest (held out, the cache warmed by the first part), so a recommendation that
 only memorised the fit part shows as a smaller held-out gain.
 
 The search is coordinate descent on seconds saved over the fit part, from the
-original configuration (TTLs above ``max_ttl`` lowered to it): the codec, the eviction policy, then the TTL of each
-content kind (every platform at once, kinds with the most compute at stake
-first; the whole ladder in the first pass, two steps either way after), then
-each kind x platform one step either way; repeated while a pass improves.
+original configuration (TTLs above ``max_ttl`` lowered to it): the codec, the
+eviction policy, then the TTL of each content kind (every platform at once,
+kinds with the most compute at stake first; the whole ladder in the first pass,
+two steps either way after), then each kind x platform one step either way;
+repeated while a pass improves. A configuration fits the budget when its L1 is
+limited to at most the budget with an eviction policy, or when its peak volume
+stays within it.
+
 The L1 size is the budget (more room rarely loses hits). The size curve of the
 result on the fit part also names the smallest L1 within ``tolerance`` of the
-best saving, reported beside it as ``smaller L1`` on both parts: it is not the
-recommendation, because with long TTLs content keeps accumulating after the fit
-part ends, so a size picked there runs short later (on the bundled week the fit
-part levels off at 16 MiB, while the held-out days still gain up to 25 MiB). A configuration
-fits the budget when its L1 is limited to at most the budget with an eviction
-policy, or when its peak volume stays within it.
+best saving, reported beside it as ``smaller L1`` on both parts. It is not the
+recommendation: with long TTLs content keeps accumulating after the fit part
+ends, so a size picked there runs short later (on the bundled week the fit part
+levels off at 16 MiB while the held-out days still gain up to 25 MiB).
 
 The search values only compute saved: it does not know how stale content may
 get. Cap TTLs with ``max_ttl`` (or pass your own ``ladder``) where freshness
@@ -83,6 +85,7 @@ class _Search:
     profile: EntryProfile
     until: float
     budget: int | None
+    ladder: list[float]
     on_step: Callable[[Step], None] | None
     steps: list[Step]
 
@@ -92,8 +95,27 @@ class _Search:
     def fits(self, config: CacheConfig, result: SimulationResult) -> bool:
         if self.budget is None:
             return True
-        limited = config.l1_size is not None and config.eviction != "none"
-        return (limited and config.l1_size <= self.budget) or result.peak_bytes <= self.budget  # type: ignore[operator]
+        size = config.l1_size
+        if size is not None and size <= self.budget and config.eviction != "none":
+            return True
+        return result.peak_bytes <= self.budget
+
+    def ttls(
+        self,
+        current: CacheConfig,
+        best: SimulationResult,
+        kind: str,
+        platform: str,
+        steps: int,
+        stage: int,
+    ) -> tuple[CacheConfig, SimulationResult]:
+        """Try ``kind``'s TTL on ``platform`` (``*``: all) within ``steps`` rungs of the
+        ladder from its current value (0: the whole ladder)."""
+        now = current.ttl(kind, None if platform == "*" else platform)
+        near = self.ladder if steps == 0 else _near(self.ladder, now, steps)
+        options = [(v, current.with_ttl(kind, platform, v)) for v in near if v != now]
+        label = f"ttl {kind}" if platform == "*" else f"ttl {kind}/{platform}"
+        return self.best_of(current, best, label, options, stage)
 
     def best_of(
         self,
@@ -192,7 +214,7 @@ def recommend(
     if math.isnan(split):
         raise TuningError(f"fit_fraction must be between 0 and 1, not {fit_fraction}")
     base = baseline or CacheConfig.original(l1_size=budget)
-    search = _Search(trace, profile, split, budget, on_step, [])
+    search = _Search(trace, profile, split, budget, values, on_step, [])
     current = _capped(base.renamed("recommended"), max_ttl)
     best = search.score(current)
     kinds = _stakes(trace, profile, split)
@@ -203,21 +225,13 @@ def recommend(
             options = [(v, current.changed(**{name: v})) for v in choices if v != now]
             current, best = search.best_of(current, best, name, options, stage)
         for kind in kinds:
-            now = current.ttl(kind, None)
             # The whole ladder first; later passes only look around the current value.
-            near = values if stage == 1 else _near(values, now, 2)
-            options = ((v, current.with_ttl(kind, "*", v)) for v in near if v != now)
-            current, best = search.best_of(current, best, f"ttl {kind}", options, stage)
+            current, best = search.ttls(current, best, kind, "*", 0 if stage == 1 else 2, stage)
         for kind in kinds:
             if kind in ("topic", "request"):
                 continue  # one key space for every platform
             for platform in _PER_PLATFORM:
-                now = current.ttl(kind, platform)
-                near = _near(values, now, 1)
-                options = ((v, current.with_ttl(kind, platform, v)) for v in near if v != now)
-                current, best = search.best_of(
-                    current, best, f"ttl {kind}/{platform}", options, stage
-                )
+                current, best = search.ttls(current, best, kind, platform, 1, stage)
         if best.seconds_saved <= before * (1 + 1e-6):
             break
     curve = size_curve(trace, current, _sizes(budget, best), until=split, profile=profile)
