@@ -30,6 +30,7 @@ from vgkit.cache import (
     TopicLog,
     open_cache,
 )
+from vgkit.cache.trace import Trace, TraceRecorder, load_trace, record_trace
 from vgkit.client import A2AClient, PoolConfig, PooledClient
 from vgkit.dag import DAG
 from vgkit.errors import (
@@ -56,6 +57,7 @@ from vgkit.errors import (
     RpcError,
     ServeError,
     TargetError,
+    TuningError,
     VgkitError,
 )
 from vgkit.events import Event, parse_event
@@ -101,6 +103,15 @@ if _typing.TYPE_CHECKING:
     )
     from vgkit.plots import storyboard_timeline
     from vgkit.reports import Report, run_report, save_result
+    from vgkit.tuning import (
+        CacheConfig,
+        Recommendation,
+        SimulationResult,
+        generate_trace,
+        recommend,
+        replay,
+        simulate,
+    )
 
 __version__ = "0.1.0"
 
@@ -122,6 +133,13 @@ _LAZY = {
     "Report": "vgkit.reports",
     "run_report": "vgkit.reports",
     "save_result": "vgkit.reports",
+    "CacheConfig": "vgkit.tuning",
+    "Recommendation": "vgkit.tuning",
+    "SimulationResult": "vgkit.tuning",
+    "generate_trace": "vgkit.tuning",
+    "recommend": "vgkit.tuning",
+    "replay": "vgkit.tuning",
+    "simulate": "vgkit.tuning",
 }
 
 
@@ -150,6 +168,7 @@ __all__ = [
     "AgentSpec",
     "Backend",
     "BackendError",
+    "CacheConfig",
     "CacheError",
     "CacheIntegration",
     "CacheOutcome",
@@ -198,6 +217,7 @@ __all__ = [
     "QueueError",
     "QueueFullError",
     "QueueUnavailableError",
+    "Recommendation",
     "RedisJobQueue",
     "Report",
     "ReportError",
@@ -207,6 +227,7 @@ __all__ = [
     "Script",
     "ServeConfig",
     "ServeError",
+    "SimulationResult",
     "Storyboard",
     "Style",
     "Target",
@@ -215,6 +236,9 @@ __all__ = [
     "TemplateCache",
     "TopicAnalysis",
     "TopicLog",
+    "Trace",
+    "TraceRecorder",
+    "TuningError",
     "VgkitError",
     "VideoPlan",
     "VideoRequest",
@@ -225,14 +249,20 @@ __all__ = [
     "agenerate",
     "current_session_id",
     "generate",
+    "generate_trace",
+    "load_trace",
     "open_cache",
     "parse_event",
     "preset",
+    "recommend",
+    "record_trace",
+    "replay",
     "run_graph",
     "run_grid",
     "run_load_test",
     "run_report",
     "save_result",
+    "simulate",
     "start_cluster",
     "storyboard_timeline",
 ]

@@ -24,6 +24,7 @@ The tree::
     │   └── RpcError                   the peer answered with a JSON-RPC / A2A error (``code``)
     ├── ServeError             an agent server could not start (port taken, bad options)
     ├── LoadTestError          a load test, its workload or its target is misconfigured
+    ├── TuningError            a request trace, cache configuration or tuning search is invalid
     ├── TargetError            a load-test target answered badly (counted, never raised out)
     └── ReportError            a report could not run: unknown notebook or parameter, failed cell
 
@@ -59,6 +60,7 @@ __all__ = [
     "RpcError",
     "ServeError",
     "TargetError",
+    "TuningError",
     "VgkitError",
 ]
 
@@ -203,6 +205,14 @@ class ServeError(VgkitError):
 
 class LoadTestError(VgkitError, ValueError):
     """A load test, its workload or its target is misconfigured."""
+
+
+class TuningError(VgkitError, ValueError):
+    """A request trace, a cache configuration or a tuning search is invalid.
+
+    The message names the file and line of a bad trace record, or the option
+    that is wrong, and what to do about it.
+    """
 
 
 class TargetError(VgkitError):

@@ -18,6 +18,8 @@ sides; the cache layer below it knows nothing of agents.
 * Requested topics go to a :class:`TopicLog`; :meth:`warm` pre-generates given
   topics, :meth:`warm_predictive` the most requested lately, and
   :meth:`warm_when_idle` does that whenever no request came for a while.
+* Every request is also appended to a trace when a recorder is given (or a
+  ``record_trace`` block is active): what ``vgkit cache tune`` replays.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from pydantic import ValidationError
 from vgkit.agents import AgentCall, Backend, TemplateBackend
 from vgkit.cache.layered import LayeredCache
 from vgkit.cache.templates import TemplateCache
+from vgkit.cache.trace import TraceRecorder, active_recorder
 from vgkit.cache.warming import TopicLog
 from vgkit.config import Settings
 from vgkit.metrics import MetricsRegistry
@@ -80,6 +83,8 @@ class CacheIntegration:
     library, no learning). ``topics``: the topic log for predictive warming.
     ``backend``: what warming runs (default: the template backend over
     ``templates``, which is also what :meth:`backend` gives callers).
+    ``recorder``: a trace every request is appended to (default: the one of an
+    enclosing :func:`~vgkit.cache.trace.record_trace` block, if any).
     """
 
     def __init__(
@@ -89,10 +94,12 @@ class CacheIntegration:
         templates: TemplateCache | None = None,
         topics: TopicLog | None = None,
         backend: Callable[[], Backend] | None = None,
+        recorder: TraceRecorder | None = None,
     ) -> None:
         self.cache = cache
         self.templates = templates
         self.topics = topics if topics is not None else TopicLog()
+        self.recorder = recorder
         self._backend_factory = backend
         self._loaded = False
 
@@ -197,6 +204,9 @@ class CacheIntegration:
         if not _warming.get():
             fields = request.model_dump(mode="json", include=set(_REQUEST_FIELDS))
             self.topics.record(fields, [p.value for p in request.platforms])
+            recorder = self.recorder or active_recorder()
+            if recorder is not None:
+                recorder.record(request)
         found = await self.cache.lookup(self.request_key(request, fingerprint))
         if found is None:
             return None

@@ -1,4 +1,4 @@
-"""``vgkit cache stats | clear | warm | invalidate``."""
+"""``vgkit cache stats | clear | warm | invalidate | tune | trace``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from vgkit.cache import CacheIntegration
+from vgkit.cli import tune
 from vgkit.errors import CacheError
 from vgkit.platforms import Platform
 
@@ -127,7 +128,7 @@ def _platform(value: str) -> str:
 
 
 def register(sub: Any) -> None:
-    cache = sub.add_parser("cache", help="inspect, clear, warm or invalidate the cache")
+    cache = sub.add_parser("cache", help="inspect, clear, warm, invalidate or tune the cache")
     commands = cache.add_subparsers(dest="cache_command", metavar="ACTION")
     commands.required = True
 
@@ -154,3 +155,4 @@ def register(sub: Any) -> None:
     warm.add_argument(
         "--predictive", type=int, metavar="K", help="also warm the K most requested lately"
     )
+    tune.register(commands)

@@ -1,0 +1,79 @@
+"""Cache-policy tuning: replay request traces through cache configurations.
+
+Quick start::
+
+    from vgkit.tuning import CacheConfig, load_trace, recommend, replay, simulate
+
+    trace = load_trace()                        # the bundled week (or a file you recorded)
+    simulate(trace, CacheConfig.original(l1_size=32 << 20)).summary()
+    rec = recommend(trace, budget=32 << 20)     # fit on 4 days, held out on 3
+    print(rec.summary())                        # the table, the TTLs, the gain
+    replay(trace[:200], rec.recommended)        # the same through the real cache
+
+Modules: ``config`` (:class:`CacheConfig`, codec presets), ``synthetic``
+(:func:`generate_trace`, the bundled trace's generator), ``profile`` (entry
+sizes and costs measured from real plans), ``expansion`` (a trace as the cache
+keys the orchestrator uses), ``simulator`` (the fast mode: an exact model of the
+diskcache L1), ``replay`` (the real mode), ``search`` (:func:`recommend`, size
+and TTL curves), ``recommendation``, ``result`` and ``plots``. Traces and their
+recording live in :mod:`vgkit.cache.trace`.
+"""
+
+from vgkit.cache.trace import (
+    Trace,
+    TraceRecord,
+    TraceRecorder,
+    bundled_trace_path,
+    load_trace,
+    record_trace,
+)
+from vgkit.tuning.config import CODECS, EVICTION_POLICIES, CacheConfig
+from vgkit.tuning.plots import plot_gain, plot_size_curve, plot_ttl_curve
+from vgkit.tuning.profile import EntryProfile, default_profile
+from vgkit.tuning.recommendation import Recommendation, Step
+from vgkit.tuning.replay import areplay, replay
+from vgkit.tuning.result import KindStats, SimulationResult, results_frame
+from vgkit.tuning.search import (
+    DEFAULT_BUDGET,
+    DEFAULT_TTL_LADDER,
+    compare,
+    recommend,
+    size_curve,
+    ttl_curve,
+)
+from vgkit.tuning.simulator import DiskModel, simulate
+from vgkit.tuning.synthetic import TraceSpec, generate_trace
+
+__all__ = [
+    "CODECS",
+    "DEFAULT_BUDGET",
+    "DEFAULT_TTL_LADDER",
+    "EVICTION_POLICIES",
+    "CacheConfig",
+    "DiskModel",
+    "EntryProfile",
+    "KindStats",
+    "Recommendation",
+    "SimulationResult",
+    "Step",
+    "Trace",
+    "TraceRecord",
+    "TraceRecorder",
+    "TraceSpec",
+    "areplay",
+    "bundled_trace_path",
+    "compare",
+    "default_profile",
+    "generate_trace",
+    "load_trace",
+    "plot_gain",
+    "plot_size_curve",
+    "plot_ttl_curve",
+    "recommend",
+    "record_trace",
+    "replay",
+    "results_frame",
+    "simulate",
+    "size_curve",
+    "ttl_curve",
+]

@@ -1,0 +1,80 @@
+"""Figures for cache tuning: hit ratio against L1 size, seconds saved against TTL, the gain.
+
+Each function takes the frame the tuning functions return and an optional
+matplotlib axes; it returns the figure (pyplot-free, see :mod:`vgkit._plot`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from vgkit._plot import axes_and_figure
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from vgkit.tuning.config import CacheConfig
+
+__all__ = ["plot_gain", "plot_size_curve", "plot_ttl_curve"]
+
+_MIB = 2**20
+
+
+def plot_size_curve(
+    frame: pd.DataFrame, ax: Axes | None = None, *, chosen: CacheConfig | None = None
+) -> Figure:
+    """Hit ratio (solid) and seconds saved (dashed, right axis) against L1 size, one
+    colour per eviction policy; ``chosen`` marks a configuration."""
+    ax, fig = axes_and_figure(ax, width=8, height=4.5)
+    right = ax.twinx()
+    for k, (policy, rows) in enumerate(frame.groupby("eviction", sort=True)):
+        rows = rows.sort_values("l1_size")
+        colour = f"C{k}"
+        mib = rows["l1_size"] / _MIB
+        ax.plot(mib, rows["hit_ratio"], marker="o", color=colour, label=str(policy))
+        right.plot(mib, rows["seconds_saved"] / 3600, ls="--", color=colour, alpha=0.6)
+    if chosen is not None and chosen.l1_size is not None:
+        ax.axvline(chosen.l1_size / _MIB, color="grey", ls=":", label="recommended size")
+    ax.set_xlabel("L1 size (MiB)")
+    ax.set_ylabel("hit ratio (solid)")
+    right.set_ylabel("hours saved (dashed)")
+    ax.set_title("Hit ratio and compute saved against L1 size")
+    ax.legend(loc="lower right", fontsize="small")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_ttl_curve(frame: pd.DataFrame, ax: Axes | None = None) -> Figure:
+    """Seconds saved against one kind's TTL (log scale), one line per kind."""
+    ax, fig = axes_and_figure(ax, width=8, height=4.5)
+    for kind, rows in frame.groupby("kind", sort=False):
+        rows = rows.sort_values("ttl")
+        ax.plot(rows["ttl"] / 3600, rows["seconds_saved"] / 3600, marker="o", label=str(kind))
+    ax.set_xscale("log")
+    ax.set_xlabel("TTL of the kind, every platform (hours, log scale)")
+    ax.set_ylabel("hours of compute saved")
+    ax.set_title("Seconds saved against TTL (the rest of the configuration fixed)")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3, which="both")
+    return fig
+
+
+def plot_gain(frame: pd.DataFrame, ax: Axes | None = None) -> Figure:
+    """Hours saved per configuration, fit and held-out parts side by side."""
+    ax, fig = axes_and_figure(ax, width=7, height=4)
+    parts = list(dict.fromkeys(frame["part"]))
+    configs = list(dict.fromkeys(frame["config"]))
+    width = 0.8 / max(1, len(parts))
+    for k, part in enumerate(parts):
+        rows = frame[frame["part"] == part].set_index("config")
+        xs = [i + k * width for i in range(len(configs))]
+        hours = [rows.loc[c, "seconds_saved"] / 3600 for c in configs]
+        bars = ax.bar(xs, hours, width=width, label=part, color=f"C{k}")
+        ax.bar_label(bars, fmt="%.0f", fontsize="small")
+    ax.set_xticks([i + width * (len(parts) - 1) / 2 for i in range(len(configs))], configs)
+    ax.set_ylabel("hours of compute saved")
+    ax.set_title("Original, vgkit default and recommended configuration")
+    ax.legend(fontsize="small")
+    return fig
