@@ -3,7 +3,7 @@
 For each request the orchestrator first looks up the complete result (kind
 ``request``, keyed by the whole request); on a miss it runs the graph, and every
 node looks up its own entry, keyed by agent, version and the request narrowed
-to what the agent sees (:func:`vgkit.orchestrator.narrow`). With a
+to what the agent sees (:func:`vgkit.pipeline.narrow`). With a
 deterministic backend the upstream artifacts follow from that narrowed request,
 so two calls share a key exactly when agent and narrowed request are equal:
 that is how a TikTok request shares its topic analysis and TikTok nodes with a
@@ -25,7 +25,7 @@ from vgkit.agents import SPECS
 from vgkit.cache.base import NO_PLATFORM
 from vgkit.cache.trace import Trace
 from vgkit.models import VideoRequest, canonical_json
-from vgkit.orchestrator import build_graph, narrow
+from vgkit.pipeline import build_graph, narrow
 from vgkit.platforms import Platform
 from vgkit.tuning.profile import EntryProfile, set_name
 

@@ -37,7 +37,8 @@ from vgkit.errors import TuningError
 from vgkit.loadtest.workload import load_topics
 from vgkit.metrics import MetricsRegistry
 from vgkit.models import Style, VideoRequest
-from vgkit.orchestrator import Orchestrator, build_graph
+from vgkit.orchestrator import Orchestrator
+from vgkit.pipeline import build_graph
 from vgkit.platforms import Platform
 from vgkit.tuning.config import CODECS
 
