@@ -1,0 +1,185 @@
+"""Caching: seconds saved per hit, what a hit costs, template application time."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from vgkit.agents import AgentCall, TemplateBackend
+from vgkit.agents.cost import CostModel
+from vgkit.claims.base import TOPIC, Measurement
+from vgkit.metrics import MetricsRegistry
+from vgkit.models import VideoRequest
+from vgkit.orchestrator import GenerationResult, Orchestrator
+
+
+async def measure_cache(
+    *,
+    time_scale: float = 0.005,
+    samples: int = 8,
+    redis_url: str | None = None,
+    directory: str | Path | None = None,
+) -> list[Measurement]:
+    """Average seconds saved per cache hit (complete result, script, storyboard),
+    over ``samples`` seeded requests, and what a hit costs instead."""
+    from vgkit.cache import CacheIntegration
+
+    saved: dict[str, list[float]] = {"result": [], "script": [], "storyboard": []}
+    hit_wall: dict[str, list[float]] = {"result": [], "script": []}
+    computed_script: list[float] = []
+    node_hits: list[int] = []
+    with tempfile.TemporaryDirectory(prefix="vgkit-claims-") as tmp:
+        where = Path(directory) if directory is not None else Path(tmp)
+        cache = CacheIntegration.from_settings(
+            redis_url=redis_url, use_redis=redis_url is not None, directory=where,
+            metrics=MetricsRegistry(),
+        )  # fmt: skip
+        async with cache:
+            cost = CostModel(cache.backend(), "seed", time_scale=time_scale)
+            orch = Orchestrator(backend=cost, cache=cache, metrics=MetricsRegistry())
+            for seed in range(samples):
+                fields: dict[str, Any] = {"topic": f"{TOPIC} ({seed})", "seed": seed}
+                first = await orch.run(platforms=["tiktok"], **fields)
+                # The same TikTok work inside a bigger request: per-node hits.
+                second = await orch.run(platforms=["tiktok", "youtube"], **fields)
+                started = time.perf_counter()
+                third = await orch.run(platforms=["tiktok"], **fields)
+                hit_wall["result"].append(time.perf_counter() - started)
+                computed, hits = _durations(first), _durations(second)
+                saved["script"].append(computed["script:tiktok"] / time_scale)
+                saved["storyboard"].append(
+                    (computed["scenes:tiktok"] + computed["shots:tiktok"]) / time_scale
+                )
+                saved["result"].append(third.seconds_saved / time_scale)
+                computed_script.append(computed["script:tiktok"])
+                hit_wall["script"].append(hits["script:tiktok"])
+                node_hits.append(sum(second.cache_hits.values()))
+    mean = {k: statistics.fmean(v) for k, v in saved.items()}
+    script_hit = statistics.fmean(hit_wall["script"])
+    script_compute = statistics.fmean(computed_script)
+    section = "Caching"
+    note = f"mean of {samples} seeded requests (seed cost profile, time_scale {time_scale})"
+
+    def near(value: float, claim: float) -> bool:
+        return abs(value - claim) <= 0.25 * claim
+
+    return [
+        Measurement(
+            section=section,
+            claim="Average time saved per cache hit: ~45 seconds for complete results",
+            metric="model seconds saved by a whole-request hit",
+            measured=mean["result"],
+            unit="model s",
+            baseline=45.0,
+            baseline_label="claimed ~45 s",
+            target="within 25% of the claim",
+            met=near(mean["result"], 45.0),
+            notes=f"{note}; the hit took {statistics.fmean(hit_wall['result']) * 1000:.1f} ms",
+        ),
+        Measurement(
+            section=section,
+            claim="Script generation cache hit: ~15 seconds saved",
+            metric="model seconds saved by a script hit",
+            measured=mean["script"],
+            unit="model s",
+            baseline=15.0,
+            baseline_label="claimed ~15 s",
+            target="within 25% of the claim",
+            met=near(mean["script"], 15.0),
+            notes=f"{note}; the hit took {script_hit * 1000:.2f} ms",
+        ),
+        Measurement(
+            section=section,
+            claim="Storyboard cache hit: ~20 seconds saved",
+            metric="model seconds saved by a storyboard hit (scenes + shots)",
+            measured=mean["storyboard"],
+            unit="model s",
+            baseline=20.0,
+            baseline_label="claimed ~20 s",
+            target="within 25% of the claim",
+            met=near(mean["storyboard"], 20.0),
+            notes=note,
+        ),
+        Measurement(
+            section=section,
+            claim="(vgkit) a hit costs a tiny fraction of a computation",
+            metric="wall time of a script hit",
+            measured=script_hit,
+            unit="s",
+            baseline=script_compute,
+            baseline_label="computing the script (seed cost x time_scale)",
+            target="ratio <= 0.05",
+            met=script_hit <= 0.05 * script_compute,
+        ),
+        Measurement(
+            section=section,
+            claim="(vgkit) per-node hits inside a different request",
+            metric="agent nodes served from the cache when TikTok work reappears",
+            measured=statistics.fmean(node_hits),
+            unit="nodes",
+            baseline=19,
+            baseline_label="nodes in the two-platform run",
+            target="every TikTok node and the shared topic analysis (10)",
+            met=all(n == 10 for n in node_hits),
+        ),
+        *await _measure_templates(),
+    ]
+
+
+def _durations(result: GenerationResult) -> dict[str, float]:
+    return {node: record.duration or 0.0 for node, record in result.schedule.records.items()}
+
+
+async def _measure_templates() -> list[Measurement]:
+    """Template application: choice from memory, and a whole hook-creator call."""
+    import random
+
+    from vgkit.agents import SPECS
+    from vgkit.cache import TemplateCache
+
+    templates = TemplateCache()
+    rng = random.Random(0)
+    rounds = 2000
+    started = time.perf_counter()
+    for _ in range(rounds):
+        templates.choose("hook", rng, platform="tiktok", style="viral")
+    choice = (time.perf_counter() - started) / rounds
+    backend = TemplateBackend(templates=templates)
+    request = VideoRequest(topic=TOPIC)
+    topic_call = AgentCall(SPECS["topic_analysis"], request)
+    analysis = await backend.run(topic_call)
+    hook_request = request.model_copy(update={"platforms": (request.platforms[1],)})
+    call = AgentCall(
+        SPECS["hook_creator"], hook_request, request.platforms[1], {"topic_analysis": analysis}
+    )
+    started = time.perf_counter()
+    for _ in range(50):
+        await backend.run(call)
+    agent = (time.perf_counter() - started) / 50
+    return [
+        Measurement(
+            section="Caching",
+            claim="Template application: near-instant (< 100ms)",
+            metric="template choice from the in-memory index",
+            measured=choice,
+            unit="s",
+            baseline=0.1,
+            baseline_label="claimed bound, 100 ms",
+            target="< 100 us (the issue's bound)",
+            met=choice < 100e-6,
+        ),
+        Measurement(
+            section="Caching",
+            claim="Template application: near-instant (< 100ms)",
+            metric="a whole hook-creator call through the template cache",
+            measured=agent,
+            unit="s",
+            baseline=0.1,
+            baseline_label="claimed bound, 100 ms",
+            target="< 100 ms",
+            met=agent < 0.1,
+        ),
+    ]
