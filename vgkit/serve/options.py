@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import importlib.util
 import json
+import os
 import socket
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -197,5 +198,6 @@ async def run_worker(spec: Mapping[str, Any]) -> int:
     """One worker process of ``serve --workers N``: serve the inherited sockets."""
     options = ServeOptions.from_json(spec)
     sockets = {name: socket.socket(fileno=int(fd)) for name, fd in spec["fds"].items()}
+    parent = os.getppid()
     cluster = await options.start(sockets)
-    return await serve_until_signal(cluster)
+    return await serve_until_signal(cluster, parent=parent)
