@@ -84,17 +84,21 @@ from vgkit.queue import (
     WorkerConfig,
 )
 from vgkit.scheduler import EXECUTORS, ScheduleResult, run_graph
-from vgkit.serve import AgentServer, ServeConfig, start_cluster
+from vgkit.serve import AgentServer, ServeConfig, ServeProcess, start_cluster
 from vgkit.sessions import current_session_id
 
 if _typing.TYPE_CHECKING:
     from vgkit.dashboard import Dashboard
     from vgkit.experiments import Grid, GridResult, run_grid
     from vgkit.loadtest import (
+        AgentTarget,
+        CacheTarget,
         HttpTarget,
         LoadTest,
         LoadTestResult,
         OrchestratorTarget,
+        RemoteOrchestratorTarget,
+        ServeTarget,
         Target,
         Workload,
         run_load_test,
@@ -111,10 +115,14 @@ _LAZY = {
     "Grid": "vgkit.experiments",
     "GridResult": "vgkit.experiments",
     "run_grid": "vgkit.experiments",
+    "AgentTarget": "vgkit.loadtest",
+    "CacheTarget": "vgkit.loadtest",
     "HttpTarget": "vgkit.loadtest",
     "LoadTest": "vgkit.loadtest",
     "LoadTestResult": "vgkit.loadtest",
     "OrchestratorTarget": "vgkit.loadtest",
+    "RemoteOrchestratorTarget": "vgkit.loadtest",
+    "ServeTarget": "vgkit.loadtest",
     "Target": "vgkit.loadtest",
     "Workload": "vgkit.loadtest",
     "run_load_test": "vgkit.loadtest",
@@ -148,12 +156,14 @@ __all__ = [
     "AgentError",
     "AgentServer",
     "AgentSpec",
+    "AgentTarget",
     "Backend",
     "BackendError",
     "CacheError",
     "CacheIntegration",
     "CacheOutcome",
     "CachePolicy",
+    "CacheTarget",
     "CachedRun",
     "CircuitOpenError",
     "ClientError",
@@ -199,6 +209,7 @@ __all__ = [
     "QueueFullError",
     "QueueUnavailableError",
     "RedisJobQueue",
+    "RemoteOrchestratorTarget",
     "Report",
     "ReportError",
     "RequestTimeoutError",
@@ -207,6 +218,8 @@ __all__ = [
     "Script",
     "ServeConfig",
     "ServeError",
+    "ServeProcess",
+    "ServeTarget",
     "Storyboard",
     "Style",
     "Target",
