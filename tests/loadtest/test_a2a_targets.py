@@ -146,7 +146,8 @@ async def test_agent_target_starts_and_stops_its_own_vgkit_serve() -> None:
         )
         process = target.process
     assert result.ok == 40
-    assert target.process is None and not process.running
+    assert not process.running
+    assert target.process is None  # aclose dropped it
 
 
 def test_a2a_targets_only_load_this_machine() -> None:

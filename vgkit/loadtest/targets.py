@@ -46,7 +46,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 from urllib.parse import urlsplit
 
 from vgkit.errors import LoadTestError, TargetError
@@ -105,7 +105,7 @@ class BaseTarget:
     async def aclose(self) -> None:
         """Release what the target opened (nothing by default)."""
 
-    async def __aenter__(self) -> BaseTarget:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
