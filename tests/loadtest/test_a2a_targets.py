@@ -17,7 +17,9 @@ from vgkit.loadtest import (
     ServeTarget,
     WorkItem,
     Workload,
+    compare_results,
     make_target,
+    run_over_a2a,
 )
 from vgkit.metrics import MetricsRegistry
 from vgkit.serve import ServeConfig, start_cluster
@@ -161,3 +163,12 @@ def test_a2a_targets_only_load_this_machine() -> None:
         make_target("serve", {"colour": "blue"})
     with pytest.raises(LoadTestError, match="workers must be a number"):
         make_target("agent", {"workers": "many"})
+
+
+async def test_one_load_test_over_every_a2a_target_on_one_vgkit_serve() -> None:
+    test = LoadTest(mode="closed", users=2, max_requests=6, duration=30)
+    results = await run_over_a2a(test, Workload.from_csv(seed=1), serve={"loop": "asyncio"})
+    assert list(results) == ["serve", "remote", "agent"]
+    frame = compare_results(results)
+    assert frame["ok"].tolist() == [6, 6, 6] and frame["errors"].tolist() == [0, 0, 0]
+    assert frame["target"].tolist() == ["serve", "remote", "agent topic_analysis"]

@@ -20,7 +20,7 @@ Modules: :mod:`~vgkit.loadtest.workload` (what to send),
 (what it measured), :mod:`~vgkit.loadtest.sweep` (saturation).
 """
 
-from vgkit.loadtest.a2a import AgentTarget, RemoteOrchestratorTarget, ServeTarget
+from vgkit.loadtest.a2a import AgentTarget, RemoteOrchestratorTarget, ServeTarget, run_over_a2a
 from vgkit.loadtest.profile import Constant, Linear, Profile, Steps, arrival_offsets, parse_profile
 from vgkit.loadtest.result import LoadTestResult, compare_results
 from vgkit.loadtest.runner import LoadTest, run_load_test
@@ -71,6 +71,7 @@ __all__ = [
     "make_target",
     "parse_profile",
     "run_load_test",
+    "run_over_a2a",
     "saturation_point",
     "sweep_rates",
 ]

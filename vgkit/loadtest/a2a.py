@@ -21,6 +21,9 @@ Three ways in, from the outside of the served system to one agent:
   command line does), otherwise the first request of each distinct request
   pays for it.
 
+:func:`run_over_a2a` runs one load test against all three on one ``vgkit
+serve`` (the load-test notebook compares them with the in-process run).
+
 Each target takes the URL(s) to load or, given none, starts ``vgkit serve`` in
 a child process on free loopback ports for the run (:class:`ServeProcess`;
 ``workers``, ``cost``, ``time_scale`` and ``loop`` are its options) and stops it
@@ -32,7 +35,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from vgkit.errors import LoadTestError, TargetError
@@ -45,12 +48,15 @@ from vgkit.loadtest.targets import (
     float_option,
     raise_if_incomplete,
 )
+from vgkit.loadtest.workload import WorkItem, Workload
 
 if TYPE_CHECKING:
     from vgkit.agents.base import AgentCall
     from vgkit.agents.remote import A2ABackend
     from vgkit.client import A2AClient, PoolConfig
-    from vgkit.loadtest.workload import WorkItem
+    from vgkit.loadtest.result import LoadTestResult
+    from vgkit.loadtest.runner import LoadTest
+    from vgkit.loadtest.stats import LoadProgress
     from vgkit.metrics import MetricsRegistry
     from vgkit.orchestrator import Orchestrator
     from vgkit.serve.process import ServeProcess
@@ -62,6 +68,7 @@ __all__ = [
     "ServeTarget",
     "agent_target",
     "remote_target",
+    "run_over_a2a",
     "serve_target",
 ]
 
@@ -375,6 +382,43 @@ async def _recorded_call(request: Any, agent: str) -> AgentCall:
     if not found:
         raise LoadTestError(f"an in-process run of the request never called {agent}")
     return found[0]
+
+
+async def run_over_a2a(
+    test: LoadTest,
+    workload: Workload | Sequence[WorkItem] | None = None,
+    *,
+    agent: str = DEFAULT_AGENT,
+    serve: Mapping[str, Any] | None = None,
+    metrics: MetricsRegistry | None = None,
+    on_progress: Callable[[LoadProgress], None] | None = None,
+) -> dict[str, LoadTestResult]:
+    """``test`` against each A2A target, all on one ``vgkit serve`` started for it.
+
+    Returns the results by label (``"serve"``, ``"remote"`` and ``"agent"``,
+    in that order), ready for ``compare_results`` next to an in-process run.
+    ``serve`` holds the options of the ``vgkit serve`` started (``cost``,
+    ``time_scale``, ``workers``, ``loop``): give it the in-process run's cost
+    model for a like-for-like comparison.
+    """
+    from vgkit.serve.process import ServeProcess
+
+    items = workload.sample(test.max_requests) if isinstance(workload, Workload) else workload
+    results: dict[str, LoadTestResult] = {}
+    async with ServeProcess(**dict(serve or {})) as process:
+        targets: dict[str, _ServedTarget] = {
+            "serve": ServeTarget(process.url("orchestrator"), metrics=metrics),
+            "remote": RemoteOrchestratorTarget(process.endpoints(), metrics=metrics),
+            "agent": AgentTarget(process.url(agent), agent=agent, metrics=metrics),
+        }
+        for label, target in targets.items():
+            async with target:
+                if items is not None:
+                    await target.prepare(items)
+                results[label] = await test.run(
+                    target, items, on_progress=on_progress, metrics=metrics
+                )
+    return results
 
 
 # -- factories for ``vgkit loadtest --target`` ------------------------------------
