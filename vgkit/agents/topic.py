@@ -55,14 +55,21 @@ def _derived(source: object, what: str, make: Callable[[Any], _T]) -> _T:
 def _tokens(topic: str) -> list[tuple[str, str]]:
     """(display form, lowercase form) of each word; proper nouns keep their case."""
     out = []
-    for i, match in enumerate(_TOKEN.finditer(topic)):
-        word = match.group(0).strip("'-")
+    for i, token in enumerate(_TOKEN.findall(topic)):
+        word = token.strip("'-")
         if not word:
             continue
         lower = word.lower()
-        tail = word[1:]
-        # Tokens are ASCII, so "has a capital after the first letter" is tail != tail.lower().
-        keep_case = tail != tail.lower() or (i > 0 and word[0].isupper())
+        # A word keeps its case if it has a capital after the first letter, or starts
+        # with one anywhere but at the start of the topic. Tokens are ASCII, so a word
+        # with no capital at all is its own lower case.
+        if word == lower:
+            keep_case = False
+        elif i > 0:
+            keep_case = True
+        else:
+            tail = word[1:]
+            keep_case = tail != tail.lower()
         out.append((word if keep_case else lower, lower))
     return out
 
