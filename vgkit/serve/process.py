@@ -116,11 +116,10 @@ class ServeProcess:
             )
         try:
             deadline = time.monotonic() + self.start_timeout
-            while not agents_file.exists():
+            while not (endpoints := _read_agents(agents_file)):
                 self._check_alive(deadline)
                 time.sleep(0.05)
-            time.sleep(0.05)  # written in one call; let it land before reading
-            self._endpoints = json.loads(agents_file.read_text())["agents"]
+            self._endpoints = endpoints
             for urls in self._endpoints.values():
                 while not _healthy(urls[0]):
                     self._check_alive(deadline)
@@ -195,6 +194,16 @@ class ServeProcess:
         if proc is not None and proc.poll() is None:
             with contextlib.suppress(OSError):
                 proc.kill()
+
+
+def _read_agents(path: Path) -> dict[str, list[str]]:
+    """The agents file ``vgkit serve --write-agents`` wrote ({} until it is complete)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):  # not there yet, or half written
+        return {}
+    agents: dict[str, list[str]] = data.get("agents", {}) if isinstance(data, dict) else {}
+    return agents
 
 
 def _healthy(url: str) -> bool:
