@@ -15,7 +15,9 @@ import httpx
 import pytest
 
 from vgkit.cli import main
+from vgkit.errors import ServeError
 from vgkit.serve.launcher import ALL_AGENTS
+from vgkit.serve.options import ServeOptions, loop_factory, run_on_loop
 from vgkit.serve.supervisor import RestartPolicy, Supervisor
 
 SERVE = [sys.executable, "-c", "from vgkit.cli import run; run()", "serve"]
@@ -198,3 +200,21 @@ def test_a_worker_that_cannot_start_is_retried_with_backoff_then_given_up() -> N
 def test_restart_backoff_doubles_up_to_its_cap() -> None:
     policy = RestartPolicy(backoff=0.5, max_backoff=4.0)
     assert [policy.delay(n) for n in range(1, 7)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+
+
+def test_the_event_loop_is_uvloop_when_installed_and_can_be_chosen() -> None:
+    import uvloop
+
+    assert loop_factory("auto") is uvloop.new_event_loop
+    assert loop_factory("uvloop") is uvloop.new_event_loop
+    assert loop_factory("asyncio") is None
+    assert run_on_loop(_loop_name, "uvloop") == 1
+    assert run_on_loop(_loop_name, "asyncio") == 0
+    with pytest.raises(ServeError, match="unknown event loop 'trio'"):
+        ServeOptions(loop="trio")
+
+
+async def _loop_name() -> int:
+    import asyncio
+
+    return int(type(asyncio.get_running_loop()).__module__.startswith("uvloop"))
