@@ -9,12 +9,12 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from vgkit import Orchestrator, TemplateBackend, VideoRequest
+from vgkit import VideoRequest
 from vgkit.agents.base import AgentCall
+from vgkit.loadtest.a2a import recorded_call
 from vgkit.serve import ServeProcess
 
 AGENT = "topic_analysis"
@@ -80,19 +80,10 @@ def start_sdk_server(port: int, agent: str = AGENT) -> ServerProcess:
 
 async def agent_call(agent: str = AGENT) -> AgentCall:
     """A real call of ``agent`` (recorded from an in-process run)."""
-    found: list[AgentCall] = []
-
-    class Recorder(TemplateBackend):
-        async def run(self, call: AgentCall) -> Any:
-            if call.spec.name == agent and not found:
-                found.append(call)
-            return await super().run(call)
-
     request = VideoRequest(
         topic="How solar panels turn sunlight into electricity", platforms=["tiktok"]
     )
-    await Orchestrator(backend=Recorder()).run(request)
-    return found[0]
+    return await recorded_call(request, agent)
 
 
 def send_body(call: AgentCall, *, request_id: int = 1) -> bytes:

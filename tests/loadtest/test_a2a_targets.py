@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -22,19 +21,9 @@ from vgkit.loadtest import (
     run_over_a2a,
 )
 from vgkit.metrics import MetricsRegistry
-from vgkit.serve import ServeConfig, start_cluster
 from vgkit.serve.launcher import Cluster
 
 PIPELINE = list(SPECS)
-
-
-@pytest.fixture
-async def cluster() -> AsyncIterator[Cluster]:
-    """Every agent (the orchestrator calling the others over A2A) on free ports."""
-    async with await start_cluster(
-        free_ports=True, config=ServeConfig(metrics=MetricsRegistry())
-    ) as c:
-        yield c
 
 
 def served(cluster: Cluster, agent: str, method: str = "SendMessage") -> int:

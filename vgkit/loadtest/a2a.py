@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from vgkit.loadtest.runner import LoadTest
     from vgkit.loadtest.stats import LoadProgress
     from vgkit.metrics import MetricsRegistry
+    from vgkit.models import VideoRequest
     from vgkit.orchestrator import Orchestrator
     from vgkit.serve.process import ServeProcess
 
@@ -67,6 +68,7 @@ __all__ = [
     "RemoteOrchestratorTarget",
     "ServeTarget",
     "agent_target",
+    "recorded_call",
     "remote_target",
     "run_over_a2a",
     "serve_target",
@@ -338,7 +340,7 @@ class AgentTarget(_ServedTarget):
         key = (item.topic, item.platform, item.style, item.seed)
         found = self._calls.get(key)
         if found is None:
-            found = await _recorded_call(request, self.agent)
+            found = await recorded_call(request, self.agent)
             self._calls[key] = found
             if len(self._calls) > MAX_REMEMBERED_CALLS:
                 self._calls.popitem(last=False)
@@ -361,8 +363,9 @@ class AgentTarget(_ServedTarget):
         await super()._close()
 
 
-async def _recorded_call(request: Any, agent: str) -> AgentCall:
-    """The call of ``agent`` in an in-process run of ``request`` (template backend)."""
+async def recorded_call(request: VideoRequest, agent: str) -> AgentCall:
+    """The call of ``agent`` in an in-process run of ``request`` (template backend):
+    exactly what the orchestrator sends that agent for that request."""
     from vgkit.agents import TemplateBackend
     from vgkit.orchestrator import Orchestrator
 
