@@ -3,20 +3,19 @@ a2a-sdk server hosting the same agent function."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from vgkit import Orchestrator, TemplateBackend, VideoRequest
+from vgkit import VideoRequest
 from vgkit.agents.base import AgentCall
+from vgkit.loadtest.a2a import recorded_call
+from vgkit.serve import ServeProcess
 
 AGENT = "topic_analysis"
 SDK_SERVER = Path(__file__).with_name("_a2a_sdk_server.py")
@@ -29,7 +28,6 @@ class ServerProcess:
     args: list[str]
     url: str = ""
     proc: subprocess.Popen[bytes] | None = None
-    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="vgkit-bench-")))
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -62,22 +60,11 @@ def _wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> N
     raise RuntimeError(f"{url} did not start")
 
 
-def start_vgkit_serve(agent: str = AGENT, workers: int = 1) -> ServerProcess:
-    """`vgkit serve --agent AGENT` on a free port, in its own process."""
-    server = ServerProcess([])
-    agents_file = server.workdir / "agents.json"
-    server.args = [sys.executable, "-c", "from vgkit.cli import run; run()", "serve",
-                   "--agent", agent, "--free-ports", "--workers", str(workers),
-                   "--write-agents", str(agents_file)]  # fmt: skip
-    server.proc = subprocess.Popen(server.args, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while not agents_file.exists():
-        if server.proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("vgkit serve did not start")
-        time.sleep(0.05)
-    server.url = json.loads(agents_file.read_text())["agents"][agent][0]
-    _wait_for(server.url, server.proc)
-    return server
+def start_vgkit_serve(agent: str = AGENT, workers: int = 1) -> ServeProcess:
+    """`vgkit serve --agent AGENT` on a free port, in its own process (started)."""
+    serve = ServeProcess([agent], workers=workers)
+    serve.start_sync()
+    return serve
 
 
 def start_sdk_server(port: int, agent: str = AGENT) -> ServerProcess:
@@ -93,19 +80,10 @@ def start_sdk_server(port: int, agent: str = AGENT) -> ServerProcess:
 
 async def agent_call(agent: str = AGENT) -> AgentCall:
     """A real call of ``agent`` (recorded from an in-process run)."""
-    found: list[AgentCall] = []
-
-    class Recorder(TemplateBackend):
-        async def run(self, call: AgentCall) -> Any:
-            if call.spec.name == agent and not found:
-                found.append(call)
-            return await super().run(call)
-
     request = VideoRequest(
         topic="How solar panels turn sunlight into electricity", platforms=["tiktok"]
     )
-    await Orchestrator(backend=Recorder()).run(request)
-    return found[0]
+    return await recorded_call(request, agent)
 
 
 def send_body(call: AgentCall, *, request_id: int = 1) -> bytes:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from benchmarks._common import Row, row
 from benchmarks._load import Clients, closed_loop, compare
-from benchmarks._servers import agent_call, send_body, start_vgkit_serve
+from benchmarks._servers import AGENT, agent_call, send_body, start_vgkit_serve
 
 TITLE = "PooledClient vs new connection / bare aiohttp / httpx (A2A SendMessage to vgkit serve)"
 CONCURRENCY = (1, 10, 50)
@@ -29,7 +29,7 @@ async def run(quick: bool) -> list[Row]:
     body = send_body(await agent_call())
     rows: list[Row] = []
     with start_vgkit_serve() as server:
-        clients = Clients(server.url, body)
+        clients = Clients(server.url(AGENT), body)
         try:
             results = {}
             for c in CONCURRENCY:
@@ -44,7 +44,7 @@ async def run(quick: bool) -> list[Row]:
                     c,
                     total,
                     rounds,
-                    server_pid=server.proc.pid if server.proc else None,
+                    server_pid=server.pid,
                 )
             light = await compare(
                 {"pooled": clients.pooled_card, "new": clients.new_connection_card},

@@ -15,7 +15,13 @@ import orjson
 
 from benchmarks._common import Row, row
 from benchmarks._load import HEADERS, Load, Send, compare
-from benchmarks._servers import agent_call, send_body, start_sdk_server, start_vgkit_serve
+from benchmarks._servers import (
+    AGENT,
+    agent_call,
+    send_body,
+    start_sdk_server,
+    start_vgkit_serve,
+)
 from tests.conftest import free_port
 from vgkit import TemplateBackend
 from vgkit.client import PoolConfig, PooledClient
@@ -34,10 +40,11 @@ async def run(quick: bool) -> list[Row]:
     results: dict[int, dict[str, Load]] = {}
     with start_vgkit_serve() as ours, start_sdk_server(free_port()) as sdk:
         async with PooledClient(config, metrics=MetricsRegistry()) as pool:
-            for server in (ours, sdk):  # both must do the same work
-                answer = (await pool.post(server.url, "/", data=body, headers=HEADERS)).json()
+            urls = {"vgkit": ours.url(AGENT), "sdk": sdk.url}
+            for url in urls.values():  # both must do the same work
+                answer = (await pool.post(url, "/", data=body, headers=HEADERS)).json()
                 data = answer["result"]["task"]["artifacts"][0]["parts"][0]["data"]
-                assert call.spec.output.model_validate(data).to_json() == expected, server.url
+                assert call.spec.output.model_validate(data).to_json() == expected, url
 
             def sender(url: str) -> Send:
                 async def send() -> None:
@@ -50,7 +57,7 @@ async def run(quick: bool) -> list[Row]:
 
             for c in CONCURRENCY:
                 results[c] = await compare(
-                    {"vgkit": sender(ours.url), "sdk": sender(sdk.url)}, c, total, rounds
+                    {name: sender(url) for name, url in urls.items()}, c, total, rounds
                 )
     return [
         row(

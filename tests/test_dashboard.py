@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from vgkit import Orchestrator
+from vgkit import A2ABackend, A2AClient, CacheIntegration, LayeredCache, Orchestrator, VideoRequest
+from vgkit.agents import SPECS
+from vgkit.cache.disk import DiskOptions, DiskTier
+from vgkit.cache.redis import RedisOptions, RedisTier
+from vgkit.cache.stats import stats_for
 from vgkit.dashboard import PANELS, Dashboard, draw, panel_frames, read_figures
 from vgkit.loadtest import LoadProgress, LoadTest, NoopTarget, Workload
 from vgkit.metrics import MetricsRegistry
+from vgkit.queue import LocalJobQueue, Worker, WorkerConfig
+from vgkit.serve import ServeConfig, start_cluster
 
 PNG = b"\x89PNG"
 
@@ -131,3 +138,105 @@ async def test_progress_hook_refreshes_at_most_once_per_interval() -> None:
 def test_bad_interval() -> None:
     with pytest.raises(ValueError, match="interval"):
         Dashboard(interval=0)
+
+
+async def test_a_real_cache_pool_and_queue_workload_feeds_every_panel(tmp_path: Path) -> None:
+    # One registry for everything: the queue and its worker, the worker's orchestrator,
+    # its layered cache (L1 on disk), and the pooled A2A client it calls the agents with.
+    registry = MetricsRegistry()
+    queue = LocalJobQueue(metrics=registry)
+    cache = CacheIntegration.from_settings(
+        directory=tmp_path, use_redis=False, learn_templates=False, metrics=registry
+    )
+    async with await start_cluster(
+        [*SPECS], free_ports=True, config=ServeConfig(metrics=MetricsRegistry())
+    ) as cluster:
+        client = A2AClient(
+            {name: server.url for name, server in cluster.servers.items()}, metrics=registry
+        )
+        worker = Worker(
+            queue,
+            orchestrator=lambda: Orchestrator(
+                backend=A2ABackend(client=client), cache=cache, metrics=registry
+            ),
+            config=WorkerConfig(concurrency=2, max_jobs=8),
+            metrics=registry,
+        )
+        dash = Dashboard(registry, before_refresh=worker.refresh_metrics)
+        for i in range(8):  # four topics, each asked twice: the second is a cache hit
+            await queue.submit(
+                VideoRequest(topic=f"Garden pests, part {i % 4}", platforms=["tiktok"])
+            )
+        await worker.refresh_metrics()
+        waiting = dash.snapshot()
+        async with cache:
+            await worker.run()
+        await worker.refresh_metrics()
+        done = dash.snapshot()
+        await client.aclose()
+    assert waiting["queue_depth"] == 8 and done["queue_depth"] == 0
+    assert done["runs"] == 8
+    # The cache saw lookups of whole requests and of agent nodes; four requests were repeats.
+    assert done["cache_hits"] >= 4 and done["cache_misses"] > 0
+    assert done["a2a_messages"] == 4 * len(SPECS)  # only the first run of a topic calls agents
+    # Real TCP connections: at most two per agent server (two jobs at a time), then reused.
+    assert len(SPECS) <= done["pool_created"] <= 2 * len(SPECS)
+    assert done["pool_created"] + done["pool_reused"] == done["a2a_messages"]
+    assert 0 < done["latency_p50"] <= done["latency_p99"]
+    panels = panel_frames(dash.history())
+    for name, data in panels.items():
+        assert data is not None, name
+        assert data.drop(columns="t").notna().any().any(), name
+    assert list(panels["throughput"].columns) == ["t", "runs/s", "A2A messages/s"]  # type: ignore[union-attr]
+    assert _texts(dash.figure()).count("no data yet") == 0
+
+
+@pytest.mark.redis
+async def test_an_l2_hit_after_an_l1_miss_counts_as_one_hit(
+    tmp_path: Path, redis_url: str, key_prefix: str
+) -> None:
+    registry = MetricsRegistry()
+
+    def layered(directory: Path) -> LayeredCache:
+        stats = stats_for(registry)
+        return LayeredCache(
+            l1=DiskTier(DiskOptions(directory=directory), stats=stats, prefix=key_prefix),
+            l2=RedisTier(RedisOptions(url=redis_url), stats=stats, prefix=key_prefix),
+            prefix=key_prefix,
+            metrics=registry,
+        )
+
+    # Two processes' caches: A writes, B (an empty L1, the same Redis) reads.
+    async with layered(tmp_path / "a") as a, layered(tmp_path / "b") as b:
+        keys = [a.key("script", "tiktok", f"{n:064x}") for n in range(10)]
+        for key in keys:
+            await a.set(key, {"n": key}, ttl=60)
+        for key in keys:
+            assert await b.get(key) == {"n": key}  # L1 miss, L2 hit (promoted to B's L1)
+        await b.drain()
+        for key in keys:
+            assert await b.get(key) == {"n": key}  # now an L1 hit
+        assert await b.get(a.key("script", "tiktok", "f" * 64)) is None  # missed everywhere
+    figures = read_figures(registry.to_frame())
+    assert (figures["cache_hits"], figures["cache_misses"]) == (20, 1)
+
+
+async def test_the_refresh_task_reads_io_figures_before_each_refresh() -> None:
+    registry = MetricsRegistry()
+    depth = registry.queue_depth()
+    reads = 0
+
+    async def read_depth() -> None:  # what Worker.refresh_metrics does with Redis
+        nonlocal reads
+        reads += 1
+        depth.labels("high").set(10 * reads)
+
+    dash = Dashboard(registry, interval=0.01, before_refresh=read_depth)
+    dash.start()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while len(dash.history()) < 3 and loop.time() < deadline:
+        await asyncio.sleep(0.01)
+    dash.stop()
+    history = dash.history()
+    assert history["queue_depth"].iloc[:3].tolist() == [10.0, 20.0, 30.0]

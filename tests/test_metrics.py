@@ -11,9 +11,11 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
+from vgkit.agents import SPECS
 from vgkit.errors import ConfigError
 from vgkit.metrics import MetricsRegistry, MetricsServer
 from vgkit.orchestrator import Orchestrator
+from vgkit.serve import ServeProcess
 
 #: Every family the pipeline and the queue register (the cache and the A2A client
 #: add theirs as collectors).
@@ -32,6 +34,33 @@ FAMILIES = {
     "vgkit_queue_jobs": "counter",
     "vgkit_queue_wait_seconds": "histogram",
     "vgkit_queue_run_seconds": "histogram",
+}
+
+
+#: What ``vgkit serve``'s /metrics has once the orchestrator agent ran a request: the
+#: agent, run and quality families, the servers' own, and the A2A traffic and connection
+#: pool of the client the orchestrator agent calls its sibling agents with.
+SERVE_FAMILIES = {
+    **{name: kind for name, kind in FAMILIES.items() if not name.startswith("vgkit_queue")},
+    "vgkit_serve_requests": "counter",
+    "vgkit_serve_request_duration_seconds": "histogram",
+    "vgkit_a2a_messages": "counter",
+    "vgkit_a2a_latency_seconds": "histogram",
+    "vgkit_pool_connections_created": "counter",
+    "vgkit_pool_connections_reused": "counter",
+    "vgkit_pool_connections_closed": "counter",
+    "vgkit_pool_connections_open": "gauge",
+    "vgkit_pool_connection_reuse_ratio": "gauge",
+    "vgkit_pool_requests_per_connection": "gauge",
+    "vgkit_pool_connection_wait_seconds": "counter",
+    "vgkit_pool_connection_waits": "counter",
+    "vgkit_pool_request_duration_seconds": "histogram",
+    "vgkit_pool_requests_in_flight": "gauge",
+    "vgkit_pool_request_failures": "counter",
+    "vgkit_pool_retries": "counter",
+    "vgkit_pool_endpoint_healthy": "gauge",
+    "vgkit_pool_circuit_open": "gauge",
+    "vgkit_pool_health_checks": "counter",
 }
 
 
@@ -127,3 +156,29 @@ async def test_metrics_server_on_a_busy_port_says_what_to_do() -> None:
             ConfigError, match=f"cannot serve /metrics on 127.0.0.1:{port}.*free port"
         ):
             await MetricsServer(MetricsRegistry(), port=port).start()
+
+
+async def test_vgkit_serve_metrics_have_the_agent_a2a_and_pool_families() -> None:
+    async with ServeProcess(loop="asyncio") as serve, aiohttp.ClientSession() as session:
+        orchestrator = serve.url("orchestrator")
+        parts = [{"text": "Beekeeping"}, {"data": {"platforms": ["tiktok"]}}]
+        message = {"messageId": "m", "role": "ROLE_USER", "parts": parts}
+        body = {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {"message": message}}
+        async with session.post(orchestrator + "/", json=body) as response:
+            reply = await response.json()
+        assert reply["result"]["task"]["status"]["state"] == "TASK_STATE_COMPLETED"
+        async with session.get(orchestrator + "/metrics") as response:
+            assert response.status == 200
+            text = await response.text()
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    for name, kind in SERVE_FAMILIES.items():
+        assert name in families and families[name].type == kind, name
+    sent = {s.labels["agent"]: s.value for s in families["vgkit_a2a_messages"].samples
+            if s.name == "vgkit_a2a_messages_total" and s.labels["outcome"] == "ok"}  # fmt: skip
+    assert sent == dict.fromkeys(SPECS, 1)  # one run: one message to each pipeline agent
+    opened = sum(s.value for s in families["vgkit_pool_connections_created"].samples)
+    assert opened == len(SPECS)  # one TCP connection per agent server (origin)
+    answered = {(s.labels["agent"], s.labels["method"]): s.value
+                for s in families["vgkit_serve_requests"].samples}  # fmt: skip
+    assert answered[("orchestrator", "SendMessage")] == 1
+    assert all(answered[(agent, "SendMessage")] == 1 for agent in SPECS)

@@ -86,17 +86,21 @@ from vgkit.queue import (
     WorkerConfig,
 )
 from vgkit.scheduler import EXECUTORS, ScheduleResult, run_graph
-from vgkit.serve import AgentServer, ServeConfig, start_cluster
+from vgkit.serve import AgentServer, ServeConfig, ServeProcess, start_cluster
 from vgkit.sessions import current_session_id
 
 if _typing.TYPE_CHECKING:
     from vgkit.dashboard import Dashboard
     from vgkit.experiments import Grid, GridResult, run_grid
     from vgkit.loadtest import (
+        AgentTarget,
+        CacheTarget,
         HttpTarget,
         LoadTest,
         LoadTestResult,
         OrchestratorTarget,
+        RemoteOrchestratorTarget,
+        ServeTarget,
         Target,
         Workload,
         run_load_test,
@@ -122,10 +126,14 @@ _LAZY = {
     "Grid": "vgkit.experiments",
     "GridResult": "vgkit.experiments",
     "run_grid": "vgkit.experiments",
+    "AgentTarget": "vgkit.loadtest",
+    "CacheTarget": "vgkit.loadtest",
     "HttpTarget": "vgkit.loadtest",
     "LoadTest": "vgkit.loadtest",
     "LoadTestResult": "vgkit.loadtest",
     "OrchestratorTarget": "vgkit.loadtest",
+    "RemoteOrchestratorTarget": "vgkit.loadtest",
+    "ServeTarget": "vgkit.loadtest",
     "Target": "vgkit.loadtest",
     "Workload": "vgkit.loadtest",
     "run_load_test": "vgkit.loadtest",
@@ -166,6 +174,7 @@ __all__ = [
     "AgentError",
     "AgentServer",
     "AgentSpec",
+    "AgentTarget",
     "Backend",
     "BackendError",
     "CacheConfig",
@@ -173,6 +182,7 @@ __all__ = [
     "CacheIntegration",
     "CacheOutcome",
     "CachePolicy",
+    "CacheTarget",
     "CachedRun",
     "CircuitOpenError",
     "ClientError",
@@ -219,6 +229,7 @@ __all__ = [
     "QueueUnavailableError",
     "Recommendation",
     "RedisJobQueue",
+    "RemoteOrchestratorTarget",
     "Report",
     "ReportError",
     "RequestTimeoutError",
@@ -227,6 +238,8 @@ __all__ = [
     "Script",
     "ServeConfig",
     "ServeError",
+    "ServeProcess",
+    "ServeTarget",
     "SimulationResult",
     "Storyboard",
     "Style",

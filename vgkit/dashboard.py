@@ -12,15 +12,23 @@ the figures below, and redraws five panels; a family absent from the registry
 shows "no data yet" (the cache, pool and queue families appear once those
 components run in this process):
 
-- throughput: orchestrator runs and load-test answers per second (counter deltas)
-- latency: the load test's corrected p50/p99, else run makespan percentiles
-  estimated from the histogram buckets
-- cache hit rate: hits / (hits + misses) over the last refresh
-- pool reuse: reused / (created + reused) connections, cumulative
-- queue depth: the sum of queue-depth gauges
+- throughput: orchestrator runs, load-test answers and A2A messages per second
+  (counter deltas)
+- latency: the load test's corrected p50/p99, else percentiles estimated from
+  the buckets of the first histogram present among run makespans, A2A
+  round trips and pooled requests
+- cache hit rate: hits / lookups, over the last refresh and overall; a lookup
+  that misses L1 and then hits L2 is one hit (``vgkit_cache_*`` counts it per
+  tier)
+- pool reuse: reused / (created + reused) TCP connections, cumulative
+- queue depth: the sum of the queue-depth gauges (a worker refreshes them from
+  Redis: pass ``before_refresh=worker.refresh_metrics``)
 
-Which samples feed which figure is the table :data:`SOURCES` (regular
-expressions over sample names); components add their names there.
+Which samples feed which figure is the table :data:`SOURCES` (the exact
+sample names the components export: ``vgkit.metrics`` lists the families,
+``vgkit.cache.stats``, ``vgkit.client.stats`` and ``vgkit.serve.stats`` the
+collectors'); a test runs a real cache, pool and queue workload into one
+registry and checks that every panel gets data.
 
 ``start`` needs a running event loop (a notebook has one). Without one it
 refreshes once and returns False; without ipywidgets or a display the
@@ -39,6 +47,7 @@ import math
 import re
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -61,17 +70,38 @@ PANELS = ("throughput", "latency", "cache hit rate", "pool reuse", "queue depth"
 SOURCES: dict[str, tuple[str, ...]] = {
     "runs": (r"^vgkit_runs_total$",),
     "loadtest_answers": (r"^vgkit_loadtest_requests_total$",),
-    "cache_hits": (r"^vgkit_cache\w*_hits?_total$",),
-    "cache_misses": (r"^vgkit_cache\w*_miss(es)?_total$",),
-    "pool_created": (r"^vgkit_(pool|client|a2a)\w*_(created|opened)_total$",),
-    "pool_reused": (r"^vgkit_(pool|client|a2a)\w*_reused?_total$",),
-    "queue_depth": (r"^vgkit_\w*queue\w*_(depth|pending|backlog|length)$",),
+    "a2a_messages": (r"^vgkit_a2a_messages_total$",),
+    "cache_hits": (r"^vgkit_cache_hits_total$",),
+    "cache_misses": (r"^vgkit_cache_misses_total$",),
+    "pool_created": (r"^vgkit_pool_connections_created_total$",),
+    "pool_reused": (r"^vgkit_pool_connections_reused_total$",),
+    "queue_depth": (r"^vgkit_queue_depth$",),
 }
 _COMPILED = {k: tuple(re.compile(p) for p in v) for k, v in SOURCES.items()}
 #: Figures that only grow (so a rate is their difference over time).
 COUNTERS = frozenset(
-    {"runs", "loadtest_answers", "cache_hits", "cache_misses", "pool_created", "pool_reused"}
+    {
+        "runs",
+        "loadtest_answers",
+        "a2a_messages",
+        "cache_hits",
+        "cache_misses",
+        "pool_created",
+        "pool_reused",
+    }
 )
+#: Histograms whose buckets stand in for latency without a load test, first found wins.
+LATENCY_HISTOGRAMS = (
+    "vgkit_run_makespan_seconds_bucket",
+    "vgkit_a2a_latency_seconds_bucket",
+    "vgkit_pool_request_duration_seconds_bucket",
+)
+#: What a throughput line is called, by figure.
+THROUGHPUT = {
+    "runs": "runs/s",
+    "loadtest_answers": "load-test answers/s",
+    "a2a_messages": "A2A messages/s",
+}
 
 
 def _labelled(frame: pd.DataFrame, label: str, value: str) -> pd.Series:
@@ -113,6 +143,8 @@ def read_figures(frame: pd.DataFrame) -> dict[str, float]:
             mask &= frame.get("outcome", pd.Series("", index=frame.index)).isin(["ok", "error"])
         if mask.any():
             figures[name] = float(frame.loc[mask, "value"].sum())
+    if "cache_misses" in figures:
+        figures["cache_misses"] = _final_misses(frame, samples)
     if "cache_hits" not in figures and "cache_misses" not in figures:
         # No cache component reports yet: the orchestrator's own count of agent calls by outcome.
         calls = frame[samples == "vgkit_agent_duration_seconds_count"]
@@ -126,14 +158,35 @@ def read_figures(frame: pd.DataFrame) -> dict[str, float]:
             values = quantiles.loc[quantiles["quantile"] == label, "value"]
             if len(values):
                 figures[name] = float(values.max())
-    if "latency_p50" not in figures:
-        buckets = frame[samples == "vgkit_run_makespan_seconds_bucket"]
+    for histogram in LATENCY_HISTOGRAMS:
+        if "latency_p50" in figures:
+            break
+        buckets = frame[samples == histogram]
         if len(buckets) and "le" in buckets:
             for q, name in ((0.5, "latency_p50"), (0.99, "latency_p99")):
                 value = _bucket_quantile(buckets, q)
                 if not math.isnan(value):
                     figures[name] = value
     return figures
+
+
+def _final_misses(frame: pd.DataFrame, samples: pd.Series) -> float:
+    """Lookups no tier answered.
+
+    The cache counts per tier, and a lookup that misses L1 goes on to L2, where
+    it is counted again as a hit or a miss: of all the misses counted, those of
+    L1 that L2 then saw (at most L2's lookups: an L2-only cache has none) were
+    not final.
+    """
+
+    def total(sample: str, tier: str) -> float:
+        picked = frame[(samples == sample) & _labelled(frame, "tier", tier)]
+        return float(picked["value"].sum())
+
+    misses = float(frame.loc[samples == "vgkit_cache_misses_total", "value"].sum())
+    l1_misses = total("vgkit_cache_misses_total", "l1")
+    l2_lookups = total("vgkit_cache_hits_total", "l2") + total("vgkit_cache_misses_total", "l2")
+    return misses - min(l1_misses, l2_lookups)
 
 
 def panel_frames(history: pd.DataFrame) -> dict[str, pd.DataFrame | None]:
@@ -152,7 +205,7 @@ def panel_frames(history: pd.DataFrame) -> dict[str, pd.DataFrame | None]:
 
     throughput = {
         label: rate(col)
-        for col, label in (("runs", "runs/s"), ("loadtest_answers", "load-test answers/s"))
+        for col, label in THROUGHPUT.items()
         if col in history and history[col].notna().any()
     }
     if throughput:
@@ -198,7 +251,12 @@ def draw(history: pd.DataFrame, figure: Figure | None = None) -> Figure:
 
 
 class Dashboard:
-    """Plots a metrics registry in a notebook and refreshes it while work runs."""
+    """Plots a metrics registry in a notebook and refreshes it while work runs.
+
+    ``before_refresh`` runs before each refresh of the running task, for
+    figures that need I/O to read (``worker.refresh_metrics`` reads the queue's
+    depths from Redis).
+    """
 
     def __init__(
         self,
@@ -206,11 +264,13 @@ class Dashboard:
         *,
         interval: float = DEFAULT_INTERVAL,
         window: int = DEFAULT_WINDOW,
+        before_refresh: Callable[[], Awaitable[Any]] | None = None,
     ) -> None:
         if not interval > 0:
             raise ValueError(f"interval must be > 0 seconds, not {interval}")
         self.registry = registry if registry is not None else default_registry()
         self.interval = interval
+        self.before_refresh = before_refresh
         self._snapshots: deque[dict[str, float]] = deque(maxlen=window)
         self._started = time.monotonic()
         self._task: asyncio.Task[None] | None = None
@@ -303,5 +363,7 @@ class Dashboard:
 
     async def _loop(self) -> None:
         while True:
+            if self.before_refresh is not None:
+                await self.before_refresh()
             self.refresh()
             await asyncio.sleep(self.interval)

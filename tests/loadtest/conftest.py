@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from tests.serve.conftest import cluster  # noqa: F401 - every agent server, on free ports
 from vgkit.loadtest import WorkItem, Workload
 from vgkit.metrics import MetricsRegistry
 

@@ -59,3 +59,23 @@ def test_bad_arguments_are_one_line_errors(
     err = capsys.readouterr().err
     assert message in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_agent_target_starts_vgkit_serve_for_the_run(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["loadtest", "--target", "agent", "-o", "loop=asyncio", "--rate", "200", "-n", "30",
+            "-d", "10", "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "target agent topic_analysis · open loop" in out
+    assert "scheduled 30 · sent 30 · ok 30 · errors 0" in out
+
+
+def test_cache_target_reports_hits_and_misses(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["loadtest", "--target", "cache", "--mode", "closed", "--users", "1", "-n", "50",
+            "--zipf", "1.5", "--seed", "2", "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "ok 50 · errors 0" in out
+    line = next(x for x in out.splitlines() if x.startswith("cache: "))
+    hits, misses = int(line.split()[1]), int(line.split()[4])
+    assert hits + misses == 50 and hits > 10

@@ -126,7 +126,9 @@ def test_targets_by_name() -> None:
     noop = make_target("noop", {"delay": "0.5"})
     assert isinstance(noop, NoopTarget) and noop.delay == 0.5
     assert isinstance(noop, Target)
-    with pytest.raises(LoadTestError, match="unknown target 'warp'; choose from http, noop"):
+    with pytest.raises(
+        LoadTestError, match="unknown target 'warp'; choose from agent, cache, http"
+    ):
         make_target("warp")
     with pytest.raises(LoadTestError, match="has no option colour; it accepts: delay"):
         make_target("noop", {"colour": "red"})

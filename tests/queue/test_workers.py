@@ -24,7 +24,8 @@ from vgkit.queue.worker import WorkerConfig
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
-#: Families the worker's /metrics must have: agents, runs, quality, queue.
+#: Families the worker's /metrics must have: agents, runs, quality, queue, and the layered
+#: cache it runs with by default (vgkit.cache.stats).
 WORKER_FAMILIES = {
     "vgkit_agent_requests": "counter",
     "vgkit_agent_duration_seconds": "histogram",
@@ -40,6 +41,16 @@ WORKER_FAMILIES = {
     "vgkit_queue_jobs": "counter",
     "vgkit_queue_wait_seconds": "histogram",
     "vgkit_queue_run_seconds": "histogram",
+    "vgkit_cache_hits": "counter",
+    "vgkit_cache_misses": "counter",
+    "vgkit_cache_sets": "counter",
+    "vgkit_cache_evictions": "counter",
+    "vgkit_cache_errors": "counter",
+    "vgkit_cache_corrupt": "counter",
+    "vgkit_cache_raw_bytes": "counter",
+    "vgkit_cache_stored_bytes": "counter",
+    "vgkit_cache_latency_seconds": "summary",
+    "vgkit_cache_saved_seconds": "counter",
 }
 
 

@@ -15,7 +15,10 @@ import httpx
 import pytest
 
 from vgkit.cli import main
+from vgkit.errors import ServeError
 from vgkit.serve.launcher import ALL_AGENTS
+from vgkit.serve.options import ServeOptions, loop_factory, run_on_loop
+from vgkit.serve.supervisor import RestartPolicy, Supervisor
 
 SERVE = [sys.executable, "-c", "from vgkit.cli import run; run()", "serve"]
 
@@ -130,3 +133,88 @@ def test_serve_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
         port = taken.getsockname()[1]
         assert main(["serve", "--agent", "topic_analysis", "--port", f"topic_analysis={port}"]) == 2
     assert "cannot listen on 127.0.0.1" in capsys.readouterr().err
+
+
+def _workers(parent: int) -> list[int]:
+    out = subprocess.run(
+        ["ps", "--ppid", str(parent), "-o", "pid=,args="], capture_output=True, text=True
+    ).stdout
+    return [int(line.split()[0]) for line in out.splitlines() if "vgkit.serve.worker" in line]
+
+
+def test_a_crashed_worker_is_restarted_and_the_port_keeps_serving(tmp_path: Path) -> None:
+    proc, agents = _start(tmp_path, "--workers", "2", "--agent", "topic_analysis")
+    url = agents["topic_analysis"][0]
+    try:
+        deadline = time.monotonic() + 20
+        while len(before := _workers(proc.pid)) < 2:
+            assert time.monotonic() < deadline, "two workers did not start"
+            time.sleep(0.05)
+        victim = before[0]
+        subprocess.run(["kill", "-KILL", str(victim)], check=True)
+        deadline = time.monotonic() + 20
+        while len(after := _workers(proc.pid)) < 2 or victim in after:
+            assert time.monotonic() < deadline, f"no replacement for worker {victim}: {after}"
+            time.sleep(0.05)
+        assert before[1] in after  # the other worker was left alone
+        # The replacement serves the same port (it has to answer its share of new connections).
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                statuses = {httpx.get(url + "/healthz", timeout=5).status_code for _ in range(20)}
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert statuses == {200}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert f"(pid {victim}) exited with status -9" in err and "restarting it in 0.5 s" in err
+    assert out.splitlines()[-1] == "vgkit serve: stopped"
+    assert _workers(proc.pid) == []
+
+
+def test_a_worker_that_cannot_start_is_retried_with_backoff_then_given_up() -> None:
+    lines: list[str] = []
+    supervisor = Supervisor(
+        [sys.executable, "-c", "import sys; sys.exit(3)"],
+        (),
+        2,
+        policy=RestartPolicy(backoff=0.01, max_backoff=0.04, max_failures=3),
+        log=lines.append,
+    )
+    started = time.monotonic()
+    assert supervisor.run() == 1
+    assert time.monotonic() - started < 20
+    assert supervisor.pids == []
+    first = [line for line in lines if "worker 1 " in line]
+    delays = [line.rsplit(" ", 2)[-2] for line in first if "restarting it in" in line]
+    assert delays == ["0.01", "0.02", "0.04"]  # doubling, capped at max_backoff
+    assert all("exited with status 3" in line for line in lines)
+    assert "4 failures in a row; giving up" in first[-1]
+    assert sum("giving up" in line for line in lines) == 1
+
+
+def test_restart_backoff_doubles_up_to_its_cap() -> None:
+    policy = RestartPolicy(backoff=0.5, max_backoff=4.0)
+    assert [policy.delay(n) for n in range(1, 7)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+
+
+def test_the_event_loop_is_uvloop_when_installed_and_can_be_chosen() -> None:
+    import uvloop
+
+    assert loop_factory("auto") is uvloop.new_event_loop
+    assert loop_factory("uvloop") is uvloop.new_event_loop
+    assert loop_factory("asyncio") is None
+    assert run_on_loop(_loop_name, "uvloop") == 1
+    assert run_on_loop(_loop_name, "asyncio") == 0
+    with pytest.raises(ServeError, match="unknown event loop 'trio'"):
+        ServeOptions(loop="trio")
+
+
+async def _loop_name() -> int:
+    import asyncio
+
+    return int(type(asyncio.get_running_loop()).__module__.startswith("uvloop"))

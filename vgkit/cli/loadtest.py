@@ -12,6 +12,8 @@ from typing import Any
 from vgkit.errors import LoadTestError
 from vgkit.loadtest import (
     TARGETS,
+    BaseTarget,
+    CacheTarget,
     LoadProgress,
     LoadTest,
     LoadTestResult,
@@ -124,6 +126,10 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
 
     async def go() -> LoadTestResult:
         try:
+            if isinstance(target, BaseTarget):
+                # Servers, connections and precomputed inputs are ready before the clock starts.
+                await target.start()
+                await target.prepare(workload.sample(args.count))
             return await test.run(target, workload, on_progress=on_progress)
         finally:
             close = getattr(target, "aclose", None)
@@ -136,6 +142,10 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     print(format_summary(result))
+    if isinstance(target, CacheTarget):
+        looked = target.hits + target.misses
+        rate = f" ({target.hits / looked:.0%} hit rate)" if looked else ""
+        print(f"cache: {target.hits} hits · {target.misses} misses{rate}")
     if args.json:
         result.to_json(Path(args.json), requests=args.requests)
         print(f"wrote {args.json}")
@@ -154,13 +164,18 @@ def register(sub: Any) -> None:
     )
     targets = "; ".join(f"{name}: {kind.help}" for name, kind in TARGETS.items())
     p.add_argument("--target", default="orchestrator", help=f"what to load ({targets})")
-    p.add_argument("--url", help="the URL of an http target (127.0.0.1 only)")
+    p.add_argument(
+        "--url",
+        help="the URL of an http target, or the agent server of a serve or agent target "
+        "(127.0.0.1 only; without it those start vgkit serve on free ports for the run)",
+    )
     p.add_argument(
         "-o",
         "--option",
         action="append",
         metavar="KEY=VALUE",
-        help="a target option, e.g. -o executor=levels -o cost=seed -o time_scale=0.001",
+        help="a target option, e.g. -o executor=levels -o cost=seed -o time_scale=0.001; "
+        "serve, remote and agent take -o workers=N -o loop=uvloop for the vgkit serve they start",
     )
     p.add_argument("--mode", choices=("open", "closed"), default="open")
     p.add_argument("--rate", default="20", help=f"open loop: requests/s as {SYNTAX}")

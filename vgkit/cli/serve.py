@@ -10,7 +10,7 @@ from vgkit.endpoints import DEFAULT_PORT_BASE, DEFAULT_PORTS
 from vgkit.errors import ConfigError
 from vgkit.serve.app import DEFAULT_MAX_BODY
 from vgkit.serve.launcher import ALL_AGENTS
-from vgkit.serve.options import BACKENDS, ServeOptions, serve
+from vgkit.serve.options import BACKENDS, DEFAULT_LOOP, LOOPS, ServeOptions, serve
 
 
 def _port_pairs(items: list[str] | None) -> dict[str, int]:
@@ -42,6 +42,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_body=args.max_body,
         shutdown_timeout=args.shutdown_timeout,
         write_agents=args.write_agents,
+        loop=args.loop,
     )
     return serve(options)
 
@@ -99,5 +100,12 @@ def register(sub: Any) -> None:
         "--write-agents",
         metavar="FILE.json",
         help="write the endpoints as an agents file (for --agents / VGKIT_AGENTS)",
+    )
+    p.add_argument(
+        "--loop",
+        choices=LOOPS,
+        default=DEFAULT_LOOP,
+        help="event loop: uvloop (less CPU per request) or asyncio; auto uses uvloop when "
+        f"installed (default {DEFAULT_LOOP})",
     )
     p.set_defaults(handler=cmd_serve)

@@ -15,10 +15,12 @@ Quick start (in a notebook cell or any coroutine)::
 Modules: :mod:`~vgkit.loadtest.workload` (what to send),
 :mod:`~vgkit.loadtest.profile` (rates and ramps),
 :mod:`~vgkit.loadtest.targets` (where to send it, and how to add a target),
+:mod:`~vgkit.loadtest.a2a` (the targets ``vgkit serve`` serves),
 :mod:`~vgkit.loadtest.runner` (the generator), :mod:`~vgkit.loadtest.result`
 (what it measured), :mod:`~vgkit.loadtest.sweep` (saturation).
 """
 
+from vgkit.loadtest.a2a import AgentTarget, RemoteOrchestratorTarget, ServeTarget, run_over_a2a
 from vgkit.loadtest.profile import Constant, Linear, Profile, Steps, arrival_offsets, parse_profile
 from vgkit.loadtest.result import LoadTestResult, compare_results
 from vgkit.loadtest.runner import LoadTest, run_load_test
@@ -27,6 +29,7 @@ from vgkit.loadtest.sweep import saturation_point, sweep_rates
 from vgkit.loadtest.targets import (
     TARGETS,
     BaseTarget,
+    CacheTarget,
     FunctionTarget,
     HttpTarget,
     NoopTarget,
@@ -40,7 +43,9 @@ from vgkit.loadtest.workload import Topic, WorkItem, Workload, load_topics
 
 __all__ = [
     "TARGETS",
+    "AgentTarget",
     "BaseTarget",
+    "CacheTarget",
     "Constant",
     "FunctionTarget",
     "HttpTarget",
@@ -51,6 +56,8 @@ __all__ = [
     "NoopTarget",
     "OrchestratorTarget",
     "Profile",
+    "RemoteOrchestratorTarget",
+    "ServeTarget",
     "StallTarget",
     "Steps",
     "Target",
@@ -64,6 +71,7 @@ __all__ = [
     "make_target",
     "parse_profile",
     "run_load_test",
+    "run_over_a2a",
     "saturation_point",
     "sweep_rates",
 ]

@@ -7,6 +7,17 @@ raises is an error, counted under the exception's ``kind`` attribute (see
 Targets that hold resources (sessions, orchestrators) derive from
 :class:`BaseTarget` and release them in ``aclose`` (``async with target:``).
 
+Besides ``aclose``, a :class:`BaseTarget` may ``start`` (open connections,
+start servers: ``async with target:`` calls it) and ``prepare(items)`` (work
+to do before the timed run, given the items it will send); the command line
+calls both before the load begins.
+
+Here: the in-process :class:`OrchestratorTarget`, :class:`HttpTarget`,
+:class:`CacheTarget` (complete results from the layered cache),
+:class:`NoopTarget`, :class:`FunctionTarget` and :class:`StallTarget`;
+:mod:`vgkit.loadtest.a2a` has the targets served by ``vgkit serve`` (the full
+pipeline over A2A, the orchestrator with remote agents, one agent endpoint).
+
 Adding a target takes a few lines. For code, wrap any coroutine function::
 
     target = FunctionTarget("cache-get", lambda item: cache.get(key_of(item)))
@@ -25,12 +36,17 @@ the ``-o key=value`` options and returns a target, and name it in
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import ipaddress
+import shutil
+import tempfile
 import time
-from collections.abc import Awaitable, Callable, Mapping
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 from urllib.parse import urlsplit
 
 from vgkit.errors import LoadTestError, TargetError
@@ -38,12 +54,15 @@ from vgkit.errors import LoadTestError, TargetError
 if TYPE_CHECKING:
     import aiohttp
 
+    from vgkit.cache import CacheIntegration
     from vgkit.loadtest.workload import WorkItem
-    from vgkit.orchestrator import Orchestrator
+    from vgkit.metrics import MetricsRegistry
+    from vgkit.orchestrator import GenerationResult, Orchestrator
 
 __all__ = [
     "TARGETS",
     "BaseTarget",
+    "CacheTarget",
     "FunctionTarget",
     "HttpTarget",
     "NoopTarget",
@@ -52,6 +71,7 @@ __all__ = [
     "Target",
     "TargetKind",
     "make_target",
+    "raise_if_incomplete",
 ]
 
 DEFAULT_HTTP_TIMEOUT = 30.0
@@ -76,10 +96,17 @@ class BaseTarget:
     async def __call__(self, item: WorkItem) -> None:
         raise NotImplementedError
 
+    async def start(self) -> None:
+        """Open what the target needs before the first request (nothing by default)."""
+
+    async def prepare(self, items: Sequence[WorkItem]) -> None:
+        """Work to do before a timed run that will send ``items`` (nothing by default)."""
+
     async def aclose(self) -> None:
         """Release what the target opened (nothing by default)."""
 
-    async def __aenter__(self) -> BaseTarget:
+    async def __aenter__(self) -> Self:
+        await self.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -162,14 +189,18 @@ class OrchestratorTarget(BaseTarget):
         self.orchestrator = orchestrator if orchestrator is not None else Orchestrator(**kw)
 
     async def __call__(self, item: WorkItem) -> None:
-        result = await self.orchestrator.run(item.request())
-        if not result.ok:
-            first = next(iter(result.failures.items()), ("?", "no plan"))
-            raise TargetError("incomplete", f"{first[0]}: {first[1]}")
+        raise_if_incomplete(await self.orchestrator.run(item.request()))
 
     async def aclose(self) -> None:
         if self._owned:
             await self.orchestrator.aclose()
+
+
+def raise_if_incomplete(result: GenerationResult) -> None:
+    """TargetError ``incomplete`` unless the run made a plan for every platform."""
+    if not result.ok:
+        first = next(iter(result.failures.items()), ("?", "no plan"))
+        raise TargetError("incomplete", f"{first[0]}: {first[1]}")
 
 
 def check_loopback(url: str) -> str:
@@ -247,6 +278,116 @@ class HttpTarget(BaseTarget):
             self._session = None
 
 
+class CacheTarget(BaseTarget):
+    """Looks each item's complete result up in the layered cache, as a repeated request does.
+
+    The key is the item's request key (``CacheIntegration.request_key`` under
+    the template backend's fingerprint) and the read is
+    ``CacheIntegration.lookup_run``: L1, then L2, then decoding and validating
+    the plans, which is what the orchestrator does before it builds a graph.
+    With ``fill`` (the default) a miss stores a real plan under the key
+    (read-through: the workload's popular topics turn into hits, as they would
+    in service); ``fill=False`` only reads. The stored plans are generated once
+    per platform when the target starts. ``hits`` and ``misses`` count the
+    outcomes; the cache's own figures go to its metrics registry
+    (``vgkit_cache_*``).
+
+    Given no ``cache``, the target builds one from the settings with a fresh L1
+    in a temporary directory and, when ``redis_url`` is given, Redis as L2
+    under a private key prefix; ``aclose`` removes both.
+    """
+
+    def __init__(
+        self,
+        cache: CacheIntegration | None = None,
+        *,
+        fill: bool = True,
+        redis_url: str | None = None,
+        metrics: MetricsRegistry | None = None,
+        name: str = "cache",
+    ) -> None:
+        if cache is not None and redis_url is not None:
+            raise LoadTestError("pass a cache or the Redis URL to build one, not both")
+        self.name = name
+        self.fill = fill
+        self.redis_url = redis_url
+        self.metrics = metrics
+        self.cache = cache
+        self.hits = 0
+        self.misses = 0
+        self._owned = cache is None
+        self._directory: Path | None = None
+        self._plans: dict[str, Any] = {}
+        self._cost = 0.0
+        self._fingerprint = ""
+        self._starting = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Build the cache (if owned) and generate the plans a miss stores; idempotent."""
+        async with self._starting:
+            if self._plans:
+                return
+            from vgkit.agents import TemplateBackend
+            from vgkit.cache import CacheIntegration
+            from vgkit.config import settings
+            from vgkit.metrics import MetricsRegistry
+            from vgkit.orchestrator import Orchestrator
+            from vgkit.platforms import Platform
+
+            if self.cache is None:
+                base = settings()
+                config = dataclasses.replace(
+                    base, key_prefix=f"{base.key_prefix}loadtest:{uuid.uuid4().hex[:12]}:"
+                )
+                self._directory = Path(tempfile.mkdtemp(prefix="vgkit-loadtest-cache-"))
+                self.cache = CacheIntegration.from_settings(
+                    config,
+                    redis_url=self.redis_url,
+                    use_redis=self.redis_url is not None,
+                    directory=self._directory,
+                    learn_templates=False,
+                    metrics=self.metrics,
+                )
+            await self.cache.load()
+            self._fingerprint = TemplateBackend().fingerprint()
+            # A private registry: generating the stored plans is not the load measured.
+            async with Orchestrator(metrics=MetricsRegistry()) as orchestrator:
+                result = await orchestrator.run(
+                    topic="How solar panels turn sunlight into electricity",
+                    platforms=list(Platform),
+                )
+            self._cost = result.makespan
+            self._plans = {
+                p.value: plan.model_dump(mode="json") for p, plan in result.plans.items()
+            }
+
+    async def __call__(self, item: WorkItem) -> None:
+        if not self._plans:
+            await self.start()
+        assert self.cache is not None
+        request = item.request()
+        if await self.cache.lookup_run(request, self._fingerprint) is not None:
+            self.hits += 1
+            return
+        self.misses += 1
+        if self.fill:
+            key = self.cache.request_key(request, self._fingerprint)
+            value = {item.platform.value: self._plans[item.platform.value]}
+            await self.cache.cache.set(key, value, cost=self._cost)
+
+    async def aclose(self) -> None:
+        cache, self.cache = self.cache, None
+        if cache is not None and self._owned:
+            await cache.flush()
+            if cache.cache.l2 is not None:
+                await cache.cache.clear()
+            await cache.cache.aclose()
+        if self._directory is not None:
+            shutil.rmtree(self._directory, ignore_errors=True)
+            self._directory = None
+        self._plans = {}
+
+
 # -- choosing a target by name (the CLI) -------------------------------------
 
 
@@ -259,7 +400,8 @@ class TargetKind:
     options: tuple[str, ...] = ()
 
 
-def _float(options: Mapping[str, str], key: str, default: float) -> float:
+def float_option(options: Mapping[str, str], key: str, default: float) -> float:
+    """Option ``key`` as a number (``default`` when absent); LoadTestError if it is not one."""
     raw = options.get(key)
     if raw is None:
         return default
@@ -274,8 +416,8 @@ def orchestrator_target(options: Mapping[str, str]) -> Target:
     return OrchestratorTarget(
         executor=options.get("executor", "eager"),
         cost=options.get("cost"),
-        time_scale=_float(options, "time_scale", 0.01),
-        concurrency=int(_float(options, "concurrency", 0)) if concurrency else None,
+        time_scale=float_option(options, "time_scale", 0.01),
+        concurrency=int(float_option(options, "concurrency", 0)) if concurrency else None,
     )
 
 
@@ -285,14 +427,35 @@ def http_target(options: Mapping[str, str]) -> Target:
     return HttpTarget(
         options["url"],
         method=options.get("method", "POST"),
-        timeout=_float(options, "timeout", DEFAULT_HTTP_TIMEOUT),
-        connections=int(_float(options, "connections", DEFAULT_HTTP_CONNECTIONS)),
+        timeout=float_option(options, "timeout", DEFAULT_HTTP_TIMEOUT),
+        connections=int(float_option(options, "connections", DEFAULT_HTTP_CONNECTIONS)),
     )
 
 
 def noop_target(options: Mapping[str, str]) -> Target:
-    return NoopTarget(_float(options, "delay", 0.0))
+    return NoopTarget(float_option(options, "delay", 0.0))
 
+
+def bool_option(options: Mapping[str, str], key: str, default: bool) -> bool:
+    """Option ``key`` as true/false, yes/no, on/off or 1/0."""
+    raw = options.get(key)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in {"true", "yes", "on", "1"}:
+        return True
+    if value in {"false", "no", "off", "0"}:
+        return False
+    raise LoadTestError(f"target option {key} must be true or false, not {raw!r}")
+
+
+def cache_target(options: Mapping[str, str]) -> Target:
+    redis_url = options.get("redis")
+    return CacheTarget(fill=bool_option(options, "fill", True), redis_url=redis_url or None)
+
+
+#: Options of the A2A targets that configure the ``vgkit serve`` they start.
+SERVE_OPTIONS = ("workers", "cost", "time_scale", "loop")
 
 #: Targets by name for ``vgkit loadtest --target``; add yours here (see the module docstring).
 TARGETS: dict[str, TargetKind] = {
@@ -305,6 +468,30 @@ TARGETS: dict[str, TargetKind] = {
         "vgkit.loadtest.targets:http_target",
         "any HTTP endpoint on 127.0.0.1 (POSTs the request fields as JSON)",
         ("url", "method", "timeout", "connections"),
+    ),
+    "serve": TargetKind(
+        "vgkit.loadtest.a2a:serve_target",
+        "the full pipeline over vgkit serve: SendMessage to the orchestrator agent (--url, "
+        "or a vgkit serve started on free ports for the run)",
+        ("url", "connections", "timeout", *SERVE_OPTIONS),
+    ),
+    "remote": TargetKind(
+        "vgkit.loadtest.a2a:remote_target",
+        "the orchestrator in this process, its agents over A2A (-o agents=local|FILE|NAME=URL,..."
+        ", or a vgkit serve started for the run)",
+        ("agents", "executor", "concurrency", "connections", "timeout", *SERVE_OPTIONS),
+    ),
+    "agent": TargetKind(
+        "vgkit.loadtest.a2a:agent_target",
+        "one agent's SendMessage through the pooled client (-o agent=NAME, default "
+        "topic_analysis; --url, or a vgkit serve started for the run)",
+        ("url", "agent", "connections", "timeout", *SERVE_OPTIONS),
+    ),
+    "cache": TargetKind(
+        "vgkit.loadtest.targets:cache_target",
+        "complete results from the layered cache (fresh L1; -o redis=URL adds L2; "
+        "-o fill=false: reads only)",
+        ("redis", "fill"),
     ),
     "noop": TargetKind(
         "vgkit.loadtest.targets:noop_target",

@@ -2,7 +2,9 @@
 
 ``AgentServer`` serves one agent (cards, JSON-RPC in both A2A dialects, SSE,
 ``/healthz``, ``/metrics``); ``start_cluster`` starts them all in this process
-on the original port map; ``vgkit serve`` is the command line.
+on the original port map; ``vgkit serve`` is the command line (its worker
+processes supervised by ``vgkit.serve.supervisor``), and ``ServeProcess``
+runs it in a child process for load tests and benchmarks.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from vgkit.serve.auth import AuthConfig
 from vgkit.serve.cards import AgentInfo, Skill
 from vgkit.serve.launcher import ALL_AGENTS, Cluster, start_cluster
 from vgkit.serve.orchestrator_agent import OrchestratorAgent
+from vgkit.serve.process import ServeProcess
+from vgkit.serve.supervisor import RestartPolicy
 
 __all__ = [
     "ALL_AGENTS",
@@ -23,7 +27,9 @@ __all__ = [
     "Cluster",
     "OrchestratorAgent",
     "PipelineAgent",
+    "RestartPolicy",
     "ServeConfig",
+    "ServeProcess",
     "ServedAgent",
     "Skill",
     "start_cluster",

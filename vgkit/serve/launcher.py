@@ -10,19 +10,18 @@ runs its graph in-process instead). Ports follow ``vgkit.endpoints``
 ``run_workers`` is ``vgkit serve --workers N``: the parent binds every
 listening socket, then starts N worker processes that inherit them and
 serve the same ports (the kernel hands each connection to one of them); the
-parent relays SIGINT/SIGTERM and waits for the workers' graceful shutdown.
+parent restarts workers that crash, relays SIGINT/SIGTERM and waits for the
+workers' graceful shutdown (``vgkit.serve.supervisor``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import os
 import signal
 import socket
-import subprocess
 import sys
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +34,7 @@ from vgkit.orchestrator import Orchestrator
 from vgkit.serve.agents import PipelineAgent, ServedAgent
 from vgkit.serve.app import AgentServer, ServeConfig
 from vgkit.serve.orchestrator_agent import ORCHESTRATOR_NAME, OrchestratorAgent
+from vgkit.serve.supervisor import DEFAULT_RESTART, RestartPolicy, Supervisor
 
 __all__ = ["ALL_AGENTS", "Cluster", "resolve_ports", "run_workers", "start_cluster"]
 
@@ -42,6 +42,8 @@ __all__ = ["ALL_AGENTS", "Cluster", "resolve_ports", "run_workers", "start_clust
 ALL_AGENTS: tuple[str, ...] = (*SPECS, ORCHESTRATOR_NAME)
 
 BackendFactory = Callable[[], Backend]
+#: How often a worker checks that its parent still runs (seconds).
+PARENT_POLL = 1.0
 
 
 def resolve_ports(
@@ -184,56 +186,49 @@ def run_workers(
     *,
     on_ready: Callable[[], None] | None = None,
     shutdown_timeout: float = 10.0,
+    policy: RestartPolicy = DEFAULT_RESTART,
 ) -> int:
-    """Run ``workers`` processes serving ``sockets`` until SIGINT/SIGTERM; exit status."""
+    """Run ``workers`` processes serving ``sockets`` until SIGINT/SIGTERM; exit status.
+
+    Crashed workers are restarted (see ``vgkit.serve.supervisor``), so the
+    parent keeps the listening sockets open for the new ones.
+    """
     fds = {name: sock.fileno() for name, sock in sockets.items()}
     command = worker_command({**spec, "fds": fds})
-    procs = [
-        subprocess.Popen(command, pass_fds=tuple(fds.values()), stdin=subprocess.DEVNULL)
-        for _ in range(workers)
-    ]
-    for sock in sockets.values():
-        sock.close()  # the workers hold them now
-    stop = {"signal": 0}
-
-    def kill_stragglers() -> None:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-
-    def relay(signum: int, _frame: object) -> None:
-        if stop["signal"]:
-            return
-        stop["signal"] = signum
-        for proc in procs:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-        # Workers stop within their shutdown timeout; whoever hangs is killed.
-        watchdog = threading.Timer(shutdown_timeout + 5, kill_stragglers)
-        watchdog.daemon = True
-        watchdog.start()
-
-    previous = {s: signal.signal(s, relay) for s in (signal.SIGINT, signal.SIGTERM)}
+    supervisor = Supervisor(
+        command, tuple(fds.values()), workers, policy=policy, shutdown_timeout=shutdown_timeout
+    )
     try:
-        if on_ready:
-            on_ready()
-        codes = [proc.wait() for proc in procs]
-        return 0 if stop["signal"] or all(c == 0 for c in codes) else 1
+        return supervisor.run(on_ready)
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+        for sock in sockets.values():
+            sock.close()
 
 
-async def serve_until_signal(cluster: Cluster) -> int:
-    """Wait for SIGINT or SIGTERM, then stop the cluster gracefully."""
+async def serve_until_signal(cluster: Cluster, *, parent: int | None = None) -> int:
+    """Wait for SIGINT or SIGTERM, then stop the cluster gracefully.
+
+    ``parent``: a worker's parent pid; the worker also stops when that parent
+    is gone (killed without a chance to stop its workers), so no orphan keeps
+    serving the ports.
+    """
     loop = asyncio.get_running_loop()
     stopped = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopped.set)
+    watch = asyncio.create_task(_watch_parent(parent, stopped)) if parent else None
     try:
         await stopped.wait()
     finally:
+        if watch is not None:
+            watch.cancel()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         await cluster.stop()
     return 0
+
+
+async def _watch_parent(parent: int, stopped: asyncio.Event) -> None:
+    while os.getppid() == parent:
+        await asyncio.sleep(PARENT_POLL)
+    stopped.set()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 
-from vgkit.serve.options import run_worker
+from vgkit.serve.options import DEFAULT_LOOP, run_on_loop, run_worker
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(run_worker(json.loads(sys.argv[1]))))
+    spec = json.loads(sys.argv[1])
+    sys.exit(run_on_loop(lambda: run_worker(spec), spec.get("loop", DEFAULT_LOOP)))

@@ -1,0 +1,214 @@
+"""``vgkit serve`` in a child process on free loopback ports (load tests, benchmarks, notebooks).
+
+::
+
+    async with ServeProcess(agents=["topic_analysis"], workers=2) as serve:
+        serve.endpoints()            # {"topic_analysis": ["http://127.0.0.1:41237"]}
+        serve.url("topic_analysis")  # "http://127.0.0.1:41237"
+
+The child is exactly what a person starts from a shell (``vgkit serve
+--free-ports --write-agents FILE ...``), so a load test against it measures
+the real server in its own process, not one sharing the load generator's event
+loop. ``start`` returns once every agent answers ``/healthz``; ``stop`` sends
+SIGTERM (graceful shutdown) and kills the child if it outlives the grace time.
+A child that fails to start raises ``ServeError`` with the last lines it wrote
+to stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+from vgkit.errors import ServeError
+from vgkit.serve.options import DEFAULT_LOOP
+
+__all__ = ["DEFAULT_START_TIMEOUT", "ServeProcess"]
+
+DEFAULT_START_TIMEOUT = 30.0
+DEFAULT_STOP_TIMEOUT = 15.0
+
+
+class ServeProcess:
+    """A ``vgkit serve`` child process (see the module docstring).
+
+    ``agents`` (default: all), ``workers``, ``cost`` and ``time_scale``,
+    ``embedded_orchestrator`` and ``loop`` are the ``vgkit serve`` options of
+    the same names; ``args`` adds any other command-line arguments.
+    """
+
+    def __init__(
+        self,
+        agents: Sequence[str] | None = None,
+        *,
+        workers: int = 1,
+        cost: str | None = None,
+        time_scale: float | None = None,
+        embedded_orchestrator: bool = False,
+        loop: str = DEFAULT_LOOP,
+        args: Sequence[str] = (),
+        start_timeout: float = DEFAULT_START_TIMEOUT,
+    ) -> None:
+        if workers < 1:
+            raise ServeError(f"workers must be at least 1, not {workers}")
+        self.agents = tuple(agents or ())
+        self.start_timeout = start_timeout
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._dir: Path | None = None
+        self._endpoints: dict[str, list[str]] = {}
+        argv = ["--free-ports", "--workers", str(workers), "--loop", loop]
+        for agent in self.agents:
+            argv += ["--agent", agent]
+        if cost is not None:
+            argv += ["--cost", cost]
+        if time_scale is not None:
+            argv += ["--time-scale", repr(time_scale)]
+        if embedded_orchestrator:
+            argv.append("--embedded-orchestrator")
+        self.argv = [*argv, *args]
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def endpoints(self) -> dict[str, list[str]]:
+        """Agent name -> base URLs (an agents table for ``A2ABackend``, ``--agents``)."""
+        if not self._endpoints:
+            raise ServeError("the vgkit serve process is not running; start() it first")
+        return {name: list(urls) for name, urls in self._endpoints.items()}
+
+    def url(self, agent: str) -> str:
+        """The base URL of ``agent`` (no trailing slash)."""
+        endpoints = self.endpoints()
+        if agent not in endpoints:
+            raise ServeError(f"{agent} is not served here; serving {', '.join(endpoints)}")
+        return endpoints[agent][0]
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def start_sync(self) -> dict[str, list[str]]:
+        """Start the child and wait until every agent is healthy; returns the endpoints."""
+        if self.running:
+            return self.endpoints()
+        self._dir = Path(tempfile.mkdtemp(prefix="vgkit-serve-"))
+        agents_file = self._dir / "agents.json"
+        stderr = (self._dir / "stderr.txt").open("wb")
+        command = [sys.executable, "-c", "from vgkit.cli import run; run()", "serve",
+                   *self.argv, "--write-agents", str(agents_file)]  # fmt: skip
+        with stderr:
+            self.proc = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr
+            )
+        try:
+            deadline = time.monotonic() + self.start_timeout
+            while not (endpoints := _read_agents(agents_file)):
+                self._check_alive(deadline)
+                time.sleep(0.05)
+            self._endpoints = endpoints
+            for urls in self._endpoints.values():
+                while not _healthy(urls[0]):
+                    self._check_alive(deadline)
+                    time.sleep(0.05)
+        except BaseException:
+            self.stop_sync()
+            raise
+        return self.endpoints()
+
+    def _check_alive(self, deadline: float) -> None:
+        assert self.proc is not None
+        code = self.proc.poll()
+        if code is not None:
+            raise ServeError(f"vgkit serve exited with status {code}: {self._stderr_tail()}")
+        if time.monotonic() > deadline:
+            raise ServeError(
+                f"vgkit serve did not become healthy within {self.start_timeout:g} s; "
+                f"{self._stderr_tail() or 'it printed nothing'}"
+            )
+
+    def _stderr_tail(self, lines: int = 5) -> str:
+        if self._dir is None:
+            return ""
+        try:
+            text = (self._dir / "stderr.txt").read_text(errors="replace")
+        except OSError:
+            return ""
+        return " | ".join(text.strip().splitlines()[-lines:])
+
+    def stop_sync(self, timeout: float = DEFAULT_STOP_TIMEOUT) -> int | None:
+        """SIGTERM (graceful), then SIGKILL after ``timeout``; the exit status."""
+        proc, self.proc = self.proc, None
+        code = None
+        if proc is not None:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            code = proc.returncode
+        self._endpoints = {}
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+        return code
+
+    async def start(self) -> dict[str, list[str]]:
+        return await asyncio.to_thread(self.start_sync)
+
+    async def stop(self) -> int | None:
+        return await asyncio.to_thread(self.stop_sync)
+
+    def __enter__(self) -> ServeProcess:
+        self.start_sync()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_sync()
+
+    async def __aenter__(self) -> ServeProcess:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def __del__(self) -> None:
+        # A forgotten child would keep its ports; never leave one behind.
+        proc = getattr(self, "proc", None)
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(OSError):
+                proc.kill()
+
+
+def _read_agents(path: Path) -> dict[str, list[str]]:
+    """The agents file ``vgkit serve --write-agents`` wrote ({} until it is complete)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):  # not there yet, or half written
+        return {}
+    agents: dict[str, list[str]] = data.get("agents", {}) if isinstance(data, dict) else {}
+    return agents
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
