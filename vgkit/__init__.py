@@ -70,7 +70,7 @@ from vgkit.models import (
     VideoPlan,
     VideoRequest,
 )
-from vgkit.orchestrator import AgentCache, CachedRun, CacheOutcome, GenerationResult, Orchestrator
+from vgkit.orchestrator import AgentCache, CachedRun, CacheOutcome, Orchestrator
 from vgkit.platforms import Platform, PlatformPreset, preset
 from vgkit.queue import (
     Job,
@@ -85,6 +85,7 @@ from vgkit.queue import (
     Worker,
     WorkerConfig,
 )
+from vgkit.result import GenerationResult
 from vgkit.scheduler import EXECUTORS, ScheduleResult, run_graph
 from vgkit.serve import AgentServer, ServeConfig, ServeProcess, start_cluster
 from vgkit.sessions import current_session_id

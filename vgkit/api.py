@@ -8,7 +8,9 @@ from vgkit._sync import run_sync
 from vgkit.agents.base import Backend
 from vgkit.agents.cost import CostModel, CostProfile
 from vgkit.models import VideoRequest
-from vgkit.orchestrator import AgentCache, GenerationResult, Orchestrator, make_request
+from vgkit.orchestrator import AgentCache, Orchestrator
+from vgkit.pipeline import make_request
+from vgkit.result import GenerationResult
 
 __all__ = ["agenerate", "generate"]
 

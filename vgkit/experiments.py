@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from vgkit.errors import InvalidRequestError
-from vgkit.orchestrator import GenerationResult, Orchestrator
+from vgkit.orchestrator import Orchestrator
 from vgkit.platforms import Platform
+from vgkit.result import GenerationResult
 
 if TYPE_CHECKING:
     from vgkit.models import VideoPlan

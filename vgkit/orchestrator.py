@@ -46,11 +46,8 @@ __all__ = [
     "AgentCache",
     "CacheOutcome",
     "CachedRun",
-    "GenerationResult",
     "Orchestrator",
     "RunCache",
-    "build_graph",
-    "make_request",
 ]
 
 log = logging.getLogger("vgkit.orchestrator")

@@ -31,7 +31,7 @@ from vgkit.claims.caching import measure_cache
 from vgkit.claims.events import measure_events
 from vgkit.claims.observability import EXPECTED_FAMILIES, measure_observability
 from vgkit.claims.parallel import measure_parallel
-from vgkit.claims.pool import measure_pool, serve_agent
+from vgkit.claims.pool import measure_pool
 from vgkit.claims.runtime import measure_async, measure_sessions
 
 __all__ = [
@@ -51,7 +51,6 @@ __all__ = [
     "measure_pool",
     "measure_sessions",
     "plot",
-    "serve_agent",
     "to_frame",
     "verdict",
 ]

@@ -13,7 +13,8 @@ from vgkit.agents.cost import CostModel
 from vgkit.claims.base import TOPIC, Measurement
 from vgkit.metrics import MetricsRegistry
 from vgkit.models import VideoRequest
-from vgkit.orchestrator import GenerationResult, Orchestrator
+from vgkit.orchestrator import Orchestrator
+from vgkit.result import GenerationResult
 
 
 async def measure_cache(

@@ -2,49 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
 
 from vgkit.agents import AgentCall
 from vgkit.claims.base import TOPIC, Measurement
-from vgkit.errors import ServeError
 from vgkit.metrics import MetricsRegistry
 from vgkit.models import VideoRequest
-
-
-@contextlib.contextmanager
-def serve_agent(agent: str = "topic_analysis") -> Iterator[str]:
-    """``vgkit serve --agent AGENT`` on a free loopback port in its own process;
-    yields the agent's base URL and stops the server afterwards."""
-    with tempfile.TemporaryDirectory(prefix="vgkit-serve-") as tmp:
-        agents_file = Path(tmp) / "agents.json"
-        argv = [sys.executable, "-c", "from vgkit.cli import run; run()", "serve",
-                "--agent", agent, "--free-ports", "--write-agents", str(agents_file)]  # fmt: skip
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            deadline = time.monotonic() + 30
-            while not agents_file.exists():
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    err = proc.stderr.read().decode() if proc.stderr else ""
-                    raise ServeError(f"vgkit serve did not start: {err.strip()[-300:]}")
-                time.sleep(0.05)
-            yield str(json.loads(agents_file.read_text())["agents"][agent][0])
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+from vgkit.serve.process import ServeProcess
 
 
 def _send_body(payload: dict[str, Any]) -> bytes:
@@ -71,7 +38,8 @@ async def measure_pool(*, requests: int = 300, concurrency: int = 10) -> list[Me
     headers = {"Content-Type": "application/json"}
     load = LoadTest(mode="closed", users=concurrency, max_requests=requests, duration=120)
     defaults = PoolConfig()
-    with serve_agent() as url:
+    async with ServeProcess(["topic_analysis"]) as server:
+        url = server.url("topic_analysis")
         services = {"topic_analysis": url}
         async with PooledClient(defaults, services=services, metrics=MetricsRegistry()) as pool:
 

@@ -17,8 +17,10 @@ from vgkit.endpoints import parse_agents
 from vgkit.errors import ConfigError
 from vgkit.events import Event, NodeFinished
 from vgkit.models import Style
-from vgkit.orchestrator import GenerationResult, Orchestrator, make_request
+from vgkit.orchestrator import Orchestrator
+from vgkit.pipeline import make_request
 from vgkit.platforms import Platform
+from vgkit.result import GenerationResult
 from vgkit.scheduler import EXECUTORS
 
 

@@ -330,7 +330,7 @@ class AgentTarget(_ServedTarget):
     async def call_for(self, item: WorkItem) -> AgentCall:
         """The agent call ``item`` stands for (inputs computed in-process, remembered)."""
         from vgkit.agents import SPECS, AgentCall
-        from vgkit.orchestrator import narrow
+        from vgkit.pipeline import narrow
 
         spec = SPECS[self.agent]
         platform = item.platform if spec.per_platform else None

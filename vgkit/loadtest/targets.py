@@ -57,7 +57,8 @@ if TYPE_CHECKING:
     from vgkit.cache import CacheIntegration
     from vgkit.loadtest.workload import WorkItem
     from vgkit.metrics import MetricsRegistry
-    from vgkit.orchestrator import GenerationResult, Orchestrator
+    from vgkit.orchestrator import Orchestrator
+    from vgkit.result import GenerationResult
 
 __all__ = [
     "TARGETS",

@@ -19,7 +19,8 @@ from typing import Any
 from vgkit.client.protocol import INVALID_PARAMS, Message, TaskState
 from vgkit.errors import GenerationError, InvalidRequestError, RpcError
 from vgkit.events import NodeFinished, PlanReady, Progress, RunFinished, RunStarted
-from vgkit.orchestrator import Orchestrator, make_request
+from vgkit.orchestrator import Orchestrator
+from vgkit.pipeline import make_request
 from vgkit.serve.agents import Job, artifact_of
 from vgkit.serve.cards import AgentInfo, Skill
 from vgkit.serve.tasks import TaskContext
