@@ -108,6 +108,11 @@ class Style(StrEnum):
     STORYTELLING = "storytelling"
 
 
+# Computed once: iterating an enum is slow on 3.11, and these run per request.
+_PLATFORM_NAMES = frozenset(p.value for p in Platform)
+_STYLE_NAMES = tuple(s.value for s in Style)
+
+
 class VideoRequest(Model):
     """What to make: a topic, the platforms, and how it should feel.
 
@@ -162,7 +167,7 @@ class VideoRequest(Model):
             value = [value]
         if not isinstance(value, list | tuple | set | frozenset):
             raise ValueError("platforms must be a list of platform names")
-        known = {p.value for p in Platform}
+        known = _PLATFORM_NAMES
         seen: set[str] = set()
         for item in value:
             name = item.value if isinstance(item, Platform) else str(item).strip().lower()
@@ -178,10 +183,8 @@ class VideoRequest(Model):
     @field_validator("style", mode="before")
     @classmethod
     def _style(cls, value: Any) -> Any:
-        if isinstance(value, str) and value.strip().lower() not in {s.value for s in Style}:
-            raise ValueError(
-                f"unknown style {value!r}; choose from {', '.join(s.value for s in Style)}"
-            )
+        if isinstance(value, str) and value.strip().lower() not in _STYLE_NAMES:
+            raise ValueError(f"unknown style {value!r}; choose from {', '.join(_STYLE_NAMES)}")
         return value.strip().lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
