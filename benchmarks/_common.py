@@ -81,7 +81,10 @@ def save_json(path: str | Path, title: str, rows: Sequence[Row]) -> None:
     p = Path(path)
     data: dict[str, Any] = json.loads(p.read_text()) if p.exists() else {}
     data[title] = [r.as_dict() for r in rows]
-    p.write_text(json.dumps(data, indent=2))
+    # numpy scalars (bool_, float64) come from pandas-based figures: plain values please.
+    p.write_text(
+        json.dumps(data, indent=2, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+    )
 
 
 def best_of(repeats: int, fn: Callable[[], float]) -> float:
