@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import free_port
 from tests.queue.conftest import WorkerProcess, spawn, until
+from tests.test_metrics import FAMILIES
 from vgkit.metrics import MetricsRegistry
 from vgkit.models import VideoRequest
 from vgkit.queue import JobStatus, Priority, RedisJobQueue, Worker
@@ -27,20 +28,7 @@ pytestmark = [pytest.mark.redis, pytest.mark.slow]
 #: Families the worker's /metrics must have: agents, runs, quality, queue, and the layered
 #: cache it runs with by default (vgkit.cache.stats).
 WORKER_FAMILIES = {
-    "vgkit_agent_requests": "counter",
-    "vgkit_agent_duration_seconds": "histogram",
-    "vgkit_agent_errors": "counter",
-    "vgkit_runs": "counter",
-    "vgkit_run_makespan_seconds": "histogram",
-    "vgkit_quality_score": "histogram",
-    "vgkit_queue_depth": "gauge",
-    "vgkit_queue_running": "gauge",
-    "vgkit_queue_retrying": "gauge",
-    "vgkit_queue_dead_letters": "gauge",
-    "vgkit_queue_submitted": "counter",
-    "vgkit_queue_jobs": "counter",
-    "vgkit_queue_wait_seconds": "histogram",
-    "vgkit_queue_run_seconds": "histogram",
+    **FAMILIES,
     "vgkit_cache_hits": "counter",
     "vgkit_cache_misses": "counter",
     "vgkit_cache_sets": "counter",
