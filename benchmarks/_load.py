@@ -115,6 +115,14 @@ class Clients:
         async with self.fresh.post(self.url + "/", data=self.body, headers=HEADERS) as resp:
             _check(resp.status, await resp.read())
 
+    async def session_per_request(self) -> None:
+        # What code without a pool usually does: a session (and so a connection) per call.
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(self.url + "/", data=self.body, headers=HEADERS) as resp,
+        ):
+            _check(resp.status, await resp.read())
+
     async def bare_aiohttp(self) -> None:
         async with self.shared.post(self.url + "/", data=self.body, headers=HEADERS) as resp:
             _check(resp.status, await resp.read())

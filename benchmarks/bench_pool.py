@@ -52,6 +52,12 @@ async def run(quick: bool) -> list[Row]:
                 total,
                 rounds,
             )
+            naive = await compare(
+                {"pooled": clients.pooled, "session": clients.session_per_request},
+                10,
+                total,
+                rounds,
+            )
             clients.pool.reset_stats()  # reuse after warm-up, at concurrency 10
             await closed_loop(clients.pooled, 10, 1000)
             reuse = clients.pool.stats()["totals"]
@@ -79,6 +85,17 @@ async def run(quick: bool) -> list[Row]:
             "req/s",
             higher_is_better=True,
             notes="the lightest request (what health checks fetch): connection cost alone",
+        )
+    )
+    rows.append(
+        row(
+            "pooled / a new aiohttp session per request, c=10",
+            naive["pooled"].throughput,
+            naive["session"].throughput,
+            "req/s",
+            higher_is_better=True,
+            notes="informational: what code without a pool usually does (a session, so a "
+            "connection, per call); the target stays on the strict row above",
         )
     )
     r10 = results[10]
