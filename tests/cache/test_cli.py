@@ -27,6 +27,19 @@ def test_a_second_identical_generate_is_served_from_the_cache(
     assert any(private_cache_dir.iterdir())  # L1 lives where VGKIT_CACHE_DIR points
 
 
+def test_repeating_make_demo_is_served_from_the_cache(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Three platforms credit the templates they used with three quality scores, enough to
+    # move the learned effectiveness: the identical request must still be answered whole.
+    argv = ["generate", TOPIC, "-p", "youtube", "-p", "tiktok", "-p", "instagram_reels"]
+    for _ in range(3):
+        assert main(argv) == 0
+    runs = [x for x in capsys.readouterr().out.splitlines() if x.startswith("cache:")]
+    assert "0 hits, 28 misses" in runs[0]
+    assert all("served whole from the cache" in line for line in runs[1:]), runs
+
+
 def test_no_cache_computes_and_writes_nothing(
     private_cache_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

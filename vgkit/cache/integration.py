@@ -195,6 +195,18 @@ class CacheIntegration:
     # -- the orchestrator's RunCache (complete results) ----------------------------------
 
     def request_key(self, request: VideoRequest, fingerprint: str) -> str:
+        """The complete-result key: the request and the backend, not learned weights.
+
+        A complete result answers the same question again. Learned template scores
+        steer *new* plans (they are in every node's key, through the backend's
+        fingerprint), but they do not invalidate answers already given: the TTL does.
+        Otherwise repeating a request would miss whenever the last run taught the
+        template cache something.
+        """
+        if self.templates is not None:
+            fingerprint = fingerprint.replace(
+                self.templates.fingerprint(), self.templates.library_fingerprint()
+            )
         digest = hashlib.sha256(fingerprint.encode() + b"\0" + canonical_json(request))
         platforms = "+".join(p.value for p in request.platforms)
         return self.cache.key("request", platforms, digest.hexdigest())

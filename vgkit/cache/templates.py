@@ -131,11 +131,17 @@ class TemplateCache:
         bucket = round(round(shrunk / self.quantum) * self.quantum, 6)
         return self.prior if abs(bucket - self.prior) < self.quantum / 2 else bucket
 
+    def _library_bytes(self) -> bytes:
+        active = sorted(self._active.values(), key=lambda t: t.id)
+        return "".join(f"{t.id}@{t.version};" for t in active).encode()
+
+    def library_fingerprint(self) -> str:
+        """Which templates (ids and versions) are active, leaving out learned weights."""
+        return hashlib.sha256(self._library_bytes()).hexdigest()[:12]
+
     def _compute_fingerprint(self) -> str:
         # Same digest as TemplateLibrary's while no choice-relevant state differs from it.
-        digest = hashlib.sha256()
-        for template in sorted(self._active.values(), key=lambda t: t.id):
-            digest.update(f"{template.id}@{template.version};".encode())
+        digest = hashlib.sha256(self._library_bytes())
         tilted = sorted((tid, f) for tid, f in self._factors.items() if f != 1.0)
         if tilted:
             digest.update(b"|effectiveness:")
