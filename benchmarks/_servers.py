@@ -14,6 +14,7 @@ import httpx
 
 from vgkit import VideoRequest
 from vgkit.agents.base import AgentCall
+from vgkit.client.protocol import encode_send_request
 from vgkit.loadtest.a2a import recorded_call
 from vgkit.serve import ServeProcess
 
@@ -88,12 +89,4 @@ async def agent_call(agent: str = AGENT) -> AgentCall:
 
 def send_body(call: AgentCall, *, request_id: int = 1) -> bytes:
     """A SendMessage (A2A 1.0) request carrying ``call`` as a data part."""
-    import orjson
-
-    message = {
-        "messageId": f"m{request_id}",
-        "role": "ROLE_USER",
-        "parts": [{"data": call.payload()}],
-    }
-    return orjson.dumps({"jsonrpc": "2.0", "id": request_id, "method": "SendMessage",
-                         "params": {"message": message}})  # fmt: skip
+    return encode_send_request(call.payload(), request_id=request_id)

@@ -9,15 +9,10 @@ import orjson
 
 from vgkit.agents import AgentCall
 from vgkit.claims.base import TOPIC, Measurement
+from vgkit.client.protocol import encode_send_request
 from vgkit.metrics import MetricsRegistry
 from vgkit.models import VideoRequest
 from vgkit.serve.process import ServeProcess
-
-
-def _send_body(payload: dict[str, Any]) -> bytes:
-    message = {"messageId": "m1", "role": "ROLE_USER", "parts": [{"data": payload}]}
-    rpc = {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {"message": message}}
-    return orjson.dumps(rpc)
 
 
 async def measure_pool(*, requests: int = 300, concurrency: int = 10) -> list[Measurement]:
@@ -34,7 +29,7 @@ async def measure_pool(*, requests: int = 300, concurrency: int = 10) -> list[Me
     from vgkit.loadtest import FunctionTarget, LoadTest
 
     call = AgentCall(SPECS["topic_analysis"], VideoRequest(topic=TOPIC))
-    body = _send_body(call.payload())
+    body = encode_send_request(call.payload())
     headers = {"Content-Type": "application/json"}
     load = LoadTest(mode="closed", users=concurrency, max_requests=requests, duration=120)
     defaults = PoolConfig()

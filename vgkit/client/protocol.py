@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import orjson
+
 from vgkit.errors import RpcError
 
 __all__ = [
@@ -578,3 +580,21 @@ def encode_send_params(
         {"returnImmediately": not blocking} if dialect is Dialect.V1 else {"blocking": blocking}
     )
     return {"message": encode_message(message, dialect), "configuration": config}
+
+
+def encode_send_request(
+    data: Any, dialect: Dialect = Dialect.V1, *, request_id: int | str = 1
+) -> bytes:
+    """A whole JSON-RPC ``SendMessage`` request carrying ``data`` as one data part.
+
+    The bytes a benchmark or measurement replays many times; :class:`A2AClient`
+    builds the same request per call.
+    """
+    message = Message(role="user", parts=[Part(data=data)])
+    rpc = {
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "method": method_name(Op.SEND, dialect),
+        "params": encode_send_params(message, dialect),
+    }
+    return orjson.dumps(rpc)
