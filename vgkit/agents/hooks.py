@@ -6,7 +6,7 @@ from vgkit.agents._text import fill, seconds, slots_for, word_count
 from vgkit.agents.base import AgentCall, AgentSpec, call_rng
 from vgkit.models import Hook, HookSet, TopicAnalysis
 from vgkit.platforms import allocate_sections, preset
-from vgkit.templates import Template, TemplateSource
+from vgkit.templates import Template, TemplateSource, pick
 
 SPEC = AgentSpec(
     name="hook_creator",
@@ -55,9 +55,9 @@ async def run(call: AgentCall, templates: TemplateSource) -> HookSet:
     )
     chosen: list[Template] = []
     while pool and len(chosen) < 1 + ALTERNATIVES:
-        pick = rng.choices(pool, weights=[t.weight for t in pool], k=1)[0]
-        chosen.append(pick)
-        pool.remove(pick)
+        template = pick(pool, rng)
+        chosen.append(template)
+        pool.remove(template)
     if not chosen:
         chosen = [templates.choose("hook", rng, platform=call.platform.value)]
     slots = slots_for(

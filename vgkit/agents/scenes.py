@@ -10,7 +10,7 @@ from vgkit.agents._text import fill, seconds, split_ms, to_ms, upper_first
 from vgkit.agents.base import AgentCall, AgentSpec, call_rng
 from vgkit.models import Scene, SceneList, Script, TopicAnalysis
 from vgkit.platforms import preset
-from vgkit.templates import Template, TemplateSource
+from vgkit.templates import Template, TemplateSource, pick
 
 SPEC = AgentSpec(
     name="scene_designer",
@@ -32,7 +32,7 @@ def _pick(
 ) -> Template:
     fresh = [t for t in pool if t.id != previous] or list(pool)
     weights = [t.weight * (CATEGORY_WEIGHT if category in t.tags else 1.0) for t in fresh]
-    return rng.choices(fresh, weights=weights, k=1)[0]
+    return pick(fresh, rng, weights)
 
 
 async def run(call: AgentCall, templates: TemplateSource) -> SceneList:

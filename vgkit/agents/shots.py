@@ -8,7 +8,7 @@ from vgkit.agents._text import clip, fill, seconds, title_case, to_ms, upper_fir
 from vgkit.agents.base import AgentCall, AgentSpec, call_rng
 from vgkit.models import Scene, SceneList, Shot, ShotList, TimingPlan
 from vgkit.platforms import preset
-from vgkit.templates import Template, TemplateSource
+from vgkit.templates import Template, TemplateSource, pick
 
 SPEC = AgentSpec(
     name="shot_describer",
@@ -53,7 +53,7 @@ def shot_lengths_ms(scene_ms: int, target_ms: int, min_ms: int, rng: random.Rand
 def _pick(pool: list[Template], rng: random.Random, want: str, previous: str | None) -> Template:
     tagged = [t for t in pool if want in t.tags and t["shot_type"] != previous]
     fresh = tagged or [t for t in pool if t["shot_type"] != previous] or pool
-    return rng.choices(fresh, weights=[t.weight for t in fresh], k=1)[0]
+    return pick(fresh, rng)
 
 
 def _overlay(scene: Scene, limit: int) -> str:

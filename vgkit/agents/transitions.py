@@ -8,7 +8,7 @@ from vgkit.agents._text import seconds, to_ms
 from vgkit.agents.base import AgentCall, AgentSpec, call_rng
 from vgkit.models import SceneList, TimingPlan, Transition, TransitionPlan
 from vgkit.platforms import preset
-from vgkit.templates import TemplateSource
+from vgkit.templates import TemplateSource, pick
 
 SPEC = AgentSpec(
     name="transition_planner",
@@ -40,7 +40,7 @@ async def run(call: AgentCall, templates: TemplateSource) -> TransitionPlan:
         pool = (
             [t for t in pool if t["name"] != previous] or pool or [templates.get("transition.cut")]
         )
-        template = rng.choices(pool, weights=[t.weight for t in pool], k=1)[0]
+        template = pick(pool, rng)
         previous = str(template["name"])
         limit_ms = min(
             to_ms(_MAX_FOR_PACING[timing.pacing]),

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from vgkit.templates import Template, TemplateError, default_library
+from vgkit.templates import Template, TemplateError, default_library, no_template, pick
 
 if TYPE_CHECKING:
     from vgkit.cache.layered import LayeredCache
@@ -196,12 +196,11 @@ class TemplateCache:
         style: str | None = None,
         tags: Iterable[str] = (),
     ) -> Template:
-        pool, weights = self._query(kind, platform, style, tags)
+        wanted = tuple(tags)
+        pool, weights = self._query(kind, platform, style, wanted)
         if not pool:
-            raise TemplateError(
-                f"no {kind} template for platform={platform} style={style} tags={list(tags)}"
-            )
-        return rng.choices(pool, weights=weights, k=1)[0]
+            raise no_template(kind, platform, style, wanted)
+        return pick(pool, rng, weights)
 
     def explain(
         self,

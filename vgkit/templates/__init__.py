@@ -34,6 +34,8 @@ __all__ = [
     "TemplateLibrary",
     "TemplateSource",
     "default_library",
+    "no_template",
+    "pick",
 ]
 
 #: Files of the packaged library, one per template kind.
@@ -126,6 +128,29 @@ class Template:
             out["weight"] = self.weight
         out.update(self.body)
         return out
+
+
+def pick(
+    pool: Sequence[Template], rng: random.Random, weights: Sequence[float] | None = None
+) -> Template:
+    """One template of ``pool`` drawn by ``weights`` (default: each template's weight).
+
+    Every seeded choice of a template goes through here, so the RNG is consumed the
+    same way everywhere and the same seed gives the same plan.
+    """
+    chosen: Template = rng.choices(
+        pool, weights=[t.weight for t in pool] if weights is None else weights, k=1
+    )[0]
+    return chosen
+
+
+def no_template(
+    kind: str, platform: str | None, style: str | None, tags: Iterable[str]
+) -> TemplateError:
+    """The error for a query that no template matches."""
+    return TemplateError(
+        f"no {kind} template for platform={platform} style={style} tags={list(tags)}"
+    )
 
 
 @runtime_checkable
@@ -236,10 +261,8 @@ class TemplateLibrary:
         wanted = tuple(tags)
         pool = self.candidates(kind, platform=platform, style=style, tags=wanted)
         if not pool:
-            raise TemplateError(
-                f"no {kind} template for platform={platform} style={style} tags={list(wanted)}"
-            )
-        return rng.choices(pool, weights=[t.weight for t in pool], k=1)[0]
+            raise no_template(kind, platform, style, wanted)
+        return pick(pool, rng)
 
 
 @cache
