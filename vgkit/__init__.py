@@ -10,28 +10,9 @@ Quick start::
 
 import typing as _typing
 
-from vgkit.agents import (
-    SPECS,
-    A2ABackend,
-    AgentCall,
-    AgentSpec,
-    Backend,
-    LLMBackend,
-    LLMConfig,
-    TemplateBackend,
-)
+from vgkit.agents import SPECS, AgentCall, AgentSpec, Backend, TemplateBackend
 from vgkit.agents.cost import COST_PROFILES, CostModel, CostProfile
 from vgkit.api import agenerate, generate
-from vgkit.cache import (
-    CacheIntegration,
-    CachePolicy,
-    LayeredCache,
-    TemplateCache,
-    TopicLog,
-    open_cache,
-)
-from vgkit.cache.trace import Trace, TraceRecorder, load_trace, record_trace
-from vgkit.client import A2AClient, PoolConfig, PooledClient
 from vgkit.dag import DAG
 from vgkit.errors import (
     AgentError,
@@ -72,25 +53,23 @@ from vgkit.models import (
 )
 from vgkit.orchestrator import AgentCache, CachedRun, CacheOutcome, Orchestrator
 from vgkit.platforms import Platform, PlatformPreset, preset
-from vgkit.queue import (
-    Job,
-    JobEvent,
-    JobQueue,
-    JobResult,
-    JobStatus,
-    LocalJobQueue,
-    Priority,
-    QueueConfig,
-    RedisJobQueue,
-    Worker,
-    WorkerConfig,
-)
 from vgkit.result import GenerationResult
 from vgkit.scheduler import EXECUTORS, ScheduleResult, run_graph
-from vgkit.serve import AgentServer, ServeConfig, ServeProcess, start_cluster
 from vgkit.sessions import current_session_id
 
 if _typing.TYPE_CHECKING:
+    from vgkit.agents.llm import LLMBackend, LLMConfig
+    from vgkit.agents.remote import A2ABackend
+    from vgkit.cache import (
+        CacheIntegration,
+        CachePolicy,
+        LayeredCache,
+        TemplateCache,
+        TopicLog,
+        open_cache,
+    )
+    from vgkit.cache.trace import Trace, TraceRecorder, load_trace, record_trace
+    from vgkit.client import A2AClient, PoolConfig, PooledClient
     from vgkit.dashboard import Dashboard
     from vgkit.experiments import Grid, GridResult, run_grid
     from vgkit.loadtest import (
@@ -107,7 +86,21 @@ if _typing.TYPE_CHECKING:
         run_load_test,
     )
     from vgkit.plots import storyboard_timeline
+    from vgkit.queue import (
+        Job,
+        JobEvent,
+        JobQueue,
+        JobResult,
+        JobStatus,
+        LocalJobQueue,
+        Priority,
+        QueueConfig,
+        RedisJobQueue,
+        Worker,
+        WorkerConfig,
+    )
     from vgkit.reports import Report, run_report, save_result
+    from vgkit.serve import AgentServer, ServeConfig, ServeProcess, start_cluster
     from vgkit.tuning import (
         CacheConfig,
         Recommendation,
@@ -120,9 +113,43 @@ if _typing.TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-# The measurement tools pull in pandas, numpy and papermill: import them on first use,
-# so `import vgkit` and the CLI stay quick.
+# The network and storage layers (aiohttp, redis) and the measurement tools (pandas,
+# numpy, papermill) load on first use, so `import vgkit` for the embedded pipeline stays
+# quick.
 _LAZY = {
+    "A2ABackend": "vgkit.agents.remote",
+    "LLMBackend": "vgkit.agents.llm",
+    "LLMConfig": "vgkit.agents.llm",
+    **dict.fromkeys(
+        (
+            "CacheIntegration",
+            "CachePolicy",
+            "LayeredCache",
+            "TemplateCache",
+            "TopicLog",
+            "open_cache",
+        ),
+        "vgkit.cache",
+    ),
+    **dict.fromkeys(("Trace", "TraceRecorder", "load_trace", "record_trace"), "vgkit.cache.trace"),
+    **dict.fromkeys(("A2AClient", "PoolConfig", "PooledClient"), "vgkit.client"),
+    **dict.fromkeys(
+        (
+            "Job",
+            "JobEvent",
+            "JobQueue",
+            "JobResult",
+            "JobStatus",
+            "LocalJobQueue",
+            "Priority",
+            "QueueConfig",
+            "RedisJobQueue",
+            "Worker",
+            "WorkerConfig",
+        ),
+        "vgkit.queue",
+    ),
+    **dict.fromkeys(("AgentServer", "ServeConfig", "ServeProcess", "start_cluster"), "vgkit.serve"),
     "Dashboard": "vgkit.dashboard",
     "Grid": "vgkit.experiments",
     "GridResult": "vgkit.experiments",
