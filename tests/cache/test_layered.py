@@ -268,3 +268,97 @@ async def test_a_long_computation_keeps_its_lease_and_a_dead_holder_loses_it(
     value = await second.get_or_compute(dead, lambda: slow("survivor"), ttl=60)
     assert value.value == {"by": "survivor"} and not value.hit
     assert time.monotonic() - started < 0.3 + 1.0 + 0.5
+
+
+async def _redis_has(redis_url: str, key: str) -> bool:
+    raw = aioredis.from_url(redis_url)
+    try:
+        return bool(await raw.exists(key))
+    finally:
+        await raw.aclose()
+
+
+def _count_round_trips(cache) -> list[int]:
+    """Count the commands and pipelines sent on ``cache``'s Redis connections."""
+    sent = [0]
+    pool = cache.l2.client.connection_pool
+    get_connection = pool.get_connection
+
+    async def counting_get_connection(*args, **kwargs):
+        conn = await get_connection(*args, **kwargs)
+        if not getattr(conn, "_vgkit_counted", False):
+            send = conn.send_packed_command
+
+            async def counting_send(command, *a, **k):
+                sent[0] += 1
+                return await send(command, *a, **k)
+
+            conn.send_packed_command = counting_send
+            conn._vgkit_counted = True
+        return conn
+
+    pool.get_connection = counting_get_connection
+    return sent
+
+
+async def test_a_miss_with_redis_takes_three_round_trips_and_writes_l1_behind(
+    make_cache: MakeCache, redis_url: str, key_prefix: str
+) -> None:
+    cache = make_cache(redis=redis_url, prefix=key_prefix)
+    # A first miss loads the scripts into Redis (EVALSHA, NOSCRIPT, SCRIPT LOAD once).
+    await cache.get_or_compute(cache.key("script", "tiktok", "warm"), _const(0), tags=["t"])
+    sent = _count_round_trips(cache)
+    key = cache.key("script", "tiktok", "three")
+    result = await cache.get_or_compute(key, _const({"n": 1}), tags=["topic:three"])
+    # The lookup; the lock with the double check; the value, its tag and the release.
+    assert not result.hit and sent[0] == 3
+    assert not await _redis_has(redis_url, cache.locks.lock_key(key))  # released with the write
+    raw = aioredis.from_url(redis_url)
+    try:
+        assert await raw.sismember(f"{key_prefix}tag:topic:three", key)
+    finally:
+        await raw.aclose()
+    # Before the disk write lands, this process already reads its own value from L1.
+    found = await cache.lookup(key)
+    assert found is not None and found[1] == "l1" and found[0].value == {"n": 1}
+    await cache.drain()
+    assert cache.l1 is not None and cache.l1.contains(key) and not cache._unflushed
+    # Redis holds the tag index, so invalidating the tag still reaches the L1 copy.
+    assert await cache.invalidate(tag="topic:three") == 1
+    assert not cache.l1.contains(key) and await cache.get(key) is None
+
+
+async def test_when_redis_refuses_the_write_l1_is_written_before_the_answer(
+    make_cache: MakeCache, redis_url: str, key_prefix: str
+) -> None:
+    cache = make_cache(redis=redis_url, prefix=key_prefix)
+    key = cache.key("script", "tiktok", "refused")
+    assert cache.l2 is not None and cache.l1 is not None
+
+    async def refuse(*args, **kwargs) -> bool:  # fault injection: the store fails
+        return False
+
+    cache.l2.set = refuse  # type: ignore[method-assign]
+    result = await cache.get_or_compute(key, _const(7), tags=["topic:refused"])
+    assert not result.hit and result.value == 7
+    # No write behind: the value is on disk, tagged there, and the lock is released.
+    assert cache.l1.contains(key) and not cache._unflushed
+    assert not await _redis_has(redis_url, cache.locks.lock_key(key))
+    assert await cache.l1.delete_tag("topic:refused") == [key]
+
+
+async def test_the_lock_round_trip_answers_with_a_value_stored_meanwhile(
+    make_cache: MakeCache, redis_url: str, key_prefix: str
+) -> None:
+    writer = make_cache(redis=redis_url, prefix=key_prefix)
+    reader = make_cache(redis=redis_url, prefix=key_prefix)
+    key = writer.key("script", "tiktok", "meanwhile")
+    held, data, peeked = await reader.locks.try_acquire_peek(key)
+    assert held is not None and held[0] == "l2" and data is None and peeked
+    await reader.locks.release(key, held)
+    await writer.set(key, {"v": 2})
+    # Stored after the reader's lookup: the lock script returns the value instead of the lock.
+    held, data, peeked = await reader.locks.try_acquire_peek(key)
+    assert held is None and data is not None and peeked
+    assert not await _redis_has(redis_url, reader.locks.lock_key(key))
+    assert (await reader.get_or_compute(key, _const({"v": 3}))).value == {"v": 2}

@@ -147,26 +147,36 @@ class DiskTier:
     async def set(
         self, key: str, data: bytes, *, ttl: float | None, tags: Iterable[str] = ()
     ) -> bool:
+        return await self.set_soon(key, data, ttl=ttl, tags=tags)
+
+    def set_soon(
+        self, key: str, data: bytes, *, ttl: float | None, tags: Iterable[str] = ()
+    ) -> asyncio.Future[bool]:
+        """Queue the write now and return its future (True when it was stored).
+
+        The write is on the executor's queue when this returns, so a delete
+        queued after it runs after it (writes in the background keep their order).
+        """
         tag_list = tuple(tags)
 
-        def write() -> None:
-            if tag_list:
-                with self.cache.transact(retry=True):
+        def write() -> bool:
+            try:
+                if tag_list:
+                    with self.cache.transact(retry=True):
+                        self.cache.set(key, data, expire=ttl, retry=True)
+                        for tag in tag_list:
+                            self._tag_add(tag, key, ttl)
+                else:
                     self.cache.set(key, data, expire=ttl, retry=True)
-                    for tag in tag_list:
-                        self._tag_add(tag, key, ttl)
-            else:
-                self.cache.set(key, data, expire=ttl, retry=True)
-            self._writes += 1
-            if self._writes % CULL_EVERY == 0:
-                self._cull()
+                self._writes += 1
+                if self._writes % CULL_EVERY == 0:
+                    self._cull()
+            except _ERRORS as exc:
+                self._error("set", key, exc)
+                return False
+            return True
 
-        try:
-            await self._offload(write)
-        except _ERRORS as exc:
-            self._error("set", key, exc)
-            return False
-        return True
+        return asyncio.get_running_loop().run_in_executor(self._executor, write)
 
     def _tag_add(self, tag: str, key: str, ttl: float | None) -> None:
         raw = self.cache.get(_TAG + tag, default=None, retry=True)
@@ -182,15 +192,20 @@ class DiskTier:
             self.stats.add("evictions", self.name, "all", removed)
 
     async def delete(self, keys: Sequence[str]) -> int:
-        def remove() -> int:
-            return sum(1 for key in keys if self.cache.delete(key, retry=True))
+        return len(await self.remove(keys))
+
+    async def remove(self, keys: Sequence[str]) -> list[str]:
+        """Delete ``keys``; the ones that were here."""
+
+        def remove() -> list[str]:
+            return [key for key in keys if self.cache.delete(key, retry=True)]
 
         try:
             removed = await self._offload(remove)
         except _ERRORS as exc:
             self._error("delete", keys[0] if keys else "", exc)
-            return 0
-        for key in keys[:removed]:
+            return []
+        for key in removed:
             self.stats.add("evictions", self.name, self._kind(key))
         return removed
 

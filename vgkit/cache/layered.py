@@ -3,9 +3,13 @@
 Read path: L1, then L2 (a hit there is promoted into L1 with its remaining
 TTL), then compute. A miss computes once per key across every process:
 in-process single flight, then a lock across processes (Redis, or diskcache
-without Redis) with a double check after acquiring it. Failures are never
-cached. A hit near expiry may refresh in the background (XFetch), so hot keys
-never stampede. Invalidation by key, tag or pattern is published on Redis so
+without Redis) with a double check after acquiring it. With Redis a miss
+costs three round trips: the lookup; the lock taken together with the double
+check; the value stored together with the lock's release. The disk write
+finishes behind (this process reads it from memory until it lands; other
+processes find the value in Redis). Failures are never cached. A hit near
+expiry may refresh in the background (XFetch), so hot keys never stampede.
+Invalidation by key, tag or pattern is published on Redis so
 every process drops the key from its L1.
 
 Nothing a tier does wrong reaches the caller: unreachable or slow Redis opens
@@ -51,6 +55,13 @@ class _PolicyTTL:
 POLICY_TTL: Any = _PolicyTTL()
 
 
+class _Unread:
+    """Marks an argument not given (None is a value there: "Redis has nothing")."""
+
+
+_UNREAD = _Unread()
+
+
 class LayeredCache:
     """Get, set, invalidate and read-through over L1 (diskcache) and L2 (Redis).
 
@@ -83,7 +94,10 @@ class LayeredCache:
         self.locks = KeyLock(l1=l1, l2=l2, prefix=prefix, options=locks)
         self._flights: SingleFlight[Lookup] = SingleFlight()
         self._refreshing: set[str] = set()
-        self._background: set[asyncio.Task[Any]] = set()
+        self._background: set[asyncio.Future[Any]] = set()
+        # L1 bytes of values computed here whose disk write is still queued
+        # (written behind once Redis has them): lookups here see them at once.
+        self._unflushed: dict[str, bytes] = {}
         self._started = False
         self._closed = False
 
@@ -142,7 +156,7 @@ class LayeredCache:
             return
         self._closed = True
         for task in list(self._background):
-            if task.get_name().startswith("vgkit-refresh"):
+            if isinstance(task, asyncio.Task) and task.get_name().startswith("vgkit-refresh"):
                 task.cancel()
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
@@ -192,11 +206,14 @@ class LayeredCache:
             return None
         return entry
 
-    async def lookup(self, key: str, *, count: bool = True) -> tuple[Entry, str] | None:
+    async def lookup(
+        self, key: str, *, count: bool = True, l2_data: bytes | _Unread | None = _UNREAD
+    ) -> tuple[Entry, str] | None:
         """The live entry for ``key`` and the tier that had it, or None.
 
         ``count=False`` leaves hits and misses uncounted (polling while another
-        process computes the value).
+        process computes the value). ``l2_data``: what Redis holds for the key,
+        when the caller has just read it (no second round trip).
         """
         if not self._started:
             await self.start()
@@ -205,7 +222,9 @@ class LayeredCache:
         l1 = self.l1
         if l1 is not None:
             start = perf_counter()
-            data = await l1.get(key)
+            data = self._unflushed.get(key)
+            if data is None:
+                data = await l1.get(key)
             entry = None if data is None else self._decode(l1, key, kind, data)
             if count:
                 stats.lookup("l1", kind, entry is not None, perf_counter() - start)
@@ -214,7 +233,7 @@ class LayeredCache:
         l2 = self.l2
         if l2 is not None:
             start = perf_counter()
-            data = await l2.get(key)
+            data = await l2.get(key) if isinstance(l2_data, _Unread) else l2_data
             entry = None if data is None else self._decode(l2, key, kind, data)
             if count:
                 stats.lookup("l2", kind, entry is not None, perf_counter() - start)
@@ -302,16 +321,49 @@ class LayeredCache:
         ``notify``: the key is mutable shared state (not content-addressed), so
         drop the old value from every other process's L1 as well.
         """
-        local, shared, seconds = self._encode(key, value, ttl, cost)
-        tag_list = tuple(tags)
-        writes = []
-        if self.l2 is not None:
-            writes.append(self.l2.set(key, shared, ttl=seconds, tags=tag_list))
-        if self.l1 is not None:
-            writes.append(self.l1.set(key, local, ttl=seconds, tags=tag_list))
-        await asyncio.gather(*writes)
+        await self._store(key, value, ttl, tuple(tags), cost)
         if notify and self.l2 is not None:
             await self.l2.publish({"o": self.origin, "keys": [key]})
+
+    async def _store(
+        self,
+        key: str,
+        value: Any,
+        ttl: Any,
+        tags: tuple[str, ...],
+        cost: float,
+        *,
+        unlock: tuple[str, str] | None = None,
+        behind: bool = False,
+    ) -> bool:
+        """Write both tiers; True when ``unlock`` (a Redis lock) was released with the write.
+
+        Redis first: it indexes the tags of what it holds (invalidating a tag
+        reads the members there and deletes them from every L1 by key), so the
+        disk write keeps its own tag index only for what Redis did not take.
+        ``behind``: once Redis holds the value, return without waiting for the
+        disk write (queued in order, seen by lookups here at once, finished by
+        ``drain``/``aclose``). Without Redis, or when its write fails, the disk
+        write is awaited: then L1 is where other processes find the value.
+        """
+        local, shared, seconds = self._encode(key, value, ttl, cost)
+        stored = False
+        if self.l2 is not None:
+            stored = await self.l2.set(key, shared, ttl=seconds, tags=tags, unlock=unlock)
+        if self.l1 is not None:
+            disk = self.l1.set_soon(key, local, ttl=seconds, tags=() if stored else tags)
+            if behind and stored:
+                self._unflushed[key] = local
+                disk.add_done_callback(lambda _: self._flushed(key, local))
+                self._background.add(disk)
+                disk.add_done_callback(self._background.discard)
+            else:
+                await disk
+        return stored and unlock is not None
+
+    def _flushed(self, key: str, local: bytes) -> None:
+        if self._unflushed.get(key) is local:
+            del self._unflushed[key]
 
     async def set_many(
         self,
@@ -372,22 +424,38 @@ class LayeredCache:
     ) -> Lookup:
         deadline = time.monotonic() + self.locks.options.wait
         while True:
-            held = await self.locks.try_acquire(key)
+            # Taking a Redis lock also reads the key (the double check, same round trip).
+            held, l2_data, peeked = await self.locks.try_acquire_peek(key)
+            if held is None and l2_data is not None:
+                # Stored since the lookup: Redis answered with the value, not the lock.
+                found = await self.lookup(key, l2_data=l2_data)
+                if found is not None:
+                    return self._hit(key, *found)
             if held is None and time.monotonic() < deadline:
                 # Another process computes it: wait for its value to appear.
                 value, _ = await self.locks.wait_for(key, lambda: self.lookup(key, count=False))
                 if value is not None:
                     return Lookup(value[0].value, hit=True, tier="wait", seconds_saved=0.0)
                 continue
+            released = False
             try:
                 if held is not None:
-                    found = await self.lookup(key)
+                    found = await self.lookup(key, l2_data=l2_data if peeked else _UNREAD)
                     if found is not None:
                         return self._hit(key, *found)
                 async with self.locks.kept(key, held):
-                    return await self._compute(key, fn, ttl, tags)
+                    start = time.perf_counter()
+                    value = await fn()
+                    cost = time.perf_counter() - start
+                    # Store and release in one Redis round trip; the disk write
+                    # finishes behind (waiters elsewhere read Redis).
+                    unlock = self.locks.redis_unlock(key, held)
+                    released = await self._store(
+                        key, value, ttl, tags, cost, unlock=unlock, behind=True
+                    )
+                    return Lookup(value, hit=False, tier=None)
             finally:
-                if held is not None:
+                if held is not None and not released:
                     await self.locks.release(key, held)
 
     async def _compute(
@@ -396,7 +464,7 @@ class LayeredCache:
         start = time.perf_counter()
         value = await fn()
         cost = time.perf_counter() - start
-        await self.set(key, value, ttl=ttl, tags=tags, cost=cost)
+        await self._store(key, value, ttl, tags, cost)
         return Lookup(value, hit=False, tier=None)
 
     def _maybe_refresh(
@@ -444,6 +512,8 @@ class LayeredCache:
             await self.start()
         removed: set[str] = set()
         message: dict[str, Any] = {"o": self.origin}
+        # Writes behind are queued ahead of the deletes below; stop serving them from memory.
+        self._unflushed.clear()
         if key is not None:
             full = self.full(key)
             message["keys"] = [full]
@@ -458,11 +528,11 @@ class LayeredCache:
                 removed.update(gone)
                 message["keys"] = members
             if self.l1 is not None:
+                # L1 indexes only what Redis did not take (written while it was out);
+                # the rest, promoted entries included, goes by the members Redis listed.
                 removed.update(await self.l1.delete_tag(tag))
-                # Entries promoted from L2 carry no tag index here: delete them by key.
-                extra = [k for k in members if k not in removed]
-                if extra:
-                    await self.l1.delete(extra)
+                if members:
+                    removed.update(await self.l1.remove(members))
         else:
             assert pattern is not None
             full = self.full(pattern)
@@ -478,9 +548,14 @@ class LayeredCache:
         """Drop what another process invalidated from this process's L1."""
         if message.get("o") == self.origin or self.l1 is None:
             return
-        keys = message.get("keys") or []
+        keys = [str(k) for k in message.get("keys") or []]
         if keys:
-            self.l1.delete_now([str(k) for k in keys])
+            self.l1.delete_now(keys)
+            queued = [k for k in keys if self._unflushed.pop(k, None) is not None]
+            if queued:  # a write behind is still queued: delete again after it
+                self._spawn(self.l1.delete(queued), "vgkit-invalidate")
+        if message.get("tag") or message.get("pattern"):
+            self._unflushed.clear()  # the deletes below queue behind the writes
         if message.get("tag"):
             self._spawn(self.l1.delete_tag(str(message["tag"])), "vgkit-invalidate")
         if message.get("pattern"):

@@ -106,9 +106,33 @@ class KeyLock:
             got = await self.l2.acquire(lock_key, token, self.options.ttl)
             if got is not None:
                 return ("l2", token) if got else None
+        return await self._acquire_local(lock_key, token)
+
+    async def try_acquire_peek(self, key: str) -> tuple[tuple[str, str] | None, bytes | None, bool]:
+        """``try_acquire`` unless Redis already holds ``key``, in one round trip.
+
+        ``(held, Redis bytes of key, whether Redis was read)``: when Redis has
+        the value it comes back instead of the lock (held is None), so the
+        double check after acquiring needs no round trip of its own.
+        """
+        token = new_token()
+        lock_key = self.lock_key(key)
+        if self.l2 is not None:
+            got, data = await self.l2.acquire_and_get(lock_key, token, self.options.ttl, key)
+            if got is not None:
+                return (("l2", token) if got else None), data, True
+        return await self._acquire_local(lock_key, token), None, False
+
+    async def _acquire_local(self, lock_key: str, token: str) -> tuple[str, str] | None:
         if self.l1 is not None:
             return ("l1", token) if await self.l1.add(lock_key, token, self.options.ttl) else None
         return ("none", token)
+
+    def redis_unlock(self, key: str, held: tuple[str, str] | None) -> tuple[str, str] | None:
+        """``(lock key, token)`` when ``held`` is a Redis lock (released with a write)."""
+        if held is None or held[0] != "l2":
+            return None
+        return self.lock_key(key), held[1]
 
     async def release(self, key: str, held: tuple[str, str]) -> None:
         backend, token = held

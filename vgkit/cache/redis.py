@@ -60,6 +60,32 @@ end
 redis.call('DEL', KEYS[1])
 return {members, removed}
 """
+# KEYS: the lock, the value. ARGV: token, lock lease in ms. The value when there
+# is one (the lock is not taken), else 1 when this caller took the lock, 0 when
+# another holds it.
+_LOCK_OR_GET = """
+local value = redis.call('GET', KEYS[2])
+if value then return {value} end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+return 0
+"""
+# KEYS: the value, the lock, then tag sets. ARGV: data, ttl in ms (0: none), token.
+# Stores the value, indexes it under its tags (a tag set lives as long as its
+# longest-lived member) and releases the lock if this caller still holds it.
+_STORE_AND_RELEASE = """
+local px = tonumber(ARGV[2])
+if px > 0 then redis.call('SET', KEYS[1], ARGV[1], 'PX', px)
+else redis.call('SET', KEYS[1], ARGV[1]) end
+for i = 3, #KEYS do
+  redis.call('SADD', KEYS[i], KEYS[1])
+  if px > 0 then
+    redis.call('PEXPIRE', KEYS[i], px, 'GT')
+    redis.call('PEXPIRE', KEYS[i], px, 'NX')
+  else redis.call('PERSIST', KEYS[i]) end
+end
+if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
+return 1
+"""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,6 +141,8 @@ class RedisTier:
         self._release = self.client.register_script(_RELEASE)
         self._renew = self.client.register_script(_RENEW)
         self._delete_tag = self.client.register_script(_DELETE_TAG)
+        self._lock_or_get = self.client.register_script(_LOCK_OR_GET)
+        self._store_and_release = self.client.register_script(_STORE_AND_RELEASE)
         self._pending: list[tuple[str, asyncio.Future[bytes | None]]] = []
         self._inflight = 0
         self._listener: asyncio.Task[None] | None = None
@@ -225,14 +253,43 @@ class RedisTier:
     # -- writes ------------------------------------------------------------------
 
     async def set(
-        self, key: str, data: bytes, *, ttl: float | None, tags: Iterable[str] = ()
+        self,
+        key: str,
+        data: bytes,
+        *,
+        ttl: float | None,
+        tags: Iterable[str] = (),
+        unlock: tuple[str, str] | None = None,
     ) -> bool:
-        return await self.set_many([(key, data, ttl)], tags=tags)
+        return await self.set_many([(key, data, ttl)], tags=tags, unlock=unlock)
 
     async def set_many(
-        self, items: Sequence[tuple[str, bytes, float | None]], *, tags: Iterable[str] = ()
+        self,
+        items: Sequence[tuple[str, bytes, float | None]],
+        *,
+        tags: Iterable[str] = (),
+        unlock: tuple[str, str] | None = None,
     ) -> bool:
+        """Store the items and index them under ``tags``, in one round trip.
+
+        ``unlock``: ``(lock key, token)`` of a lock to release after the
+        writes, in the same round trip (a computation that stores its result
+        and lets waiters in). True when everything, the release included, went
+        through; on False the caller still holds the lock and must release it.
+        """
         tag_keys = [f"{self.prefix}tag:{tag}" for tag in tags]
+        if unlock is not None and len(items) == 1:
+            # One script, one command: the hot path of a computed miss.
+            (key, data, ttl), (lock_key, token) = items[0], unlock
+            px = max(1, int(ttl * 1000)) if ttl is not None else 0
+
+            async def store() -> bool:
+                await self._store_and_release(
+                    keys=[key, lock_key, *tag_keys], args=[data, px, token]
+                )
+                return True
+
+            return await self._call("set", self._kind(key), store, False)
 
         async def write() -> bool:
             pipe = self.client.pipeline(transaction=False)
@@ -247,6 +304,8 @@ class RedisTier:
                         # A tag set lives as long as its longest-lived member.
                         pipe.pexpire(tag_key, px, gt=True)
                         pipe.pexpire(tag_key, px, nx=True)
+            if unlock is not None:
+                pipe.eval(_RELEASE, 1, *unlock)
             await pipe.execute()
             return True
 
@@ -294,6 +353,28 @@ class RedisTier:
         if result is None and not self.available:
             return None
         return bool(result)
+
+    async def acquire_and_get(
+        self, key: str, token: str, ttl: float, peek: str
+    ) -> tuple[bool | None, bytes | None]:
+        """Take the lock ``key`` unless ``peek`` has a value, in one command (a script).
+
+        ``(False, value)`` when ``peek`` has a value (the lock is not taken),
+        ``(True, None)`` when this caller took the lock, ``(False, None)`` when
+        another holds it, ``(None, None)`` when Redis is out. So the double
+        check after taking a lock costs no round trip of its own.
+        """
+
+        async def run() -> tuple[bool, bytes | None]:
+            result = await self._lock_or_get(keys=[key, peek], args=[token, int(ttl * 1000)])
+            if isinstance(result, list):
+                return False, result[0]
+            return result == 1, None
+
+        result = await self._call("lock", "lock", run, None)
+        if result is None:
+            return None, None
+        return result
 
     async def release(self, key: str, token: str) -> bool:
         return bool(

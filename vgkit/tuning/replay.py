@@ -24,6 +24,7 @@ diskcache's volume after each request, and the bytes the cache wrote.
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import math
 import tempfile
@@ -84,16 +85,17 @@ class ExpiringDiskTier(DiskTier):
         self._queue: list[tuple[float, str]] = []
         self.purged = 0
 
-    async def set(
+    def set_soon(
         self, key: str, data: bytes, *, ttl: float | None, tags: Iterable[str] = ()
-    ) -> bool:
+    ) -> asyncio.Future[bool]:
+        # Every write goes through here (``set`` too).
         if ttl is None:
             self._expiry.pop(key, None)
         else:
             expires = self.clock() + ttl
             self._expiry[key] = expires
             heapq.heappush(self._queue, (expires, key))
-        return await super().set(key, data, ttl=ttl, tags=tags)
+        return super().set_soon(key, data, ttl=ttl, tags=tags)
 
     def purge(self, now: float) -> int:
         """Delete the entries whose simulated expiry is at or before ``now``."""
