@@ -13,6 +13,7 @@ and a ``ValueError``) whose message lists every problem, one per line.
 from __future__ import annotations
 
 import hashlib
+import weakref
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
@@ -52,6 +53,7 @@ __all__ = [
     "VideoRequest",
     "canonical_json",
     "content_hash",
+    "model_canonical",
 ]
 
 MAX_TOPIC_CHARS = 500
@@ -59,9 +61,35 @@ MAX_TOPIC_CHARS = 500
 
 def canonical_json(value: Any) -> bytes:
     """Canonical JSON bytes (sorted keys, no whitespace) of a JSON-able value or model."""
+    if isinstance(value, Model):
+        return model_canonical(value)
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+#: id(model) -> (a weak reference to it, its canonical JSON); an entry leaves with its model.
+_CANONICAL: dict[int, tuple[weakref.ref[Model], bytes]] = {}
+
+
+def model_canonical(model: Model) -> bytes:
+    """``canonical_json`` of a vgkit model, computed once per model.
+
+    Models are frozen and hold only immutable values, so their JSON never
+    changes; upstream artifacts are hashed by every downstream call (cache
+    keys, seeds), and dumping them each time was most of that cost.
+    """
+    key = id(model)
+    hit = _CANONICAL.get(key)
+    if hit is not None and hit[0]() is model:
+        return hit[1]
+    data = orjson.dumps(model.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+
+    def forget(_: weakref.ref[Model]) -> None:
+        _CANONICAL.pop(key, None)
+
+    _CANONICAL[key] = (weakref.ref(model, forget), data)
+    return data
 
 
 def content_hash(value: Any, *, length: int = 16) -> str:

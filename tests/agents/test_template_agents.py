@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import subprocess
 import sys
 
+import orjson
 import pytest
 
 import vgkit
+from vgkit import models as models_module
 from vgkit.agents import SPECS, TemplateBackend
 from vgkit.agents.base import AgentCall
 from vgkit.agents.quality import run as quality_run
-from vgkit.models import Style, VideoPlan, VideoRequest
+from vgkit.models import Style, VideoPlan, VideoRequest, model_canonical
 from vgkit.platforms import Platform, preset
 
 TOPIC = "How solar panels turn sunlight into electricity"
@@ -171,3 +174,37 @@ def test_agent_specs_are_versioned_and_wired() -> None:
     for spec in SPECS.values():
         assert spec.version and spec.description
         assert set(spec.needs) <= steps
+
+
+class _Recording(TemplateBackend):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[AgentCall] = []
+
+    async def run(self, call: AgentCall) -> object:  # type: ignore[override]
+        self.calls.append(call)
+        return await super().run(call)
+
+
+def test_a_calls_canonical_bytes_are_those_of_its_payload() -> None:
+    # canonical() is assembled from per-model cached JSON; cache keys and seeds
+    # depend on it being exactly the sorted JSON of the payload.
+    backend = _Recording()
+    vgkit.generate(TOPIC, backend=backend)
+    assert len(backend.calls) >= 20
+    for call in backend.calls:
+        expected = orjson.dumps(call.payload(), option=orjson.OPT_SORT_KEYS)
+        assert call.canonical() == expected, call.agent
+        assert call.canonical() == expected  # the cached form, the second time
+
+
+def test_model_canonical_is_computed_once_and_forgotten_with_its_model() -> None:
+    request = VideoRequest(topic=TOPIC)
+    first = model_canonical(request)
+    assert model_canonical(request) is first
+    assert first == orjson.dumps(request.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    key = id(request)
+    assert key in models_module._CANONICAL
+    del request
+    gc.collect()
+    assert key not in models_module._CANONICAL

@@ -26,7 +26,7 @@ VALUE = {"scenes": [{"index": i, "title": f"Scene {i}", "mood": "calm"} for i in
         ("zlib", "storyboard", 1),
         ("zstd", "x", 2),
         ("auto", "storyboard", 3),
-        ("auto", "unknown", 1),
+        ("auto", "unknown", 2),
     ],
 )
 def test_round_trip_names_the_codec_in_the_header(compression, kind, codec_nibble) -> None:

@@ -25,7 +25,7 @@ import orjson
 from pydantic import ValidationError
 
 from vgkit.errors import AgentError, InvalidRequestError
-from vgkit.models import Model, VideoRequest, canonical_json
+from vgkit.models import Model, VideoRequest, model_canonical
 from vgkit.platforms import Platform
 
 __all__ = [
@@ -113,8 +113,20 @@ class AgentCall:
         }
 
     def canonical(self) -> bytes:
-        """Canonical JSON of the payload: equal calls give equal bytes."""
-        return canonical_json(self.payload())
+        """Canonical JSON of the payload: equal calls give equal bytes.
+
+        The same bytes as ``canonical_json(self.payload())``, assembled from
+        each model's own canonical JSON (computed once per model), so hashing
+        a call does not dump its upstream artifacts again.
+        """
+        dumps = orjson.dumps
+        parts = [b'{"agent":', dumps(self.spec.name), b',"inputs":{']
+        for i, step in enumerate(sorted(self.inputs)):
+            parts += [b"," if i else b"", dumps(step), b":", model_canonical(self.inputs[step])]
+        platform = self.platform.value if self.platform is not None else None
+        parts += [b'},"platform":', dumps(platform), b',"request":', model_canonical(self.request)]
+        parts += [b',"version":', dumps(self.spec.version), b"}"]
+        return b"".join(parts)
 
     def digest(self, backend_fingerprint: str = "") -> str:
         """Hash of agent name, version, backend fingerprint and canonical inputs."""

@@ -28,7 +28,6 @@ from pathlib import Path
 import orjson
 import zstandard
 
-from vgkit.cache.codec import DEFAULT_ZSTD_LEVEL
 from vgkit.errors import CacheError
 
 __all__ = [
@@ -150,6 +149,11 @@ async def training_samples(
     return samples
 
 
+#: A training parameter, fixed with the shipped dictionaries (values are compressed
+#: at the codec's level, zstd's default 3, whatever level the dictionary was tuned for).
+_TRAINING_LEVEL = 6
+
+
 def train_dictionaries(
     samples: Mapping[str, list[bytes]],
 ) -> dict[str, zstandard.ZstdCompressionDict]:
@@ -165,7 +169,7 @@ def train_dictionaries(
             dict_id=dictionary_id(kind),
             threads=1,
             notifications=0,
-            level=DEFAULT_ZSTD_LEVEL,
+            level=_TRAINING_LEVEL,
         )
     return out
 

@@ -37,8 +37,8 @@ CODECS: Mapping[str, CodecOptions] = MappingProxyType(
     {
         # The original system: zlib level 6 above 1 KiB.
         "zlib-6": CodecOptions(compression="zlib"),
-        # vgkit's default: zstd with the shipped dictionaries where one exists, else
-        # zlib; L1 keeps entries under 16 KiB uncompressed.
+        # vgkit's default: zstd (level 3) with the shipped dictionaries where one
+        # exists, else without; L1 keeps entries under 16 KiB uncompressed.
         "zstd+dict": CodecOptions(),
         # The same, but L1 compresses too (smaller on disk, a decompression per hit).
         "zstd+dict-l1": CodecOptions(l1_threshold=0),

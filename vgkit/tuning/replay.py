@@ -180,8 +180,10 @@ async def _replay(
     with paused_recording():
         async with (
             integration,
+            # Serial: nodes read and write the cache in one fixed order, so eviction
+            # ties (access times, rowids) fall the same way on every run.
             Orchestrator(
-                backend=TemplateBackend(), cache=integration, metrics=registry
+                backend=TemplateBackend(), cache=integration, metrics=registry, executor="serial"
             ) as orchestrator,
         ):
             for record in records:
