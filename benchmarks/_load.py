@@ -14,6 +14,7 @@ import aiohttp
 import httpx
 
 from vgkit.client import PoolConfig, PooledClient
+from vgkit.client.tls import client_context
 from vgkit.metrics import MetricsRegistry
 
 HEADERS = {"Content-Type": "application/json", "A2A-Version": "1.0"}
@@ -77,18 +78,24 @@ def _check(status: int, body: bytes) -> None:
 class Clients:
     """The four ways of sending the same request to the same server."""
 
-    def __init__(self, url: str, body: bytes) -> None:
+    def __init__(self, url: str, body: bytes, ca_file: str | None = None) -> None:
+        """``ca_file``: the server speaks https with a certificate this CA file verifies."""
         self.url, self.body = url, body
         # The original defaults (10 connections per host) ...
-        self.pool = PooledClient(PoolConfig(health_check_interval=None), metrics=MetricsRegistry())
+        self.pool = PooledClient(
+            PoolConfig(health_check_interval=None, ca_file=ca_file), metrics=MetricsRegistry()
+        )
         # ... and the baselines' connection budget (aiohttp and httpx: 100), to compare overheads.
         self.wide = PooledClient(
-            PoolConfig(limit_per_host=100, limit=100, health_check_interval=None),
+            PoolConfig(limit_per_host=100, limit=100, health_check_interval=None, ca_file=ca_file),
             metrics=MetricsRegistry(),
         )
-        self.shared = aiohttp.ClientSession()
-        self.fresh = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
-        self.httpx = httpx.AsyncClient()
+        self.tls = tls = client_context(ca_file)
+        self.shared = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls))
+        self.fresh = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(force_close=True, ssl=tls)
+        )
+        self.httpx = httpx.AsyncClient(verify=tls)
 
     async def pooled_card(self) -> None:
         resp = await self.pool.request("GET", self.url, "/.well-known/agent-card.json")
@@ -118,7 +125,7 @@ class Clients:
     async def session_per_request(self) -> None:
         # What code without a pool usually does: a session (and so a connection) per call.
         async with (
-            aiohttp.ClientSession() as session,
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self.tls)) as session,
             session.post(self.url + "/", data=self.body, headers=HEADERS) as resp,
         ):
             _check(resp.status, await resp.read())

@@ -61,9 +61,12 @@ def _wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> N
     raise RuntimeError(f"{url} did not start")
 
 
-def start_vgkit_serve(agent: str = AGENT, workers: int = 1) -> ServeProcess:
-    """`vgkit serve --agent AGENT` on a free port, in its own process (started)."""
-    serve = ServeProcess([agent], workers=workers)
+def start_vgkit_serve(agent: str = AGENT, workers: int = 1, *, tls: bool = False) -> ServeProcess:
+    """`vgkit serve --agent AGENT` on a free port, in its own process (started).
+
+    ``tls``: https with a self-signed certificate (``serve.ca_file`` verifies it).
+    """
+    serve = ServeProcess([agent], workers=workers, tls=tls)
     serve.start_sync()
     return serve
 

@@ -11,6 +11,10 @@ sessions, not connections. Here every client sends the same A2A ``SendMessage``
 (a real topic-analysis call) to ``vgkit serve`` running in a separate process,
 closed-loop at concurrency 1, 10 and 50 in one run, and the reuse rate is read
 from aiohttp's trace hooks (real TCP connections).
+
+The same comparison over https (what A2A asks for in production; the server
+runs ``--tls-cert`` with a self-signed certificate the clients trust) shows
+what a new connection costs once it carries a TLS handshake.
 """
 
 from __future__ import annotations
@@ -63,20 +67,41 @@ async def run(quick: bool) -> list[Row]:
             reuse = clients.pool.stats()["totals"]
         finally:
             await clients.aclose()
-    for c in CONCURRENCY:
-        r = results[c]
-        rows.append(
-            row(
-                f"pooled / new connection per request, c={c}",
-                r["pooled"].throughput,
-                r["new"].throughput,
-                "req/s",
-                target=2.0 if c == 10 else None,
-                higher_is_better=True,
-                notes=f"mean latency {r['pooled'].mean_latency * 1e3:.2f} ms vs "
-                f"{r['new'].mean_latency * 1e3:.2f} ms",
+    with start_vgkit_serve(tls=True) as server:
+        clients = Clients(server.url(AGENT), body, ca_file=server.ca_file)
+        try:
+            over_tls = {
+                c: await compare(
+                    {"pooled": clients.pooled, "new": clients.new_connection},
+                    c,
+                    total,
+                    rounds,
+                    server_pid=server.pid,
+                )
+                for c in CONCURRENCY
+            }
+        finally:
+            await clients.aclose()
+    for label, runs, target, extra in (
+        ("", results, 2.0, ""),
+        ("over https: ", over_tls, None, " (a TLS handshake per new connection)"),
+    ):
+        for c in CONCURRENCY:
+            pooled, new = runs[c]["pooled"], runs[c]["new"]
+            rows.append(
+                row(
+                    f"{label}pooled / new connection per request, c={c}",
+                    pooled.throughput,
+                    new.throughput,
+                    "req/s",
+                    target=target if c == 10 else None,
+                    higher_is_better=True,
+                    notes=f"mean latency {pooled.mean_latency * 1e3:.2f} ms vs "
+                    f"{new.mean_latency * 1e3:.2f} ms; CPU per request client + server "
+                    f"{(pooled.cpu + pooled.server_cpu) * 1e6:.0f} vs "
+                    f"{(new.cpu + new.server_cpu) * 1e6:.0f} us{extra}",
+                )
             )
-        )
     rows.append(
         row(
             "pooled / new connection, GET agent card, c=10",

@@ -11,6 +11,8 @@ public helpers fill unset arguments from :func:`settings`. Variables:
 - ``VGKIT_AGENTS``: file mapping agent names to A2A endpoints (unset: embedded agents).
 - ``VGKIT_AUTH_TOKEN``: bearer token agent servers require and clients send (unset: no auth).
 - ``VGKIT_HMAC_SECRET``: shared secret for HMAC-SHA256 body signatures (unset).
+- ``VGKIT_CA_FILE``: PEM file of extra CAs clients trust for https agents (unset:
+  the system's only); a self-signed server certificate is its own CA file.
 - ``VGKIT_LLM_BASE_URL``, ``VGKIT_LLM_MODEL``, ``VGKIT_LLM_API_KEY``: the llm backend.
 - ``VGKIT_REPORTS_DIR``: where ``vgkit report`` writes (``reports``).
 - ``VGKIT_NOTEBOOKS_DIR``: the notebooks ``vgkit report`` runs (the project's ``notebooks/``).
@@ -52,6 +54,7 @@ class Settings:
     agents_file: Path | None = None
     auth_token: str | None = None
     hmac_secret: str | None = None
+    ca_file: str | None = None
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None
@@ -109,6 +112,7 @@ def settings(env: Mapping[str, str] | None = None) -> Settings:
         agents_file=Path(agents) if agents else None,
         auth_token=text("VGKIT_AUTH_TOKEN"),
         hmac_secret=text("VGKIT_HMAC_SECRET"),
+        ca_file=text("VGKIT_CA_FILE"),
         llm_base_url=text("VGKIT_LLM_BASE_URL"),
         llm_model=text("VGKIT_LLM_MODEL"),
         llm_api_key=text("VGKIT_LLM_API_KEY"),

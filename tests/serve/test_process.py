@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from vgkit.client.tls import client_context
 from vgkit.errors import ServeError
 from vgkit.serve import ServeProcess
 
@@ -32,3 +33,15 @@ def test_a_child_that_cannot_start_says_why() -> None:
         ServeProcess(["nobody"]).start_sync()
     with pytest.raises(ServeError, match="at least 1"):
         ServeProcess(workers=0)
+
+
+async def test_a_tls_child_serves_https_that_its_ca_file_verifies() -> None:
+    async with ServeProcess(["topic_analysis"], tls=True) as serve:
+        url = serve.url("topic_analysis")
+        assert url.startswith("https://127.0.0.1:") and serve.ca_file is not None
+        async with httpx.AsyncClient(verify=client_context(serve.ca_file)) as client:
+            card = (await client.get(url + "/.well-known/agent-card.json")).json()
+        assert card["url"] == url + "/"
+        async with httpx.AsyncClient() as untrusting:
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                await untrusting.get(url + "/healthz")

@@ -43,6 +43,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         shutdown_timeout=args.shutdown_timeout,
         write_agents=args.write_agents,
         loop=args.loop,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_self_signed=args.tls_self_signed,
     )
     return serve(options)
 
@@ -56,6 +59,7 @@ def register(sub: Any) -> None:
             "Serve the agents as A2A servers, one port per agent. Default ports: "
             f"{ports}. --port-base B moves them all: port = B + (default - {DEFAULT_PORT_BASE})."
             " Authentication: set VGKIT_AUTH_TOKEN (bearer) and/or VGKIT_HMAC_SECRET."
+            " HTTPS: --tls-cert and --tls-key, or --tls-self-signed."
         ),
     )
     p.add_argument(
@@ -107,5 +111,13 @@ def register(sub: Any) -> None:
         default=DEFAULT_LOOP,
         help="event loop: uvloop (less CPU per request) or asyncio; auto uses uvloop when "
         f"installed (default {DEFAULT_LOOP})",
+    )
+    p.add_argument("--tls-cert", metavar="CERT.pem", help="serve https with this certificate chain")
+    p.add_argument("--tls-key", metavar="KEY.pem", help="the private key of --tls-cert")
+    p.add_argument(
+        "--tls-self-signed",
+        action="store_true",
+        help="serve https with a throwaway certificate for 127.0.0.1 and localhost (printed; "
+        "clients trust it with VGKIT_CA_FILE)",
     )
     p.set_defaults(handler=cmd_serve)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import time
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -56,7 +57,13 @@ class OriginPool:
     own limit is only a backstop.
     """
 
-    def __init__(self, cfg: PoolConfig, origin: Origin, stats: OriginStats) -> None:
+    def __init__(
+        self,
+        cfg: PoolConfig,
+        origin: Origin,
+        stats: OriginStats,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         per_host = cfg.adaptive.max_per_host if cfg.adaptive else cfg.limit_per_host
         self.connector = CountingConnector(
             stats,
@@ -64,6 +71,7 @@ class OriginPool:
             limit_per_host=per_host,
             keepalive_timeout=cfg.keepalive_timeout,
             enable_cleanup_closed=True,
+            ssl=tls if tls is not None else True,
         )
         self.session = aiohttp.ClientSession(
             connector=self.connector,

@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import itertools
 import random
+import ssl
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ from vgkit.client.resilience import (
     RetryPolicy,
     classify,
     retry_allowed,
+    tls_error,
 )
 from vgkit.client.stats import (
     OriginStats,
@@ -64,6 +66,8 @@ from vgkit.client.stats import (
     register_source,
     stats_frame,
 )
+from vgkit.client.tls import client_context
+from vgkit.config import settings
 from vgkit.errors import (
     CircuitOpenError,
     ClientError,
@@ -131,6 +135,11 @@ class PoolConfig:
     breaker: BreakerConfig = DEFAULT_BREAKER
     adaptive: AdaptiveSizing | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    ca_file: str | None = None
+    """PEM file of extra CAs to trust for https endpoints, beside the system's
+    (default ``VGKIT_CA_FILE``); a self-signed server certificate is its own CA."""
+    verify_tls: bool = True
+    """False accepts any server certificate: a test bench, never production."""
 
     def __post_init__(self) -> None:
         for name in ("limit_per_host", "limit"):
@@ -195,6 +204,7 @@ class PooledClient:
         self._endpoints: dict[str, Endpoint] = {}
         self._by_url: dict[str, list[Endpoint]] = {}
         self._global = Limiter(config.limit)
+        self._ssl: ssl.SSLContext | None = None
         self._timeout = aiohttp.ClientTimeout(
             total=config.request_timeout,
             sock_connect=config.connect_timeout,
@@ -274,9 +284,17 @@ class PooledClient:
             stats = self._stats.get(origin)
             if stats is None:
                 stats = self._stats[origin] = OriginStats(origin)
-            pool = self._origins[origin] = OriginPool(self.config, origin, stats)
+            tls = self._tls() if origin[0] == "https" else None
+            pool = self._origins[origin] = OriginPool(self.config, origin, stats, tls)
             self._start_background()
         return pool
+
+    def _tls(self) -> ssl.SSLContext:
+        """The context https origins verify with (built once: loading CAs takes ms)."""
+        if self._ssl is None:
+            ca_file = self.config.ca_file or settings().ca_file
+            self._ssl = client_context(ca_file, verify=self.config.verify_tls)
+        return self._ssl
 
     # -- requests ------------------------------------------------------------
 
@@ -409,6 +427,8 @@ class PooledClient:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if isinstance(exc, aiohttp.ClientSSLError):
+                raise tls_error(method, url, exc) from exc
             failure = classify(exc)
             if failure is None:
                 raise ClientError(f"{method} {url} failed: {exc}", url=url) from exc
@@ -476,6 +496,8 @@ class PooledClient:
                     method, url, data=body, headers=hdrs, timeout=client_timeout
                 )
             except Exception as exc:
+                if isinstance(exc, aiohttp.ClientSSLError):
+                    raise tls_error(method, url, exc) from exc
                 chosen.breaker.record_failure()
                 chosen.failures += 1
                 failure = classify(exc) or Failure.DISCONNECTED

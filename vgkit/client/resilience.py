@@ -37,6 +37,8 @@ __all__ = [
     "Failure",
     "RetryPolicy",
     "classify",
+    "retry_allowed",
+    "tls_error",
 ]
 
 DEFAULT_ATTEMPTS = 3
@@ -168,6 +170,21 @@ def classify(exc: BaseException) -> Failure | None:
     if isinstance(exc, aiohttp.ClientResponseError | ConnectionError):
         return Failure.DISCONNECTED
     return None
+
+
+def tls_error(method: str, url: str, exc: aiohttp.ClientSSLError) -> ClientError:
+    """The error for a TLS failure: never retried (another try meets the same certificate)."""
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return ClientError(
+            f"{method} {url}: the server's TLS certificate is not trusted "
+            f"({exc.certificate_error}); trust its CA with PoolConfig(ca_file=...) or "
+            "VGKIT_CA_FILE (a self-signed certificate is its own CA file)",
+            url=url,
+        )
+    return ClientError(
+        f"{method} {url}: the TLS handshake failed ({exc}); is the server speaking https?",
+        url=url,
+    )
 
 
 def retry_allowed(failure: Failure, idempotent: bool) -> bool:

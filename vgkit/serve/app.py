@@ -66,6 +66,7 @@ from vgkit.serve.auth import AuthConfig
 from vgkit.serve.cards import card_v03, card_v1
 from vgkit.serve.stats import ServerStats
 from vgkit.serve.tasks import DEFAULT_MAX_TASK_BYTES, DEFAULT_MAX_TASKS, TaskContext, TaskStore
+from vgkit.serve.tls import TLSConfig
 
 __all__ = ["DEFAULT_MAX_BODY", "AgentServer", "ServeConfig"]
 
@@ -93,6 +94,8 @@ class ServeConfig:
     """Bytes of request messages those tasks may hold (so big bodies cannot exhaust memory)."""
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
     auth: AuthConfig = field(default_factory=AuthConfig)
+    tls: TLSConfig | None = None
+    """Serve https with this certificate (None: plain http)."""
     metrics: MetricsRegistry | None = None
 
 
@@ -144,16 +147,17 @@ class AgentServer:
         return app
 
     async def start(self) -> str:
-        """Bind and serve; returns the base URL (``http://127.0.0.1:PORT/``)."""
+        """Bind and serve; returns the base URL (``http://127.0.0.1:PORT/``, https with TLS)."""
+        context = self.config.tls.server_context() if self.config.tls else None
         runner = web.AppRunner(
             self.app, access_log=None, shutdown_timeout=self.config.shutdown_timeout
         )
         await runner.setup()
         site: web.BaseSite
         if self.sock is not None:
-            site = web.SockSite(runner, self.sock)
+            site = web.SockSite(runner, self.sock, ssl_context=context)
         else:
-            site = web.TCPSite(runner, self.config.host, self.port)
+            site = web.TCPSite(runner, self.config.host, self.port, ssl_context=context)
         try:
             await site.start()
         except OSError as exc:
@@ -165,7 +169,8 @@ class AgentServer:
         self._runner = runner
         host, port = runner.addresses[-1][:2]
         self.port = port
-        self.url = f"http://{host}:{port}/"
+        scheme = "https" if self.config.tls else "http"
+        self.url = f"{scheme}://{host}:{port}/"
         self.started_at = time.monotonic()
         return self.url
 

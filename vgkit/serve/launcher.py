@@ -28,6 +28,7 @@ from typing import Any
 
 from vgkit.agents import SPECS, Backend, TemplateBackend
 from vgkit.agents.remote import A2ABackend
+from vgkit.client import PoolConfig
 from vgkit.endpoints import DEFAULT_PORT_BASE, port_for
 from vgkit.errors import ServeError
 from vgkit.orchestrator import Orchestrator
@@ -116,9 +117,13 @@ async def start_cluster(
             pipeline = {n: u for n, u in cluster.endpoints().items() if n in SPECS}
             inner: Backend
             if orchestrator_backend == "a2a" and pipeline:
+                # Its siblings share this server's certificate: trust it (beside the
+                # system's CAs, so a certificate from a real CA works as well).
+                ca_file = cfg.tls.cert_file if cfg.tls else None
                 inner = A2ABackend(
                     pipeline,
                     fallback=backend(),
+                    pool_config=PoolConfig(ca_file=ca_file) if ca_file else None,
                     auth_token=cfg.auth.token,
                     hmac_secret=cfg.auth.hmac_secret,
                 )

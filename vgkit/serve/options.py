@@ -34,6 +34,7 @@ from vgkit.serve.launcher import (
     serve_until_signal,
     start_cluster,
 )
+from vgkit.serve.tls import TLSConfig, self_signed
 
 __all__ = ["DEFAULT_LOOP", "LOOPS", "ServeOptions", "loop_factory", "run_on_loop", "serve"]
 
@@ -88,9 +89,19 @@ class ServeOptions:
     shutdown_timeout: float = 10.0
     write_agents: str | None = None
     loop: str = DEFAULT_LOOP
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_self_signed: bool = False
+    """Make a throwaway certificate for 127.0.0.1 and localhost (``serve`` does, once)."""
 
     def __post_init__(self) -> None:
         loop_factory(self.loop)  # an unknown loop, or uvloop missing, fails here
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ServeError("--tls-cert and --tls-key go together: pass both PEM files")
+        if self.tls_self_signed and self.tls_cert:
+            raise ServeError("pass either --tls-self-signed or --tls-cert/--tls-key, not both")
+        if self.tls is not None:
+            self.tls.server_context()  # a missing or unreadable file fails here, in one line
         if self.workers < 1:
             raise ServeError(f"--workers must be at least 1, not {self.workers}")
         if self.backend not in BACKENDS:
@@ -123,6 +134,25 @@ class ServeOptions:
 
         return make
 
+    @property
+    def tls(self) -> TLSConfig | None:
+        if self.tls_cert and self.tls_key:
+            return TLSConfig(cert_file=self.tls_cert, key_file=self.tls_key)
+        return None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert or self.tls_self_signed else "http"
+
+    def with_certificate(self) -> ServeOptions:
+        """These options, with the self-signed certificate made now if one is asked for."""
+        if not self.tls_self_signed:
+            return self
+        made = self_signed()
+        return dataclasses.replace(
+            self, tls_cert=made.cert_file, tls_key=made.key_file, tls_self_signed=False
+        )
+
     def serve_config(self) -> ServeConfig:
         s = settings()
         return ServeConfig(
@@ -130,6 +160,7 @@ class ServeOptions:
             max_body=self.max_body,
             shutdown_timeout=self.shutdown_timeout,
             auth=AuthConfig(token=s.auth_token, hmac_secret=s.hmac_secret),
+            tls=self.tls,
         )
 
     async def start(self, sockets: Mapping[str, socket.socket] | None = None) -> Cluster:
@@ -150,6 +181,11 @@ def _announce(options: ServeOptions, endpoints: Mapping[str, list[str]]) -> None
     print(f"vgkit serve: {len(endpoints)} agents on {options.host} ({workers})")
     for name, urls in endpoints.items():
         print(f"  {name:<20} {urls[0]}/")
+    if options.tls_cert:
+        print(
+            f"TLS with the certificate {options.tls_cert} (clients that do not trust its CA: "
+            f"VGKIT_CA_FILE={options.tls_cert} for a self-signed one)"
+        )
     if options.write_agents:
         path = Path(options.write_agents)
         path.write_text(json.dumps({"agents": dict(endpoints)}, indent=2) + "\n")
@@ -159,6 +195,7 @@ def _announce(options: ServeOptions, endpoints: Mapping[str, list[str]]) -> None
 
 def serve(options: ServeOptions) -> int:
     """Run ``vgkit serve`` in the foreground; returns the exit status."""
+    options = options.with_certificate()  # once, so every worker serves the same one
     if options.workers == 1:
 
         async def main() -> int:
@@ -177,7 +214,8 @@ def serve(options: ServeOptions) -> int:
     )
     sockets = bind_sockets(options.host, ports)
     endpoints = {
-        name: [f"http://{options.host}:{sock.getsockname()[1]}"] for name, sock in sockets.items()
+        name: [f"{options.scheme}://{options.host}:{sock.getsockname()[1]}"]
+        for name, sock in sockets.items()
     }
     # Every worker serves the ports the parent bound, so workers need the real
     # ports (not 0) to point the orchestrator at its siblings.

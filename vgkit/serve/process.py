@@ -22,6 +22,7 @@ import contextlib
 import json
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -31,8 +32,10 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+from vgkit.client.tls import client_context
 from vgkit.errors import ServeError
 from vgkit.serve.options import DEFAULT_LOOP
+from vgkit.serve.tls import self_signed
 
 __all__ = ["DEFAULT_START_TIMEOUT", "ServeProcess"]
 
@@ -45,7 +48,9 @@ class ServeProcess:
 
     ``agents`` (default: all), ``workers``, ``cost`` and ``time_scale``,
     ``embedded_orchestrator`` and ``loop`` are the ``vgkit serve`` options of
-    the same names; ``args`` adds any other command-line arguments.
+    the same names; ``args`` adds any other command-line arguments. ``tls``:
+    serve https with a self-signed certificate made for this child; clients
+    trust it with ``PoolConfig(ca_file=serve.ca_file)``.
     """
 
     def __init__(
@@ -57,6 +62,7 @@ class ServeProcess:
         time_scale: float | None = None,
         embedded_orchestrator: bool = False,
         loop: str = DEFAULT_LOOP,
+        tls: bool = False,
         args: Sequence[str] = (),
         start_timeout: float = DEFAULT_START_TIMEOUT,
     ) -> None:
@@ -76,6 +82,9 @@ class ServeProcess:
             argv += ["--time-scale", repr(time_scale)]
         if embedded_orchestrator:
             argv.append("--embedded-orchestrator")
+        self.tls = tls
+        self.ca_file: str | None = None
+        """The certificate clients trust the child with (``tls=True``, once started)."""
         self.argv = [*argv, *args]
 
     @property
@@ -107,9 +116,16 @@ class ServeProcess:
             return self.endpoints()
         self._dir = Path(tempfile.mkdtemp(prefix="vgkit-serve-"))
         agents_file = self._dir / "agents.json"
+        argv = list(self.argv)
+        context = None
+        if self.tls:
+            made = self_signed(self._dir / "tls")
+            self.ca_file = made.cert_file
+            argv += ["--tls-cert", made.cert_file, "--tls-key", made.key_file]
+            context = client_context(made.cert_file)
         stderr = (self._dir / "stderr.txt").open("wb")
         command = [sys.executable, "-c", "from vgkit.cli import run; run()", "serve",
-                   *self.argv, "--write-agents", str(agents_file)]  # fmt: skip
+                   *argv, "--write-agents", str(agents_file)]  # fmt: skip
         with stderr:
             self.proc = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr
@@ -121,7 +137,7 @@ class ServeProcess:
                 time.sleep(0.05)
             self._endpoints = endpoints
             for urls in self._endpoints.values():
-                while not _healthy(urls[0]):
+                while not _healthy(urls[0], context):
                     self._check_alive(deadline)
                     time.sleep(0.05)
         except BaseException:
@@ -206,9 +222,9 @@ def _read_agents(path: Path) -> dict[str, list[str]]:
     return agents
 
 
-def _healthy(url: str) -> bool:
+def _healthy(url: str, context: ssl.SSLContext | None = None) -> bool:
     try:
-        with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
+        with urllib.request.urlopen(url + "/healthz", timeout=1, context=context) as response:
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError):
         return False
