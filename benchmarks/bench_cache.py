@@ -117,6 +117,8 @@ async def _interleaved(
     b: Callable[[], Awaitable[float]],
     best: Callable[[list[float]], float],
 ) -> tuple[float, float]:
+    await a()  # warm both paths up (imports, caches, SQLite pages) before timing
+    await b()
     xs, ys = [], []
     for _ in range(repeats):
         xs.append(await a())
@@ -144,7 +146,7 @@ async def l1_rows(quick: bool) -> list[Row]:
             return orjson.loads(raw.get(key))
 
         ours, base = await _interleaved(
-            3, lambda: _latency(cache.get, keys, ops), lambda: _latency(baseline, keys, ops), min
+            5, lambda: _latency(cache.get, keys, ops), lambda: _latency(baseline, keys, ops), min
         )
         stored = statistics.fmean(len(raw.get(k)) for k in keys)
         await cache.aclose()
@@ -156,7 +158,8 @@ async def l1_rows(quick: bool) -> list[Row]:
                 base * 1e6,
                 "us/get",
                 target=1.5,
-                notes=f"{ops} gets of 256 keys, best of 3; values {stored:.0f} B of JSON",
+                notes=f"{ops} gets of 256 keys, best of 5 after a warm-up; values {stored:.0f} B "
+                "of JSON",
             )
         ]
     finally:

@@ -9,8 +9,8 @@ check; the value stored together with the lock's release. The disk write
 finishes behind (this process reads it from memory until it lands; other
 processes find the value in Redis). Failures are never cached. A hit near
 expiry may refresh in the background (XFetch), so hot keys never stampede.
-Invalidation by key, tag or pattern is published on Redis so
-every process drops the key from its L1.
+Invalidation by key, tag or pattern is published on Redis so every process
+drops the key from its L1.
 
 Nothing a tier does wrong reaches the caller: unreachable or slow Redis opens
 the circuit breaker and the cache serves from L1; bytes that do not decode are

@@ -33,7 +33,7 @@ from typing import Any, Literal
 from vgkit.errors import LoadTestError
 from vgkit.loadtest.profile import ARRIVALS, Arrivals, Profile, arrival_offsets, parse_profile
 from vgkit.loadtest.result import LoadTestResult, Outcome, Records
-from vgkit.loadtest.stats import LiveStats, LoadProgress, collector_for, record_seconds
+from vgkit.loadtest.stats import LiveStats, LoadProgress, collector_for
 from vgkit.loadtest.targets import Target
 from vgkit.loadtest.workload import WorkItem, Workload
 from vgkit.metrics import MetricsRegistry, default_registry
@@ -273,7 +273,7 @@ class _Run:
         self.records.add(index, intended, sent, end, outcome, kind)
         if outcome == "ok":
             stats.ok += 1
-            record_seconds(stats.histogram, end - intended)
+            stats.observe(end - intended)
         else:
             stats.errors += 1
 
