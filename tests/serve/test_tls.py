@@ -135,6 +135,7 @@ def test_serve_rejects_bad_tls_options_in_one_line(args: list[str], expected: st
 
 def test_serve_with_a_self_signed_certificate_and_two_workers(tmp_path: Path) -> None:
     agents_file = tmp_path / "agents.json"
+    cert = ""
     proc = subprocess.Popen(
         [*SERVE, "--free-ports", "--agent", "topic_analysis", "--workers", "2",
          "--tls-self-signed", "--write-agents", str(agents_file)],
@@ -152,7 +153,6 @@ def test_serve_with_a_self_signed_certificate_and_two_workers(tmp_path: Path) ->
         assert url.startswith("https://127.0.0.1:")
         # The announcement names the certificate clients should trust.
         assert proc.stdout is not None
-        cert = ""
         while not cert:
             line = proc.stdout.readline()
             assert line, "vgkit serve did not name its certificate"
@@ -173,3 +173,5 @@ def test_serve_with_a_self_signed_certificate_and_two_workers(tmp_path: Path) ->
     finally:
         proc.terminate()
         proc.wait(30)
+    assert proc.returncode == 0
+    assert cert and not Path(cert).exists()  # the throwaway certificate and key are gone

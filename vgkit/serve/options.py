@@ -13,6 +13,7 @@ import dataclasses
 import importlib.util
 import json
 import os
+import shutil
 import socket
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -195,7 +196,15 @@ def _announce(options: ServeOptions, endpoints: Mapping[str, list[str]]) -> None
 
 def serve(options: ServeOptions) -> int:
     """Run ``vgkit serve`` in the foreground; returns the exit status."""
-    options = options.with_certificate()  # once, so every worker serves the same one
+    made = options.with_certificate()  # once, so every worker serves the same one
+    try:
+        return _serve(made)
+    finally:
+        if made is not options and made.tls_cert:  # a throwaway certificate leaves with us
+            shutil.rmtree(Path(made.tls_cert).parent, ignore_errors=True)
+
+
+def _serve(options: ServeOptions) -> int:
     if options.workers == 1:
 
         async def main() -> int:
