@@ -15,15 +15,17 @@ directory keep them consistent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fnmatch
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import diskcache
 import orjson
@@ -63,6 +65,24 @@ class DiskOptions:
             raise CacheError(f"cache size limit must be positive bytes, not {self.size_limit}")
 
 
+class _Write(NamedTuple):
+    key: str
+    data: bytes
+    ttl: float | None
+    tags: tuple[str, ...]
+    future: asyncio.Future[bool]
+
+
+def _resolve(writes: list[_Write], results: list[bool | BaseException]) -> None:
+    for w, result in zip(writes, results, strict=True):
+        if w.future.done():
+            continue
+        if isinstance(result, BaseException):
+            w.future.set_exception(result)
+        else:
+            w.future.set_result(result)
+
+
 class DiskTier:
     """L1: a byte store on ``diskcache`` (see the module docstring)."""
 
@@ -87,6 +107,9 @@ class DiskTier:
             ) from exc
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vgkit-l1")
         self._writes = 0
+        # Writes waiting for the executor, written together (see ``set_soon``).
+        self._batch: list[_Write] | None = None
+        self._batch_lock = threading.Lock()
 
     @property
     def directory(self) -> Path:
@@ -96,6 +119,7 @@ class DiskTier:
         return parse_key(self.prefix, key)[0]
 
     async def _offload(self, fn: Callable[[], T]) -> T:
+        self._close_batch()  # writes queued after this operation must run after it
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
     def _error(self, op: str, key: str, exc: BaseException) -> None:
@@ -156,27 +180,62 @@ class DiskTier:
 
         The write is on the executor's queue when this returns, so a delete
         queued after it runs after it (writes in the background keep their order).
+        Writes queued while the executor is busy go out together, in one SQLite
+        transaction: a commit per write was half of what a new key cost.
         """
-        tag_list = tuple(tags)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        write = _Write(key, data, ttl, tuple(tags), future)
+        with self._batch_lock:
+            batch = self._batch
+            if batch is None:
+                batch = self._batch = []
+                self._executor.submit(self._write_batch, batch, loop)
+            batch.append(write)
+        return future
 
-        def write() -> bool:
+    def _close_batch(self) -> None:
+        """Writes queued from now on go after whatever is submitted next."""
+        with self._batch_lock:
+            self._batch = None
+
+    def _write_batch(self, batch: list[_Write], loop: asyncio.AbstractEventLoop) -> None:
+        """On the executor: store ``batch`` (one transaction) and resolve its futures."""
+        with self._batch_lock:  # nothing joins the batch once it is being written
+            if self._batch is batch:
+                self._batch = None
+            writes = list(batch)
+        results: list[bool | BaseException]
+        try:
             try:
-                if tag_list:
-                    with self.cache.transact(retry=True):
-                        self.cache.set(key, data, expire=ttl, retry=True)
-                        for tag in tag_list:
-                            self._tag_add(tag, key, ttl)
-                else:
-                    self.cache.set(key, data, expire=ttl, retry=True)
-                self._writes += 1
-                if self._writes % CULL_EVERY == 0:
-                    self._cull()
-            except _ERRORS as exc:
-                self._error("set", key, exc)
-                return False
-            return True
+                with self.cache.transact(retry=True):
+                    for w in writes:
+                        self._write_one(w)
+                results = [True] * len(writes)
+            except _ERRORS:
+                # One bad write must not sink the others: write them one by one.
+                results = [self._write_alone(w) for w in writes]
+            self._writes += len(writes)
+            if self._writes // CULL_EVERY != (self._writes - len(writes)) // CULL_EVERY:
+                self._cull()
+        except Exception as exc:  # a bug, not a disk error: every waiter hears of it
+            results = [exc] * len(writes)
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
+            loop.call_soon_threadsafe(_resolve, writes, results)
 
-        return asyncio.get_running_loop().run_in_executor(self._executor, write)
+    def _write_one(self, w: _Write) -> None:
+        self.cache.set(w.key, w.data, expire=w.ttl, retry=True)
+        for tag in w.tags:
+            self._tag_add(tag, w.key, w.ttl)
+
+    def _write_alone(self, w: _Write) -> bool:
+        try:
+            with self.cache.transact(retry=True):
+                self._write_one(w)
+        except _ERRORS as exc:
+            self._error("set", w.key, exc)
+            return False
+        return True
 
     def _tag_add(self, tag: str, key: str, ttl: float | None) -> None:
         raw = self.cache.get(_TAG + tag, default=None, retry=True)
