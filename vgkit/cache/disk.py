@@ -129,6 +129,10 @@ class DiskTier:
     # -- reads (on the loop) -------------------------------------------------
 
     async def get(self, key: str) -> bytes | None:
+        return self.get_now(key)
+
+    def get_now(self, key: str) -> bytes | None:
+        """``get`` without the coroutine (the layered cache's hot path)."""
         try:
             value = self.cache.get(key, default=None, retry=True)
         except _ERRORS as exc:

@@ -224,7 +224,7 @@ class LayeredCache:
             start = perf_counter()
             data = self._unflushed.get(key)
             if data is None:
-                data = await l1.get(key)
+                data = l1.get_now(key)
             entry = None if data is None else self._decode(l1, key, kind, data)
             if count:
                 stats.lookup("l1", kind, entry is not None, perf_counter() - start)
