@@ -2,7 +2,8 @@
 
 Reads run on the event loop (a SQLite lookup in WAL mode takes tens of
 microseconds and never waits for writers); writes, deletes and culls run on a
-one-thread executor so a slow fsync never stalls the loop. Eviction is
+one-thread executor so a slow fsync never stalls the loop; writes queued while
+it is busy go out together in one transaction. Eviction is
 diskcache's own (size limit and policy configurable); automatic culling is
 switched off and done here after writes instead, so the tier can count what it
 evicted.
@@ -219,11 +220,14 @@ class DiskTier:
             except _ERRORS:
                 # One bad write must not sink the others: write them one by one.
                 results = [self._write_alone(w) for w in writes]
-            self._writes += len(writes)
-            if self._writes // CULL_EVERY != (self._writes - len(writes)) // CULL_EVERY:
-                self._cull()
         except Exception as exc:  # a bug, not a disk error: every waiter hears of it
             results = [exc] * len(writes)
+        self._writes += len(writes)
+        if self._writes // CULL_EVERY != (self._writes - len(writes)) // CULL_EVERY:
+            try:  # before the writers hear back: whoever waited sees the tier culled
+                self._cull()
+            except _ERRORS as exc:  # the writes stand; the next cull tries again
+                log.warning("l1 cull failed: %s", exc)
         with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
             loop.call_soon_threadsafe(_resolve, writes, results)
 
