@@ -25,7 +25,7 @@ from vgkit.errors import ServeError
 __all__ = ["TLSConfig", "client_context", "self_signed"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class TLSConfig:
     """A server certificate chain and its private key (PEM files)."""
 
@@ -33,7 +33,15 @@ class TLSConfig:
     key_file: str
 
     def server_context(self) -> ssl.SSLContext:
-        """The server's SSL context; ServeError naming the file when it cannot load."""
+        """The server's SSL context (loaded once, shared by every agent server of a
+        cluster); ServeError naming the file when it cannot load."""
+        context: ssl.SSLContext | None = self.__dict__.get("_context")
+        if context is None:
+            context = self._load()
+            object.__setattr__(self, "_context", context)
+        return context
+
+    def _load(self) -> ssl.SSLContext:
         for what, path in (("certificate", self.cert_file), ("key", self.key_file)):
             if not Path(path).is_file():
                 raise ServeError(f"TLS {what} file {path} does not exist")
