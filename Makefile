@@ -6,16 +6,23 @@ STAMP := $(VENV)/.vgkit-installed
 LAB_STAMP := $(VENV)/.vgkit-lab-installed
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test lint bench report lab clean
+.PHONY: setup demo test lint bench report lab lock clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every dependency to the versions CI last passed with; `make lock`
+# refreshes it on purpose (and every report records its hash).
+$(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "vgkit needs Python 3.11 or newer")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
+
+lock: setup
+	$(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 \
+		--no-emit-package vgkit --quiet --output-file constraints.txt
+	@echo "constraints.txt refreshed: run make test, then commit it"
 
 demo: setup
 	$(BIN)/vgkit generate "How solar panels turn sunlight into electricity" \
@@ -41,7 +48,7 @@ lab: setup $(LAB_STAMP)
 	$(BIN)/jupyter lab --ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 $(LAB_STAMP): pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[lab]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[lab]'
 	@touch $(LAB_STAMP)
 
 clean:

@@ -204,6 +204,19 @@ def _git_state(folder: Path) -> dict[str, Any] | None:
     }
 
 
+#: The lock file `make setup` installs with (`make lock` refreshes it).
+LOCK_FILE = "constraints.txt"
+
+
+def _lock_state(folder: Path) -> dict[str, Any] | None:
+    """The lock file's name and SHA-256, so two reports show whether they ran the same pins."""
+    top = _git(folder, "rev-parse", "--show-toplevel")
+    lock = Path(top) / LOCK_FILE if top else None
+    if lock is None or not lock.is_file():
+        return None
+    return {"file": LOCK_FILE, "sha256": hashlib.sha256(lock.read_bytes()).hexdigest()}
+
+
 def _versions() -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for name in KEY_PACKAGES:
@@ -267,6 +280,7 @@ def provenance(
         "parameters": dict(parameters),
         "seeds": {k: v for k, v in parameters.items() if "seed" in k.lower()},
         "git": _git_state(where),
+        "lock": _lock_state(where),
         "packages": _versions(),
         "python": {
             "version": platform.python_version(),

@@ -111,7 +111,10 @@ def shipped_dictionaries() -> Mapping[str, zstandard.ZstdCompressionDict]:
     for kind in DICTIONARY_KINDS:
         path = root.joinpath(f"{kind}.zdict")
         if not path.is_file():
-            continue
+            raise CacheError(
+                f"the shipped dictionary {kind}.zdict is missing from {root}: this vgkit "
+                "install is incomplete; reinstall it (pip install --force-reinstall vgkit)"
+            )
         dictionary = zstandard.ZstdCompressionDict(path.read_bytes())
         if dictionary.dict_id() != dictionary_id(kind):
             raise CacheError(

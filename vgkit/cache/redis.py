@@ -440,7 +440,7 @@ class RedisTier:
                     log.debug("invalidation listener lost Redis: %r", exc)
                 finally:
                     with contextlib.suppress(*_ERRORS):
-                        await pubsub.aclose()  # type: ignore[no-untyped-call]
+                        await pubsub.aclose()
                 await asyncio.sleep(delay)
                 delay = min(1.0, delay * 2)
         finally:
