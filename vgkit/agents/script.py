@@ -6,7 +6,7 @@ import random
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from vgkit.agents._text import fill, seconds, slots_for, title_case, word_count
+from vgkit.agents._text import fill, seconds, slots_for, title_case, upper_first, word_count
 from vgkit.agents.base import AgentCall, AgentSpec, call_rng
 from vgkit.models import HookSet, Script, ScriptSegment, TopicAnalysis, content_hash
 from vgkit.platforms import allocate_sections, preset
@@ -15,7 +15,7 @@ from vgkit.templates import TemplateSource
 SPEC = AgentSpec(
     name="script_writer",
     step="script",
-    version="1.0.0",
+    version="1.1.0",
     output=Script,
     needs=("topic_analysis", "hooks"),
     description="Writes timed narration for every section of the platform's structure.",
@@ -28,36 +28,60 @@ _OPENERS = {"chapter": "Part {n}: {point}.", "point": "{Point}."}
 
 
 class _Phrasebook:
-    """Sentence pools per segment kind, handing out the least-used sentence first."""
+    """Sentence pools per segment kind for one script, never saying a sentence twice.
+
+    Each pool is shuffled once per call (seeded), and a sentence template is
+    handed out at most once per script while unused ones fit: narration makes
+    repeats audible. Only when a pool runs dry (very long videos) is a template
+    used again, and then only if it reads differently (another keyword fills it).
+    ``{keyword}`` moves through the topic's keywords sentence by sentence.
+    """
 
     def __init__(self, pools: Mapping[str, Sequence[str]], rng: random.Random) -> None:
         self._pools = {kind: list(sentences) for kind, sentences in pools.items()}
         for sentences in self._pools.values():
             rng.shuffle(sentences)
         self._used: Counter[str] = Counter()
+        self._said: set[str] = set()
+        self._turn = 0
 
-    def compose(self, kind: str, budget: int, slots: Mapping[str, str], lead: str = "") -> str:
+    def compose(
+        self,
+        kind: str,
+        budget: int,
+        slots: Mapping[str, str],
+        keywords: Sequence[str],
+        lead: str = "",
+    ) -> str:
         """Sentences for ``kind`` until about ``budget`` words are spoken."""
         parts = [lead] if lead else []
+        self._said.add(lead)
         words = word_count(lead)
         tolerance = max(1, budget // 7)
         pool = self._pools.get(kind, [])
-        here: set[int] = set()
         while words < budget:
             room = budget - words + tolerance
             order = sorted(range(len(pool)), key=lambda i: (self._used[pool[i]], i))
-            fitting = [i for i in order if i not in here and word_count(pool[i]) <= room]
-            if not fitting:
+            text = ""
+            for i in order:
+                if word_count(pool[i]) > room:
+                    continue
+                keyword = keywords[self._turn % len(keywords)]
+                candidate = fill(
+                    pool[i], {**slots, "keyword": keyword, "Keyword": upper_first(keyword)}
+                )
+                if candidate not in self._said:
+                    self._used[pool[i]] += 1
+                    text = candidate
+                    break
+            if not text:
                 break
-            here.add(fitting[0])
-            sentence = pool[fitting[0]]
-            self._used[sentence] += 1
-            text = fill(sentence, slots)
+            self._turn += 1
+            self._said.add(text)
             parts.append(text)
             words += word_count(text)
         if not parts and pool:
-            shortest = min(pool, key=word_count)
-            parts.append(fill(shortest, slots))
+            parts.append(fill(min(pool, key=word_count), {**slots, "keyword": keywords[0]}))
         return " ".join(parts)
 
 
@@ -99,7 +123,7 @@ async def run(call: AgentCall, templates: TemplateSource) -> Script:
             lead = hooks.primary.text
         else:
             lead = fill(_OPENERS[slot.kind], slots) if slot.kind in _OPENERS else ""
-        text = book.compose(slot.kind, budget, slots, lead=lead)
+        text = book.compose(slot.kind, budget, slots, analysis.keywords, lead=lead)
         section = sections[slot.kind]
         segments.append(
             ScriptSegment(

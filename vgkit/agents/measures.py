@@ -1,0 +1,63 @@
+"""Measures of narration text: words, sentences, repetition, coverage of key terms.
+
+The quality validator scores plans with these, and the tests and notebooks
+measure the template backend's scripts with the same functions, so a figure in
+a report and a threshold in a test mean the same thing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+__all__ = [
+    "distinct_ngram_fraction",
+    "repeated_sentences",
+    "sentences",
+    "term_present",
+    "words",
+]
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words of ``text`` (punctuation dropped, apostrophes kept inside words)."""
+    return _WORD.findall(text.lower())
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of ``text``: split after ``.``, ``!`` or ``?`` followed by a space."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def distinct_ngram_fraction(tokens: Sequence[str], n: int = 4) -> float:
+    """Distinct word ``n``-grams over all ``n``-grams (1.0: nothing repeats).
+
+    A text shorter than ``n`` words has no n-gram to repeat and scores 1.0.
+    """
+    total = len(tokens) - n + 1
+    if total <= 0:
+        return 1.0
+    grams = {tuple(tokens[i : i + n]) for i in range(total)}
+    return len(grams) / total
+
+
+def repeated_sentences(texts: Iterable[str]) -> list[str]:
+    """Sentences said more than once across ``texts`` (compared case- and space-insensitively)."""
+    seen: Counter[str] = Counter()
+    for text in texts:
+        for sentence in sentences(text):
+            seen[" ".join(words(sentence))] += 1
+    return [s for s, count in seen.items() if count > 1 and s]
+
+
+def term_present(term: str, tokens: Sequence[str]) -> bool:
+    """Whether every word of ``term`` occurs, in order and adjacent, in ``tokens``."""
+    parts = words(term)
+    if not parts:
+        return False
+    k = len(parts)
+    return any(list(tokens[i : i + k]) == parts for i in range(len(tokens) - k + 1))
