@@ -13,8 +13,8 @@ from pathlib import Path
 import aiohttp
 import httpx
 
+from vgkit.a2a.tls import client_context
 from vgkit.client import PoolConfig, PooledClient
-from vgkit.client.tls import client_context
 from vgkit.metrics import MetricsRegistry
 
 HEADERS = {"Content-Type": "application/json", "A2A-Version": "1.0"}

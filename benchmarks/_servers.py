@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 
 from vgkit import VideoRequest
+from vgkit.a2a.protocol import encode_send_request
 from vgkit.agents.base import AgentCall
-from vgkit.client.protocol import encode_send_request
 from vgkit.loadtest.a2a import recorded_call
 from vgkit.serve import ServeProcess
 

@@ -26,7 +26,7 @@ components run in this process):
 
 Which samples feed which figure is the table :data:`SOURCES` (the exact
 sample names the components export: ``vgkit.metrics`` lists the families,
-``vgkit.cache.stats``, ``vgkit.client.stats`` and ``vgkit.serve.stats`` the
+``vgkit.cache.counters``, ``vgkit.client.pool_counters`` and ``vgkit.serve.request_counters`` the
 collectors'); a test runs a real cache, pool and queue workload into one
 registry and checks that every panel gets data.
 

@@ -8,7 +8,10 @@ agents it did not have take the next ports after the map: topic analysis
 
 ``--port-base B`` moves every port by the same offset: ``port = B + (default
 - 10000)``, so ``--port-base 20000`` puts the orchestrator on 20106 and the
-script writer on 20212 (the default base is 10000).
+script writer on 20212 (the default base is 10000). Every agent port must land
+in 1024-65535 (bases 918 to 65229): vgkit never binds a privileged port, as
+root neither, so a typo such as ``--port-base -5`` fails in one line instead
+of binding ports 101-301.
 
 Endpoint configuration (``--agents`` on the CLI, ``VGKIT_AGENTS``, or the
 ``A2ABackend`` argument) maps agent names to one or more base URLs:
@@ -37,6 +40,9 @@ from vgkit.errors import ConfigError
 __all__ = [
     "DEFAULT_PORTS",
     "DEFAULT_PORT_BASE",
+    "MAX_PORT",
+    "MIN_PORT",
+    "check_port",
     "local_endpoints",
     "parse_agents",
     "port_for",
@@ -63,6 +69,25 @@ DEFAULT_PORTS: Mapping[str, int] = MappingProxyType(
 )
 
 
+#: Agent ports live in the unprivileged range, as root too: vgkit never binds a port
+#: below 1024 (put a reverse proxy in front for 80 or 443).
+MIN_PORT = 1024
+MAX_PORT = 65535
+#: The port bases that keep every agent of the map inside MIN_PORT-MAX_PORT.
+MIN_PORT_BASE = MIN_PORT - (min(DEFAULT_PORTS.values()) - DEFAULT_PORT_BASE)
+MAX_PORT_BASE = MAX_PORT - (max(DEFAULT_PORTS.values()) - DEFAULT_PORT_BASE)
+
+
+def check_port(port: int, what: str) -> int:
+    """``port`` when it is 0 (any free port) or inside 1024-65535; else ConfigError."""
+    if port != 0 and not MIN_PORT <= port <= MAX_PORT:
+        raise ConfigError(
+            f"{what} port {port} is outside {MIN_PORT}-{MAX_PORT} (ports below {MIN_PORT} "
+            "need root and vgkit never binds them); choose a port in that range, or 0 for any"
+        )
+    return port
+
+
 def port_for(agent: str, base: int = DEFAULT_PORT_BASE) -> int:
     """The port of ``agent`` when the map is moved to ``base``."""
     try:
@@ -70,8 +95,11 @@ def port_for(agent: str, base: int = DEFAULT_PORT_BASE) -> int:
     except KeyError:
         raise ConfigError(f"unknown agent {agent!r}; agents: {', '.join(DEFAULT_PORTS)}") from None
     port = base + default - DEFAULT_PORT_BASE
-    if not 1 <= port <= 65535:
-        raise ConfigError(f"port base {base} puts {agent} on port {port}, outside 1-65535")
+    if not MIN_PORT <= port <= MAX_PORT:
+        raise ConfigError(
+            f"port base {base} puts {agent} on port {port}, outside {MIN_PORT}-{MAX_PORT}; "
+            f"choose a --port-base from {MIN_PORT_BASE} to {MAX_PORT_BASE}"
+        )
     return port
 
 

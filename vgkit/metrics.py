@@ -11,7 +11,11 @@ Two ways to put numbers in it:
 * collectors: components with hot paths (the cache tiers, the connection pool)
   keep plain counters of their own and register a collector that turns them into
   metric families only when someone scrapes. ``registry.add_collector(obj)``
-  takes anything with a ``collect()`` that yields prometheus metric families.
+  takes anything with a ``collect()`` that yields prometheus metric families;
+  simpler still, :func:`register_source` takes any object whose
+  ``metric_samples()`` yields :class:`Sample` values (plain numbers or a
+  :class:`LatencyHistogram`, a histogram kept as plain counts), and one
+  collector per registry turns every live source into families at scrape time.
 
 Names follow Prometheus conventions: the ``vgkit_`` prefix, base units
 (``_seconds``, ``_bytes``) and ``_total`` on counters.
@@ -54,7 +58,10 @@ collectors over their own counters; see those modules for the exact names.
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+import weakref
+from bisect import bisect_left
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import (
@@ -65,7 +72,12 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.metrics_core import Metric
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 
 from vgkit.errors import ConfigError
 
@@ -76,10 +88,14 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_REGISTRY",
     "LATENCY_BUCKETS",
+    "LatencyHistogram",
+    "MetricSource",
     "MetricsRegistry",
     "MetricsServer",
+    "Sample",
     "SupportsCollect",
     "default_registry",
+    "register_source",
 ]
 
 #: Latency buckets (seconds) wide enough for cache hits and for model calls.
@@ -307,3 +323,114 @@ DEFAULT_REGISTRY = MetricsRegistry()
 def default_registry() -> MetricsRegistry:
     """The process-wide registry that services expose at ``/metrics``."""
     return DEFAULT_REGISTRY
+
+
+# -- hot-path counters, turned into families at scrape time ---------------------------
+
+
+@dataclass(slots=True)
+class LatencyHistogram:
+    """Cumulative-bucket latency histogram kept as plain counts (cheap to update)."""
+
+    buckets: Sequence[float] = LATENCY_BUCKETS
+    counts: list[int] = field(default_factory=list)
+    total: float = 0.0
+    n: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.counts:
+            self.counts = [0] * (len(self.buckets) + 1)
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect_left(self.buckets, seconds)] += 1
+        self.total += seconds
+        self.n += 1
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.n if self.n else 0.0
+
+    def cumulative(self) -> list[tuple[str, float]]:
+        """(upper bound, cumulative count) pairs, ``+Inf`` last (Prometheus layout)."""
+        out, running = [], 0
+        for bound, count in zip([*map(str, self.buckets), "+Inf"], self.counts, strict=True):
+            running += count
+            out.append((bound, float(running)))
+        return out
+
+    def quantile(self, q: float) -> float:
+        """Upper bound of the bucket holding quantile ``q`` (0 when empty)."""
+        if not self.n:
+            return 0.0
+        rank, running = q * self.n, 0
+        for bound, count in zip(self.buckets, self.counts, strict=False):
+            running += count
+            if running >= rank:
+                return bound
+        return float("inf")
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One sample of a metric source: a counter, a gauge or a histogram value."""
+
+    name: str
+    kind: str  # counter | gauge | histogram
+    doc: str
+    labels: dict[str, str]
+    value: float | LatencyHistogram
+
+
+class MetricSource(Protocol):
+    """Anything that can list its figures as samples (a pool, a client, a server)."""
+
+    def metric_samples(self) -> Iterable[Sample]: ...
+
+
+class _SourceCollector:
+    """Turns the samples of every live source into metric families."""
+
+    def __init__(self) -> None:
+        self.sources: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def collect(self) -> Iterator[Metric]:
+        families: dict[str, Metric] = {}
+        for source in list(self.sources):
+            for s in source.metric_samples():
+                family = families.get(s.name)
+                labels = list(s.labels)
+                if family is None:
+                    if s.kind == "counter":
+                        family = CounterMetricFamily(s.name, s.doc, labels=labels)
+                    elif s.kind == "gauge":
+                        family = GaugeMetricFamily(s.name, s.doc, labels=labels)
+                    else:
+                        family = HistogramMetricFamily(s.name, s.doc, labels=labels)
+                    families[s.name] = family
+                values = list(s.labels.values())
+                if isinstance(s.value, LatencyHistogram):
+                    assert isinstance(family, HistogramMetricFamily)
+                    family.add_metric(values, s.value.cumulative(), s.value.total)
+                else:
+                    family.add_metric(values, s.value)  # type: ignore[attr-defined]
+        yield from families.values()
+
+
+_collectors: weakref.WeakKeyDictionary[MetricsRegistry, _SourceCollector] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def register_source(source: MetricSource, registry: MetricsRegistry | None = None) -> None:
+    """Expose ``source``'s samples in ``registry`` (default: the process registry).
+
+    Sources are held weakly: one that is garbage-collected leaves the scrape.
+    Every source of a registry shares one collector (prometheus_client rejects
+    two collectors with the same metric names).
+    """
+    reg = registry if registry is not None else default_registry()
+    collector = _collectors.get(reg)
+    if collector is None:
+        collector = _collectors[reg] = _SourceCollector()
+        reg.add_collector(collector)
+    collector.sources.add(source)

@@ -66,7 +66,7 @@ async def test_agents_without_endpoints_use_the_fallback(workers: Cluster) -> No
 
 
 async def test_a_dead_agent_fails_its_nodes_clearly(workers: Cluster) -> None:
-    await workers.servers["cta_generator"].stop()
+    await workers.servers["cta_generator"].aclose()
     backend = A2ABackend(workers.endpoints())
     async with Orchestrator(backend=backend) as orchestrator:
         result = await orchestrator.run(topic="Knots", platforms=["tiktok"])

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from vgkit.cache import BreakerOptions, CacheIntegration, LayeredCache
+from vgkit.cache import BreakerConfig, CacheIntegration, LayeredCache
 from vgkit.config import Settings
 from vgkit.metrics import MetricsRegistry
 
@@ -77,7 +77,7 @@ async def generate_through_outage(args: dict[str, Any]) -> dict[str, Any]:
         args,
         op_timeout=0.1,
         connect_timeout=0.1,
-        breaker=BreakerOptions(failures=2, reset_after=0.2),
+        breaker=BreakerConfig(failure_threshold=2, reset_timeout=0.2),
     )
     integration = CacheIntegration(cache)
     errors: list[str] = []
@@ -95,8 +95,8 @@ async def generate_through_outage(args: dict[str, Any]) -> dict[str, Any]:
                 errors.append(repr(exc))
             runs += 1
         breaker = cache.l2.breaker
-        report = {"runs": runs, "ok": ok, "errors": errors, "opens": breaker.opens}
-        report.update(closes=breaker.closes, state=breaker.state, states=states)
+        report = {"runs": runs, "ok": ok, "errors": errors, "opens": breaker.times_opened}
+        report.update(closes=breaker.times_closed, state=breaker.state.value, states=states)
     return report
 
 

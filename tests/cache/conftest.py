@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from vgkit.breaker import BreakerConfig
 from vgkit.cache import DiskOptions, DiskTier, LayeredCache, RedisOptions, RedisTier
-from vgkit.cache.breaker import BreakerOptions
 from vgkit.cache.policy import CachePolicy
 from vgkit.metrics import MetricsRegistry
 
@@ -27,7 +27,7 @@ async def make_cache(tmp_path: Path) -> AsyncIterator[MakeCache]:
         prefix: str = "vgkit-test:",
         l1: bool = True,
         policy: CachePolicy | None = None,
-        breaker: BreakerOptions | None = None,
+        breaker: BreakerConfig | None = None,
         **redis_options: Any,
     ) -> LayeredCache:
         registry = MetricsRegistry()
@@ -36,7 +36,9 @@ async def make_cache(tmp_path: Path) -> AsyncIterator[MakeCache]:
             directory = tmp_path / f"l1-{len(made)}"
             cache.l1 = DiskTier(DiskOptions(directory=directory), stats=cache.stats, prefix=prefix)
         if redis is not None:
-            options = RedisOptions(url=redis, breaker=breaker or BreakerOptions(), **redis_options)
+            if breaker is not None:
+                redis_options["breaker"] = breaker
+            options = RedisOptions(url=redis, **redis_options)
             cache.l2 = RedisTier(options, stats=cache.stats, prefix=prefix)
         cache.locks.l1, cache.locks.l2 = cache.l1, cache.l2
         made.append(cache)

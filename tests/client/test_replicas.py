@@ -11,8 +11,8 @@ from typing import Any
 
 import aiohttp
 
+from vgkit.a2a.protocol import Task, TaskState
 from vgkit.client import A2AClient, BreakerConfig, PoolConfig, RetryPolicy
-from vgkit.client.protocol import Task, TaskState
 from vgkit.errors import VgkitError
 from vgkit.metrics import MetricsRegistry
 

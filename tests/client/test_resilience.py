@@ -9,16 +9,14 @@ import time
 import pytest
 
 from tests.conftest import free_port
-from vgkit.client import (
-    A2AClient,
-    BreakerConfig,
-    CircuitBreaker,
-    PoolConfig,
-    PooledClient,
-    RetryPolicy,
+from vgkit.client import A2AClient, BreakerConfig, PoolConfig, PooledClient, RetryPolicy
+from vgkit.errors import (
+    CircuitOpenError,
+    ConfigError,
+    EndpointUnavailableError,
+    RpcError,
+    VgkitError,
 )
-from vgkit.client.resilience import BreakerState
-from vgkit.errors import CircuitOpenError, EndpointUnavailableError, RpcError
 from vgkit.metrics import MetricsRegistry
 
 from .conftest import FaultyServer
@@ -40,24 +38,18 @@ def test_backoff_is_full_jitter_under_a_growing_cap() -> None:
         assert abs(sum(draws) / len(draws) - cap / 2) < cap * 0.05
 
 
-def state(breaker: CircuitBreaker) -> BreakerState:
-    return breaker.state
-
-
-def test_breaker_opens_half_opens_and_closes() -> None:
-    breaker = CircuitBreaker(BreakerConfig(failure_threshold=3, reset_timeout=10))
-    for _ in range(3):
-        assert breaker.allow(now=0)
-        breaker.record_failure(now=0)
-    assert state(breaker) is BreakerState.OPEN and not breaker.allow(now=5)
-    assert breaker.allow(now=10)  # the one trial call
-    assert state(breaker) is BreakerState.HALF_OPEN and not breaker.allow(now=10)
-    breaker.record_failure(now=10)
-    assert state(breaker) is BreakerState.OPEN and not breaker.allow(now=15)
-    assert breaker.allow(now=20)
-    breaker.record_success()
-    assert state(breaker) is BreakerState.CLOSED and breaker.allow(now=20)
-    assert breaker.times_opened == 2
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"attempts": 0}, "attempts must be at least 1"),
+        ({"backoff": -0.1}, "backoff and backoff_max must be seconds >= 0"),
+        ({"backoff_max": -1.0}, "backoff and backoff_max must be seconds >= 0"),
+    ],
+)
+def test_a_bad_retry_policy_is_a_config_error(fields: dict[str, float], message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        RetryPolicy(**fields)  # type: ignore[arg-type]
+    assert isinstance(info.value, VgkitError)
 
 
 async def test_503_is_retried_until_it_succeeds(faulty: FaultyServer) -> None:

@@ -56,7 +56,7 @@ async def test_serve_target_sends_the_pipeline_through_the_orchestrator_agent(
 
 
 async def test_serve_target_counts_a_broken_pipeline_as_failed(cluster: Cluster) -> None:
-    await cluster.servers.pop("script_writer").stop()  # the orchestrator's calls to it now fail
+    await cluster.servers.pop("script_writer").aclose()  # the orchestrator's calls to it now fail
     async with ServeTarget(cluster.servers["orchestrator"].url) as target:
         result = await LoadTest(mode="closed", users=2, max_requests=4, duration=30).run(
             target, items(4), metrics=MetricsRegistry()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -79,3 +81,27 @@ def test_cache_target_reports_hits_and_misses(capsys: pytest.CaptureFixture[str]
     line = next(x for x in out.splitlines() if x.startswith("cache: "))
     hits, misses = int(line.split()[1]), int(line.split()[4])
     assert hits + misses == 50 and hits > 10
+
+
+def test_serve_target_runs_from_a_folder_that_holds_a_decoy_vgkit(tmp_path: Path) -> None:
+    """The child ``vgkit serve`` (and its workers) import the installed vgkit, never ./vgkit.
+
+    Started with ``python -c`` (or ``-m``), a child puts its working directory
+    first on sys.path, so a folder with a ``vgkit/`` directory (a checkout, a
+    notebook folder) used to shadow the package and fail the run.
+    """
+    decoy = tmp_path / "vgkit"
+    decoy.mkdir()
+    (decoy / "__init__.py").write_text('raise ImportError("imported the decoy vgkit")\n')
+    argv = ["loadtest", "--target", "serve", "-o", "workers=2", "-o", "loop=asyncio",
+            "--rate", "50", "-n", "6", "-d", "30", "--no-progress"]  # fmt: skip
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("vgkit")), *argv],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "decoy" not in proc.stderr
+    assert "scheduled 6 · sent 6 · ok 6 · errors 0" in proc.stdout

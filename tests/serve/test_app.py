@@ -10,16 +10,16 @@ import orjson
 import pytest
 
 from vgkit import Orchestrator, TemplateBackend, VideoPlan, parse_event
-from vgkit.agents import SPECS, CostModel
-from vgkit.client import A2AClient, Dialect
-from vgkit.client.protocol import (
+from vgkit.a2a.protocol import (
     TASK_NOT_CANCELABLE,
     TASK_NOT_FOUND,
     StatusUpdate,
     Task,
     TaskState,
 )
-from vgkit.client.signing import auth_headers
+from vgkit.a2a.signing import auth_headers
+from vgkit.agents import SPECS, CostModel
+from vgkit.client import A2AClient, Dialect
 from vgkit.errors import ClientError, RpcError
 from vgkit.metrics import MetricsRegistry
 from vgkit.serve import AgentServer, AuthConfig, OrchestratorAgent, PipelineAgent, ServeConfig
@@ -220,7 +220,7 @@ async def test_graceful_shutdown_finishes_requests_in_flight() -> None:
             for _ in range(5)
         ]
         await asyncio.sleep(0.02)
-        await server.stop()
+        await server.aclose()
         results = await asyncio.gather(*pending)
         assert all(isinstance(r, Task) and r.state is TaskState.COMPLETED for r in results)
         with pytest.raises(ClientError):
@@ -228,7 +228,7 @@ async def test_graceful_shutdown_finishes_requests_in_flight() -> None:
 
 
 def test_the_task_store_is_bounded_by_count_and_bytes() -> None:
-    from vgkit.client.protocol import TaskStatus
+    from vgkit.a2a.protocol import TaskStatus
     from vgkit.serve.tasks import TaskStore
 
     store = TaskStore(max_tasks=3, max_bytes=1000)

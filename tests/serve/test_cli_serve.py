@@ -16,8 +16,9 @@ import pytest
 
 from vgkit.cli import main
 from vgkit.errors import ServeError
+from vgkit.serve.config import ClusterConfig
 from vgkit.serve.launcher import ALL_AGENTS
-from vgkit.serve.options import ServeOptions, loop_factory, run_on_loop
+from vgkit.serve.loops import loop_factory, run_on_loop
 from vgkit.serve.supervisor import RestartPolicy, Supervisor
 
 SERVE = [sys.executable, "-c", "from vgkit.cli import run; run()", "serve"]
@@ -125,7 +126,7 @@ def test_serve_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--agent", "nobody"]) == 2
     assert "unknown agent(s) nobody" in capsys.readouterr().err
     assert main(["serve", "--port-base", "65500"]) == 2
-    assert "outside 1-65535" in capsys.readouterr().err
+    assert "outside 1024-65535" in capsys.readouterr().err
     assert main(["serve", "--workers", "0"]) == 2
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -133,6 +134,36 @@ def test_serve_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
         port = taken.getsockname()[1]
         assert main(["serve", "--agent", "topic_analysis", "--port", f"topic_analysis={port}"]) == 2
     assert "cannot listen on 127.0.0.1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (
+            ["--port-base", "-5"],
+            "vgkit: error: port base -5 puts topic_analysis on port 299, outside 1024-65535; "
+            "choose a --port-base from 918 to 65229",
+        ),
+        (
+            ["--agent", "script_writer", "--port", "script_writer=80"],
+            "vgkit: error: script_writer port 80 is outside 1024-65535 (ports below 1024 need "
+            "root and vgkit never binds them); choose a port in that range, or 0 for any",
+        ),
+    ],
+)
+def test_a_port_outside_1024_65535_is_one_line_and_exit_2_before_anything_binds(
+    args: list[str], error: str
+) -> None:
+    """The command a person types: no traceback, nothing served (it used to bind 101-301)."""
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("vgkit")), "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [error]
+    assert "vgkit serve:" not in proc.stdout  # it never announced any endpoint
 
 
 def _workers(parent: int) -> list[int]:
@@ -211,7 +242,7 @@ def test_the_event_loop_is_uvloop_when_installed_and_can_be_chosen() -> None:
     assert run_on_loop(_loop_name, "uvloop") == 1
     assert run_on_loop(_loop_name, "asyncio") == 0
     with pytest.raises(ServeError, match="unknown event loop 'trio'"):
-        ServeOptions(loop="trio")
+        ClusterConfig(loop="trio")
 
 
 async def _loop_name() -> int:

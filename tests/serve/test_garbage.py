@@ -10,8 +10,7 @@ import aiohttp
 import orjson
 import pytest
 
-from vgkit.client import A2AClient
-from vgkit.client.protocol import (
+from vgkit.a2a.protocol import (
     CONTENT_TYPE_NOT_SUPPORTED,
     INVALID_PARAMS,
     INVALID_REQUEST,
@@ -22,6 +21,7 @@ from vgkit.client.protocol import (
     Task,
     TaskState,
 )
+from vgkit.client import A2AClient
 from vgkit.serve import AgentServer
 
 from .conftest import recorded_calls

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from vgkit.client.tls import client_context
+from vgkit.a2a.tls import client_context
 from vgkit.errors import ServeError
 from vgkit.serve import ServeProcess
 
@@ -22,7 +22,7 @@ async def test_start_waits_for_health_and_stop_is_graceful() -> None:
         assert proc is not None
         with pytest.raises(ServeError, match="orchestrator is not served here"):
             serve.url("orchestrator")
-    assert proc.returncode == 0  # SIGTERM: a graceful stop
+    assert proc.returncode == 0 and serve.returncode == 0  # SIGTERM: a graceful stop
     assert not serve.running
     with pytest.raises(ServeError, match="not running"):
         serve.endpoints()

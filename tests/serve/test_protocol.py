@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vgkit.client.jsonrpc import parse_rpc_request
-from vgkit.client.protocol import (
+from vgkit.a2a.jsonrpc import parse_rpc_request
+from vgkit.a2a.protocol import (
     INVALID_PARAMS,
     INVALID_REQUEST,
     Artifact,

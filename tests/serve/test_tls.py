@@ -14,14 +14,14 @@ import pytest
 
 from tests.serve.conftest import recorded_calls
 from vgkit import Orchestrator, TemplateBackend, VideoRequest
+from vgkit.a2a.protocol import Task, TaskState
+from vgkit.a2a.tls import TLSConfig, client_context, self_signed
 from vgkit.agents import A2ABackend
 from vgkit.client import A2AClient, PoolConfig, PooledClient, RetryPolicy
-from vgkit.client.protocol import Task, TaskState
 from vgkit.errors import ClientError, ConfigError, ServeError
 from vgkit.metrics import MetricsRegistry
 from vgkit.serve import ServeConfig, start_cluster
 from vgkit.serve.launcher import Cluster
-from vgkit.serve.tls import TLSConfig, client_context, self_signed
 
 SERVE = [sys.executable, "-c", "from vgkit.cli import run; run()", "serve"]
 

@@ -22,7 +22,8 @@ from pydantic import ValidationError
 from vgkit.agents.base import AgentCall
 from vgkit.agents.prompts import PROMPTS_VERSION, messages, repair
 from vgkit.agents.template import TemplateBackend
-from vgkit.client.pool import PoolConfig, PooledClient
+from vgkit.client.config import PoolConfig
+from vgkit.client.pool import PooledClient
 from vgkit.config import Settings, settings
 from vgkit.errors import BackendError, ClientError, ConfigError
 from vgkit.models import Model

@@ -20,10 +20,10 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from vgkit.a2a.protocol import Dialect, Message, Task, TaskState
 from vgkit.agents.base import AgentCall, Backend
 from vgkit.client.a2a import A2AClient
-from vgkit.client.pool import PoolConfig
-from vgkit.client.protocol import Dialect, Message, Task, TaskState
+from vgkit.client.config import PoolConfig
 from vgkit.endpoints import parse_agents
 from vgkit.errors import AgentError, BackendError, ClientError, ConfigError, RpcError
 from vgkit.models import Model

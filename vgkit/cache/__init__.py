@@ -11,10 +11,10 @@ Quick start::
 
 Modules: ``base`` (tier protocol, entries, keys), ``codec`` (JSON behind a
 one-byte header; zlib or zstd with trained dictionaries), ``disk`` (L1),
-``redis`` (L2, batching, pub/sub), ``breaker``, ``locks`` (single flight and
-cross-process locks), ``policy`` (TTL matrix), ``layered`` (:class:`LayeredCache`),
-``templates`` (:class:`TemplateCache`), ``warming`` (:class:`TopicLog`),
-``stats`` (metrics) and ``integration`` (the orchestrator's cache).
+``redis`` (L2, batching, pub/sub, behind a :class:`vgkit.breaker.CircuitBreaker`),
+``locks`` (single flight and cross-process locks), ``policy`` (TTL matrix),
+``layered`` (:class:`LayeredCache`), ``templates`` (:class:`TemplateCache`),
+``warming`` (:class:`TopicLog`), ``stats`` (metrics) and ``integration`` (the orchestrator's cache).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from vgkit.breaker import BreakerConfig, CircuitBreaker
 from vgkit.cache.base import Entry, Lookup, Tier, build_key, parse_key
-from vgkit.cache.breaker import BreakerOptions, CircuitBreaker
 from vgkit.cache.codec import Codec, CodecOptions
 from vgkit.cache.disk import DiskOptions, DiskTier
 from vgkit.cache.integration import CacheIntegration, WarmReport, plan_template_ids
@@ -38,7 +38,7 @@ from vgkit.cache.warming import TopicLog, TopicStat
 __all__ = [
     "DEFAULT_TTLS",
     "POLICY_TTL",
-    "BreakerOptions",
+    "BreakerConfig",
     "CacheIntegration",
     "CachePolicy",
     "CacheStats",

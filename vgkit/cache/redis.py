@@ -31,17 +31,21 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from vgkit.breaker import BreakerConfig, CircuitBreaker
 from vgkit.cache.base import parse_key
-from vgkit.cache.breaker import DEFAULT_BREAKER, BreakerOptions, CircuitBreaker
 from vgkit.cache.stats import CacheStats
 from vgkit.errors import CacheError
 
-__all__ = ["RedisOptions", "RedisTier"]
+__all__ = ["REDIS_BREAKER", "RedisOptions", "RedisTier"]
 
 log = logging.getLogger("vgkit.cache")
 T = TypeVar("T")
 
 _ERRORS = (RedisError, OSError, TimeoutError)
+
+#: The Redis tier gives up sooner and probes again sooner than the HTTP client:
+#: every cache call waits on it, and L1 answers in the meantime.
+REDIS_BREAKER = BreakerConfig(failure_threshold=3, reset_timeout=1.0)
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -101,7 +105,8 @@ class RedisOptions:
     """Most keys in one batched MGET."""
     max_inflight: int = 2
     """Batched gets in flight at once; more callers queue for the next batch."""
-    breaker: BreakerOptions = DEFAULT_BREAKER
+    breaker: BreakerConfig = REDIS_BREAKER
+    """A Redis that failed this many times in a row is left alone this long (then probed)."""
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("redis://", "rediss://", "unix://")):
@@ -163,13 +168,13 @@ class RedisTier:
             self._failed(op, kind, exc)
             return fallback
         except BaseException:
-            self.breaker.failure()
+            self.breaker.record_failure()
             raise
-        self.breaker.success()
+        self.breaker.record_success()
         return result
 
     def _failed(self, op: str, kind: str, exc: BaseException) -> None:
-        self.breaker.failure()
+        self.breaker.record_failure()
         self.stats.add("errors", self.name, kind)
         log.debug("l2 %s failed: %r", op, exc)
 
@@ -226,9 +231,9 @@ class RedisTier:
             self._failed("get", self._kind(keys[0]), exc)
             return [None] * len(keys)
         except BaseException:
-            self.breaker.failure()
+            self.breaker.record_failure()
             raise
-        self.breaker.success()
+        self.breaker.record_success()
         return values
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
@@ -452,7 +457,7 @@ class RedisTier:
         return {
             "url": self._url.split("@")[-1],
             "entries": len(keys),
-            "breaker": self.breaker.state,
+            "breaker": self.breaker.state.value,
             "available": self.available,
         }
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import orjson
 
+from vgkit.a2a.protocol import encode_send_request
 from vgkit.agents import AgentCall
 from vgkit.claims.base import TOPIC, Measurement
-from vgkit.client.protocol import encode_send_request
 from vgkit.metrics import MetricsRegistry
 from vgkit.models import VideoRequest
 from vgkit.serve.process import ServeProcess

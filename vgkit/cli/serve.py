@@ -9,8 +9,10 @@ from vgkit.agents.cost import COST_PROFILES
 from vgkit.endpoints import DEFAULT_PORT_BASE, DEFAULT_PORTS
 from vgkit.errors import ConfigError
 from vgkit.serve.app import DEFAULT_MAX_BODY
+from vgkit.serve.command import serve
+from vgkit.serve.config import BACKENDS, ClusterConfig
 from vgkit.serve.launcher import ALL_AGENTS
-from vgkit.serve.options import BACKENDS, DEFAULT_LOOP, LOOPS, ServeOptions, serve
+from vgkit.serve.loops import DEFAULT_LOOP, LOOPS
 
 
 def _port_pairs(items: list[str] | None) -> dict[str, int]:
@@ -28,7 +30,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"unknown cost profile {args.cost!r}; choose from {', '.join(COST_PROFILES)}"
         )
-    options = ServeOptions(
+    options = ClusterConfig(
         agents=tuple(args.agent) if args.agent else ALL_AGENTS,
         host=args.host,
         port_base=args.port_base,
@@ -57,7 +59,8 @@ def register(sub: Any) -> None:
         help="serve every agent over A2A (JSON-RPC, SSE) until Ctrl+C",
         description=(
             "Serve the agents as A2A servers, one port per agent. Default ports: "
-            f"{ports}. --port-base B moves them all: port = B + (default - {DEFAULT_PORT_BASE})."
+            f"{ports}. --port-base B moves them all: port = B + (default - {DEFAULT_PORT_BASE});"
+            " every port must land in 1024-65535."
             " Authentication: set VGKIT_AUTH_TOKEN (bearer) and/or VGKIT_HMAC_SECRET."
             " HTTPS: --tls-cert and --tls-key, or --tls-self-signed."
         ),

@@ -16,10 +16,8 @@ from typing import Any
 
 import orjson
 
-from vgkit.client.balancer import LatencyHistogram
-from vgkit.client.jsonrpc import rpc_outcome
-from vgkit.client.pool import PoolConfig, PooledClient, Response
-from vgkit.client.protocol import (
+from vgkit.a2a.jsonrpc import rpc_outcome
+from vgkit.a2a.protocol import (
     Dialect,
     Message,
     Op,
@@ -33,17 +31,19 @@ from vgkit.client.protocol import (
     encode_send_params,
     method_name,
 )
-from vgkit.client.signing import auth_headers
-from vgkit.client.stats import Sample, register_source
+from vgkit.a2a.signing import auth_headers
+from vgkit.client.config import PoolConfig
+from vgkit.client.pool import PooledClient, Response
 from vgkit.errors import ClientError, RpcError
-from vgkit.metrics import MetricsRegistry
+from vgkit.metrics import LatencyHistogram, MetricsRegistry, Sample, register_source
+from vgkit.resource import AsyncResource
 
 __all__ = ["CARD_PATH", "A2AClient"]
 
 CARD_PATH = "/.well-known/agent-card.json"
 
 
-class A2AClient:
+class A2AClient(AsyncResource):
     """Talk to A2A agents by name (see the module docstring).
 
     ``agents`` maps agent names to base URLs; ``pool`` shares an existing
@@ -81,12 +81,6 @@ class A2AClient:
     @property
     def agents(self) -> dict[str, list[str]]:
         return self.pool.services
-
-    async def __aenter__(self) -> A2AClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         if self._own_pool:

@@ -10,16 +10,15 @@ of the same request (failover) as long as another one is available.
 from __future__ import annotations
 
 import itertools
-from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from vgkit.client.resilience import BreakerConfig, CircuitBreaker
+from vgkit.breaker import BreakerConfig, CircuitBreaker
 from vgkit.errors import ConfigError
-from vgkit.metrics import LATENCY_BUCKETS
+from vgkit.metrics import LatencyHistogram
 
-__all__ = ["Endpoint", "LatencyHistogram", "Origin", "normalise_url", "origin_of", "pick"]
+__all__ = ["Endpoint", "Origin", "normalise_url", "origin_of", "pick"]
 
 Origin = tuple[str, str, int]
 """(scheme, host, port): what one session and connector serve."""
@@ -37,48 +36,6 @@ def origin_of(url: str) -> Origin:
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     return (parts.scheme, parts.hostname or "", port)
-
-
-@dataclass(slots=True)
-class LatencyHistogram:
-    """Cumulative-bucket latency histogram kept as plain counts (cheap to update)."""
-
-    buckets: Sequence[float] = LATENCY_BUCKETS
-    counts: list[int] = field(default_factory=list)
-    total: float = 0.0
-    n: int = 0
-
-    def __post_init__(self) -> None:
-        if not self.counts:
-            self.counts = [0] * (len(self.buckets) + 1)
-
-    def observe(self, seconds: float) -> None:
-        self.counts[bisect_left(self.buckets, seconds)] += 1
-        self.total += seconds
-        self.n += 1
-
-    @property
-    def mean(self) -> float:
-        return self.total / self.n if self.n else 0.0
-
-    def cumulative(self) -> list[tuple[str, float]]:
-        """(upper bound, cumulative count) pairs, ``+Inf`` last (Prometheus layout)."""
-        out, running = [], 0
-        for bound, count in zip([*map(str, self.buckets), "+Inf"], self.counts, strict=True):
-            running += count
-            out.append((bound, float(running)))
-        return out
-
-    def quantile(self, q: float) -> float:
-        """Upper bound of the bucket holding quantile ``q`` (0 when empty)."""
-        if not self.n:
-            return 0.0
-        rank, running = q * self.n, 0
-        for bound, count in zip(self.buckets, self.counts, strict=False):
-            running += count
-            if running >= rank:
-                return bound
-        return float("inf")
 
 
 @dataclass(slots=True, eq=False)

@@ -5,17 +5,15 @@ from __future__ import annotations
 import ssl
 import time
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 import orjson
 
 from vgkit.client._limits import Limiter
 from vgkit.client.balancer import Origin
-from vgkit.client.stats import OriginStats
-
-if TYPE_CHECKING:
-    from vgkit.client.pool import PoolConfig
+from vgkit.client.config import PoolConfig
+from vgkit.client.pool_counters import OriginStats
 
 __all__ = ["CountingConnector", "OriginPool"]
 

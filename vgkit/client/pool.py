@@ -32,12 +32,13 @@ import random
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import aiohttp
 import orjson
 
+from vgkit.a2a.tls import client_context
+from vgkit.breaker import BreakerState
 from vgkit.client._limits import Limiter
 from vgkit.client.balancer import (
     Endpoint,
@@ -45,112 +46,31 @@ from vgkit.client.balancer import (
     normalise_url,
     pick,
 )
+from vgkit.client.config import DEFAULT_POOL_CONFIG, PoolConfig
 from vgkit.client.connections import OriginPool
+from vgkit.client.pool_counters import OriginStats, pool_samples, pool_stats, stats_frame
 from vgkit.client.resilience import (
-    DEFAULT_BREAKER,
-    DEFAULT_RETRY,
     AttemptFailed,
-    BreakerConfig,
-    BreakerState,
     Failure,
-    RetryPolicy,
     classify,
     retry_allowed,
     tls_error,
 )
-from vgkit.client.stats import (
-    OriginStats,
-    Sample,
-    pool_samples,
-    pool_stats,
-    register_source,
-    stats_frame,
-)
-from vgkit.client.tls import client_context
 from vgkit.config import settings
 from vgkit.errors import (
     CircuitOpenError,
     ClientError,
     ConfigError,
 )
-from vgkit.metrics import MetricsRegistry
+from vgkit.metrics import MetricsRegistry, Sample, register_source
+from vgkit.resource import AsyncResource
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = [
-    "DEFAULT_HEALTH_CHECK_INTERVAL",
-    "DEFAULT_KEEPALIVE_TIMEOUT",
-    "DEFAULT_LIMIT",
-    "DEFAULT_LIMIT_PER_HOST",
-    "DEFAULT_POOL_CONFIG",
-    "AdaptiveSizing",
-    "PoolConfig",
-    "PooledClient",
-    "Response",
-]
+__all__ = ["PooledClient", "Response"]
 
-DEFAULT_LIMIT_PER_HOST = 10
-DEFAULT_LIMIT = 100
-DEFAULT_KEEPALIVE_TIMEOUT = 30.0
-DEFAULT_HEALTH_CHECK_INTERVAL = 300.0
-DEFAULT_CONNECT_TIMEOUT = 5.0
-DEFAULT_READ_TIMEOUT = 30.0
-DEFAULT_REQUEST_TIMEOUT = 60.0
-DEFAULT_IDLE_TIMEOUT = 300.0
-DEFAULT_HEALTH_PATH = "/.well-known/agent-card.json"
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class AdaptiveSizing:
-    """Grow the per-host limit while requests queue, shrink it while it idles."""
-
-    min_per_host: int = 2
-    max_per_host: int = 64
-    interval: float = 1.0
-    """Seconds between adjustments."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class PoolConfig:
-    """Limits, deadlines and background work of a PooledClient."""
-
-    limit_per_host: int = DEFAULT_LIMIT_PER_HOST
-    limit: int = DEFAULT_LIMIT
-    """Connections in use across every origin."""
-    keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
-    """Longest TCP connect (waiting for a free connection counts against request_timeout)."""
-    read_timeout: float = DEFAULT_READ_TIMEOUT
-    """Longest silence while reading a response."""
-    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
-    """Deadline of one request, retries and backoff included."""
-    health_check_interval: float | None = DEFAULT_HEALTH_CHECK_INTERVAL
-    health_check_path: str = DEFAULT_HEALTH_PATH
-    health_check_timeout: float = 5.0
-    idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT
-    """Close an origin's session after this many seconds without a request."""
-    retry: RetryPolicy = DEFAULT_RETRY
-    breaker: BreakerConfig = DEFAULT_BREAKER
-    adaptive: AdaptiveSizing | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-    ca_file: str | None = None
-    """PEM file of extra CAs to trust for https endpoints, beside the system's
-    (default ``VGKIT_CA_FILE``); a self-signed server certificate is its own CA."""
-    verify_tls: bool = True
-    """False accepts any server certificate: a test bench, never production."""
-
-    def __post_init__(self) -> None:
-        for name in ("limit_per_host", "limit"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
-        for name in ("keepalive_timeout", "connect_timeout", "read_timeout", "request_timeout"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name} must be positive, not {getattr(self, name)}")
-
-
-DEFAULT_POOL_CONFIG = PoolConfig()
 
 
 class Response(NamedTuple):
@@ -177,7 +97,7 @@ class Response(NamedTuple):
         return 200 <= self.status < 300
 
 
-class PooledClient:
+class PooledClient(AsyncResource):
     """An HTTP client over pooled keep-alive connections (see the module docstring).
 
     ``services`` maps service names to one or more base URLs; ``request`` takes
@@ -248,12 +168,6 @@ class PooledClient:
         return endpoint
 
     # -- lifecycle -----------------------------------------------------------
-
-    async def __aenter__(self) -> PooledClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Stop background work and close every connection."""

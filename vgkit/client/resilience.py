@@ -10,30 +10,26 @@ Three rules keep retries safe:
   answer, never a reason to retry.
 * Waits grow exponentially with full jitter (a uniform draw below the cap), so
   a crowd of callers does not retry in lockstep after a restart.
-* A circuit breaker per endpoint opens after ``failure_threshold`` consecutive
-  transport failures, rejects calls for ``reset_timeout`` seconds, then lets a
-  single trial call through (half-open); its success closes the circuit.
+* A circuit breaker per endpoint (:class:`vgkit.breaker.CircuitBreaker`) opens
+  after ``failure_threshold`` consecutive transport failures, rejects calls for
+  ``reset_timeout`` seconds, then lets a single trial call through (half-open);
+  its success closes the circuit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 import aiohttp
 
-from vgkit.errors import ClientError, EndpointUnavailableError, RequestTimeoutError
+from vgkit.errors import ClientError, ConfigError, EndpointUnavailableError, RequestTimeoutError
 
 __all__ = [
-    "DEFAULT_BREAKER",
     "DEFAULT_RETRY",
     "AttemptFailed",
-    "BreakerConfig",
-    "BreakerState",
-    "CircuitBreaker",
     "Failure",
     "RetryPolicy",
     "classify",
@@ -44,8 +40,6 @@ __all__ = [
 DEFAULT_ATTEMPTS = 3
 DEFAULT_BACKOFF = 0.05
 DEFAULT_BACKOFF_MAX = 2.0
-DEFAULT_FAILURE_THRESHOLD = 5
-DEFAULT_RESET_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -62,9 +56,14 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
-            raise ValueError(f"attempts must be at least 1, not {self.attempts}")
+            raise ConfigError(
+                f"RetryPolicy attempts must be at least 1 (1 disables retries), not {self.attempts}"
+            )
         if self.backoff < 0 or self.backoff_max < 0:
-            raise ValueError("backoff and backoff_max must not be negative")
+            raise ConfigError(
+                f"RetryPolicy backoff and backoff_max must be seconds >= 0, "
+                f"not {self.backoff} and {self.backoff_max}"
+            )
 
     def delay(self, retry: int, rng: random.Random | None = None) -> float:
         """Seconds to wait before retry number ``retry`` (1-based): full jitter."""
@@ -72,72 +71,7 @@ class RetryPolicy:
         return (rng or random).uniform(0.0, cap)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class BreakerConfig:
-    failure_threshold: int = DEFAULT_FAILURE_THRESHOLD
-    """Consecutive transport failures that open the circuit."""
-    reset_timeout: float = DEFAULT_RESET_TIMEOUT
-    """Seconds the circuit stays open before one trial call."""
-
-
 DEFAULT_RETRY = RetryPolicy()
-DEFAULT_BREAKER = BreakerConfig()
-
-
-class BreakerState(StrEnum):
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half_open"
-
-
-@dataclass(slots=True)
-class CircuitBreaker:
-    """A per-endpoint circuit breaker (not thread-safe: one event loop)."""
-
-    config: BreakerConfig = DEFAULT_BREAKER
-    state: BreakerState = BreakerState.CLOSED
-    failures: int = 0
-    opened_at: float = 0.0
-    times_opened: int = 0
-    _trial: bool = field(default=False, repr=False)
-
-    def allow(self, now: float | None = None) -> bool:
-        """Whether a call may go to the endpoint now (reserves the half-open trial)."""
-        if self.state is BreakerState.CLOSED:
-            return True
-        now = time.monotonic() if now is None else now
-        if self.state is BreakerState.OPEN:
-            if now - self.opened_at < self.config.reset_timeout:
-                return False
-            self.state = BreakerState.HALF_OPEN
-            self._trial = False
-        if self._trial:
-            return False
-        self._trial = True
-        return True
-
-    def would_allow(self, now: float | None = None) -> bool:
-        """Like ``allow`` but without reserving anything (for choosing endpoints)."""
-        if self.state is BreakerState.CLOSED:
-            return True
-        now = time.monotonic() if now is None else now
-        if self.state is BreakerState.OPEN:
-            return now - self.opened_at >= self.config.reset_timeout
-        return not self._trial
-
-    def record_success(self) -> None:
-        self.failures = 0
-        self._trial = False
-        self.state = BreakerState.CLOSED
-
-    def record_failure(self, now: float | None = None) -> None:
-        self.failures += 1
-        self._trial = False
-        if self.state is BreakerState.HALF_OPEN or self.failures >= self.config.failure_threshold:
-            if self.state is not BreakerState.OPEN:
-                self.times_opened += 1
-            self.state = BreakerState.OPEN
-            self.opened_at = time.monotonic() if now is None else now
 
 
 class Failure(StrEnum):

@@ -132,7 +132,8 @@ class _ServedTarget(BaseTarget):
                 from vgkit.serve.process import ServeProcess
 
                 self.process = ServeProcess(self._serve_agents(), **self.serve_options)
-                endpoints = await self.process.start()
+                await self.process.start()
+                endpoints = self.process.endpoints()
             await self._open(endpoints)
             self._started = True
 
@@ -151,7 +152,7 @@ class _ServedTarget(BaseTarget):
             self._started = False
         if self.process is not None:
             process, self.process = self.process, None
-            await process.stop()
+            await process.aclose()
 
 
 class ServeTarget(_ServedTarget):
@@ -191,7 +192,7 @@ class ServeTarget(_ServedTarget):
         )
 
     async def __call__(self, item: WorkItem) -> None:
-        from vgkit.client.protocol import Task, TaskState
+        from vgkit.a2a.protocol import Task, TaskState
 
         if not self._started:
             await self.start()

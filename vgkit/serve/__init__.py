@@ -9,10 +9,10 @@ runs it in a child process for load tests and benchmarks.
 
 from __future__ import annotations
 
+from vgkit.a2a.cards import AgentInfo, Skill
 from vgkit.serve.agents import PipelineAgent, ServedAgent
 from vgkit.serve.app import DEFAULT_MAX_BODY, AgentServer, ServeConfig
 from vgkit.serve.auth import AuthConfig
-from vgkit.serve.cards import AgentInfo, Skill
 from vgkit.serve.launcher import ALL_AGENTS, Cluster, start_cluster
 from vgkit.serve.orchestrator_agent import OrchestratorAgent
 from vgkit.serve.process import ServeProcess

@@ -20,10 +20,10 @@ from typing import Any, Protocol
 import orjson
 from pydantic import ValidationError
 
+from vgkit.a2a.cards import AgentInfo, Skill
+from vgkit.a2a.protocol import INVALID_PARAMS, Artifact, Message, Part, new_id
 from vgkit.agents import SPECS, AgentCall, AgentSpec, Backend
-from vgkit.client.protocol import INVALID_PARAMS, Artifact, Message, Part, new_id
 from vgkit.errors import InvalidRequestError, RpcError
-from vgkit.serve.cards import AgentInfo, Skill
 from vgkit.serve.tasks import TaskContext
 
 __all__ = ["Job", "PipelineAgent", "ServedAgent", "artifact_of", "skill_name"]

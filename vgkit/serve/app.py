@@ -33,8 +33,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from vgkit.client.jsonrpc import RpcRequest, parse_rpc_request, rpc_error, rpc_result
-from vgkit.client.protocol import (
+from vgkit.a2a.cards import card_v03, card_v1
+from vgkit.a2a.jsonrpc import RpcRequest, parse_rpc_request, rpc_error, rpc_result
+from vgkit.a2a.protocol import (
     INTERNAL_ERROR,
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
@@ -59,14 +60,14 @@ from vgkit.client.protocol import (
     encode_task,
     new_id,
 )
+from vgkit.a2a.tls import TLSConfig
 from vgkit.errors import RpcError, ServeError, VgkitError
 from vgkit.metrics import MetricsRegistry, default_registry
+from vgkit.resource import AsyncResource
 from vgkit.serve.agents import Job, ServedAgent
 from vgkit.serve.auth import AuthConfig
-from vgkit.serve.cards import card_v03, card_v1
-from vgkit.serve.stats import ServerStats
+from vgkit.serve.request_counters import ServerStats
 from vgkit.serve.tasks import DEFAULT_MAX_TASK_BYTES, DEFAULT_MAX_TASKS, TaskContext, TaskStore
-from vgkit.serve.tls import TLSConfig
 
 __all__ = ["DEFAULT_MAX_BODY", "AgentServer", "ServeConfig"]
 
@@ -103,10 +104,11 @@ def _json(body: Any, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(body), status=status, content_type=_JSON)
 
 
-class AgentServer:
+class AgentServer(AsyncResource):
     """Serves one agent over HTTP on ``host:port`` (port 0: any free port).
 
-    ``start()`` binds and returns the URL; ``stop()`` shuts down gracefully.
+    ``start()`` binds (``url`` is then set); ``aclose()`` shuts down gracefully;
+    ``async with`` does both.
     ``sock`` serves on an already-bound listening socket instead (worker
     processes of ``vgkit serve --workers N`` share one).
     """
@@ -146,8 +148,9 @@ class AgentServer:
         app.on_cleanup.append(self._on_cleanup)
         return app
 
-    async def start(self) -> str:
-        """Bind and serve; returns the base URL (``http://127.0.0.1:PORT/``, https with TLS)."""
+    async def start(self) -> None:
+        """Bind and serve; ``url`` is then the base URL (``http://127.0.0.1:PORT/``, https
+        with TLS) and ``port`` the bound port."""
         context = self.config.tls.server_context() if self.config.tls else None
         runner = web.AppRunner(
             self.app, access_log=None, shutdown_timeout=self.config.shutdown_timeout
@@ -172,9 +175,8 @@ class AgentServer:
         scheme = "https" if self.config.tls else "http"
         self.url = f"{scheme}://{host}:{port}/"
         self.started_at = time.monotonic()
-        return self.url
 
-    async def stop(self) -> None:
+    async def aclose(self) -> None:
         """Stop accepting, finish requests in flight, cancel what is left."""
         self.stopping = True
         if self._runner is not None:
@@ -189,13 +191,6 @@ class AgentServer:
         # Requests in flight have had shutdown_timeout to finish; background
         # tasks (non-blocking sends, abandoned streams) are canceled now.
         await self.tasks.cancel_all()
-
-    async def __aenter__(self) -> AgentServer:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     # -- plain routes ----------------------------------------------------------
 

@@ -3,7 +3,7 @@
 When a bearer token and/or an HMAC secret is configured, every JSON-RPC
 request must carry each configured proof (``Authorization: Bearer <token>``;
 ``X-Vgkit-Signature`` over ``X-Vgkit-Timestamp`` and the body, see
-``vgkit.client.signing``), or it is answered 401. Cards, ``/healthz`` and
+``vgkit.a2a.signing``), or it is answered 401. Cards, ``/healthz`` and
 ``/metrics`` stay public so discovery and monitoring work without secrets.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from vgkit.client.signing import DEFAULT_MAX_SKEW, verify_signature, verify_token
+from vgkit.a2a.signing import DEFAULT_MAX_SKEW, verify_signature, verify_token
 
 __all__ = ["AuthConfig"]
 

@@ -29,9 +29,10 @@ from typing import Any
 from vgkit.agents import SPECS, Backend, TemplateBackend
 from vgkit.agents.remote import A2ABackend
 from vgkit.client import PoolConfig
-from vgkit.endpoints import DEFAULT_PORT_BASE, port_for
+from vgkit.endpoints import DEFAULT_PORT_BASE, check_port, port_for
 from vgkit.errors import ServeError
 from vgkit.orchestrator import Orchestrator
+from vgkit.resource import AsyncResource
 from vgkit.serve.agents import PipelineAgent, ServedAgent
 from vgkit.serve.app import AgentServer, ServeConfig
 from vgkit.serve.orchestrator_agent import ORCHESTRATOR_NAME, OrchestratorAgent
@@ -54,39 +55,34 @@ def resolve_ports(
     ports: Mapping[str, int] | None = None,
     free_ports: bool = False,
 ) -> dict[str, int]:
-    """Agent -> port to bind (0 means any free port)."""
+    """Agent -> port to bind (0 means any free port); every other port in 1024-65535."""
     unknown = [a for a in [*agents, *(ports or {})] if a not in ALL_AGENTS]
     if unknown:
         raise ServeError(f"unknown agent(s) {', '.join(unknown)}; agents: {', '.join(ALL_AGENTS)}")
     out = {}
     for agent in agents:
         if ports and agent in ports:
-            out[agent] = ports[agent]
+            out[agent] = check_port(ports[agent], agent)
         else:
             out[agent] = 0 if free_ports else port_for(agent, port_base)
     return out
 
 
 @dataclass
-class Cluster:
-    """Agent servers started together; ``endpoints()`` is their agents file."""
+class Cluster(AsyncResource):
+    """Agent servers started together (by :func:`start_cluster`, already serving);
+    ``endpoints()`` is their agents file, ``aclose()`` (or leaving ``async with``) stops them."""
 
     servers: dict[str, AgentServer] = field(default_factory=dict)
 
     def endpoints(self) -> dict[str, list[str]]:
         return {name: [server.url.rstrip("/")] for name, server in self.servers.items()}
 
-    async def stop(self) -> None:
+    async def aclose(self) -> None:
         """Stop the orchestrator first (it calls the others), then the rest."""
         order = sorted(self.servers, key=lambda n: n != ORCHESTRATOR_NAME)
         for name in order:
-            await self.servers[name].stop()
-
-    async def __aenter__(self) -> Cluster:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
+            await self.servers[name].aclose()
 
 
 async def start_cluster(
@@ -132,7 +128,7 @@ async def start_cluster(
             agent = OrchestratorAgent(Orchestrator(backend=inner, metrics=cfg.metrics))
             await _start(cluster, ORCHESTRATOR_NAME, agent, bind[ORCHESTRATOR_NAME], cfg, sockets)
     except BaseException:
-        await cluster.stop()
+        await cluster.aclose()
         raise
     return cluster
 
@@ -181,7 +177,8 @@ def bind_sockets(host: str, ports: Mapping[str, int]) -> dict[str, socket.socket
 
 
 def worker_command(spec: Mapping[str, Any]) -> list[str]:
-    return [sys.executable, "-m", "vgkit.serve.worker", json.dumps(spec)]
+    # -P as in ServeProcess: the working directory must not shadow the installed vgkit.
+    return [sys.executable, "-P", "-m", "vgkit.serve.worker", json.dumps(spec)]
 
 
 def run_workers(
@@ -229,7 +226,7 @@ async def serve_until_signal(cluster: Cluster, *, parent: int | None = None) -> 
             watch.cancel()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
-        await cluster.stop()
+        await cluster.aclose()
     return 0
 
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from vgkit.client.protocol import INVALID_PARAMS, Message, TaskState
+from vgkit.a2a.cards import AgentInfo, Skill
+from vgkit.a2a.protocol import INVALID_PARAMS, Message, TaskState
 from vgkit.errors import GenerationError, InvalidRequestError, RpcError
 from vgkit.events import NodeFinished, PlanReady, Progress, RunFinished, RunStarted
 from vgkit.orchestrator import Orchestrator
 from vgkit.pipeline import make_request
 from vgkit.serve.agents import Job, artifact_of
-from vgkit.serve.cards import AgentInfo, Skill
 from vgkit.serve.tasks import TaskContext
 
 __all__ = ["ORCHESTRATOR_NAME", "OrchestratorAgent"]

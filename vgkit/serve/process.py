@@ -9,8 +9,10 @@
 The child is exactly what a person starts from a shell (``vgkit serve
 --free-ports --write-agents FILE ...``), so a load test against it measures
 the real server in its own process, not one sharing the load generator's event
-loop. ``start`` returns once every agent answers ``/healthz``; ``stop`` sends
+loop. ``start`` returns once every agent answers ``/healthz``; ``aclose`` sends
 SIGTERM (graceful shutdown) and kills the child if it outlives the grace time.
+Scripts without an event loop use ``with ServeProcess(...)``, or ``start_sync``
+and ``close``.
 A child that fails to start raises ``ServeError`` with the last lines it wrote
 to stderr.
 """
@@ -32,10 +34,10 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from vgkit.client.tls import client_context
+from vgkit.a2a.tls import client_context, self_signed
 from vgkit.errors import ServeError
-from vgkit.serve.options import DEFAULT_LOOP
-from vgkit.serve.tls import self_signed
+from vgkit.resource import AsyncResource
+from vgkit.serve.loops import DEFAULT_LOOP
 
 __all__ = ["DEFAULT_START_TIMEOUT", "ServeProcess"]
 
@@ -43,7 +45,7 @@ DEFAULT_START_TIMEOUT = 30.0
 DEFAULT_STOP_TIMEOUT = 15.0
 
 
-class ServeProcess:
+class ServeProcess(AsyncResource):
     """A ``vgkit serve`` child process (see the module docstring).
 
     ``agents`` (default: all), ``workers``, ``cost`` and ``time_scale``,
@@ -71,6 +73,8 @@ class ServeProcess:
         self.agents = tuple(agents or ())
         self.start_timeout = start_timeout
         self.proc: subprocess.Popen[bytes] | None = None
+        self.returncode: int | None = None
+        """The exit status of the last child, once it was stopped."""
         self._dir: Path | None = None
         self._endpoints: dict[str, list[str]] = {}
         argv = ["--free-ports", "--workers", str(workers), "--loop", loop]
@@ -124,7 +128,9 @@ class ServeProcess:
             argv += ["--tls-cert", made.cert_file, "--tls-key", made.key_file]
             context = client_context(made.cert_file)
         stderr = (self._dir / "stderr.txt").open("wb")
-        command = [sys.executable, "-c", "from vgkit.cli import run; run()", "serve",
+        # -P: the child's sys.path does not start with the working directory, so a
+        # folder that holds a vgkit/ directory cannot shadow the installed package.
+        command = [sys.executable, "-P", "-c", "from vgkit.cli import run; run()", "serve",
                    *argv, "--write-agents", str(agents_file)]  # fmt: skip
         with stderr:
             self.proc = subprocess.Popen(
@@ -141,7 +147,7 @@ class ServeProcess:
                     self._check_alive(deadline)
                     time.sleep(0.05)
         except BaseException:
-            self.stop_sync()
+            self.close()
             raise
         return self.endpoints()
 
@@ -165,7 +171,7 @@ class ServeProcess:
             return ""
         return " | ".join(text.strip().splitlines()[-lines:])
 
-    def stop_sync(self, timeout: float = DEFAULT_STOP_TIMEOUT) -> int | None:
+    def close(self, timeout: float = DEFAULT_STOP_TIMEOUT) -> int | None:
         """SIGTERM (graceful), then SIGKILL after ``timeout``; the exit status."""
         proc, self.proc = self.proc, None
         code = None
@@ -178,31 +184,27 @@ class ServeProcess:
                     proc.kill()
                     proc.wait()
             code = proc.returncode
+            self.returncode = code
         self._endpoints = {}
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
         return code
 
-    async def start(self) -> dict[str, list[str]]:
-        return await asyncio.to_thread(self.start_sync)
+    async def start(self) -> None:
+        """``start_sync`` off the event loop (``endpoints()`` then lists the agents)."""
+        await asyncio.to_thread(self.start_sync)
 
-    async def stop(self) -> int | None:
-        return await asyncio.to_thread(self.stop_sync)
+    async def aclose(self) -> None:
+        """``close`` off the event loop (``returncode`` then holds the exit status)."""
+        await asyncio.to_thread(self.close)
 
     def __enter__(self) -> ServeProcess:
         self.start_sync()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop_sync()
-
-    async def __aenter__(self) -> ServeProcess:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
+        self.close()
 
     def __del__(self) -> None:
         # A forgotten child would keep its ports; never leave one behind.

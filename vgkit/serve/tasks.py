@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from vgkit.client.protocol import (
+from vgkit.a2a.protocol import (
     Artifact,
     ArtifactUpdate,
     Message,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
-from vgkit.serve.options import DEFAULT_LOOP, run_on_loop, run_worker
+from vgkit.serve.command import run_worker
+from vgkit.serve.loops import DEFAULT_LOOP, run_on_loop
 
 if __name__ == "__main__":
     spec = json.loads(sys.argv[1])

@@ -1,6 +1,6 @@
 """JSON-RPC 2.0 envelopes: checking requests, building and reading responses.
 
-The error codes (JSON-RPC's and A2A's) live in ``vgkit.client.protocol``;
+The error codes (JSON-RPC's and A2A's) live in ``vgkit.a2a.protocol``;
 ``parse_rpc_request`` raises ``RpcError`` with ``INVALID_REQUEST`` (or
 ``INVALID_PARAMS`` for array params) and the request id when it was readable.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vgkit.client.protocol import INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, type_name
+from vgkit.a2a.protocol import INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, type_name
 from vgkit.errors import RpcError
 
 __all__ = ["RequestId", "RpcRequest", "parse_rpc_request", "rpc_error", "rpc_outcome", "rpc_result"]

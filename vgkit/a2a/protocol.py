@@ -21,8 +21,8 @@ their field (``{"text": ...}``, ``{"data": ...}``) and wraps results
 (either dialect) and strict about types: anything malformed raises ``RpcError``
 with ``INVALID_PARAMS`` and a message that names the field.
 
-The module lives in ``vgkit.client`` because both the client and the servers in
-``vgkit.serve`` use it, and imports only go downwards.
+The module lives in ``vgkit.a2a`` because both the client (``vgkit.client``) and
+the servers (``vgkit.serve``) use it, and imports only go downwards.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""TLS for agent servers and the trust that clients put in them.
+"""TLS for agent servers and the trust that clients put in them (both sides of A2A).
 
 A2A asks for HTTPS in production. ``vgkit serve --tls-cert FILE --tls-key FILE``
 serves every agent over TLS (cards then advertise ``https://`` URLs);
@@ -19,10 +19,30 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from vgkit.client.tls import client_context
-from vgkit.errors import ServeError
+from vgkit.errors import ConfigError, ServeError
 
 __all__ = ["TLSConfig", "client_context", "self_signed"]
+
+
+def client_context(ca_file: str | None = None, *, verify: bool = True) -> ssl.SSLContext:
+    """Verify servers against the system's trust store and, if given, ``ca_file``.
+
+    A self-signed server certificate is its own CA, so its certificate file is
+    the CA file to trust it with. ``verify=False`` accepts any certificate (a
+    test bench, never production).
+    """
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    if ca_file:
+        try:
+            context.load_verify_locations(cafile=ca_file)
+        except (ssl.SSLError, OSError) as exc:
+            detail = getattr(exc, "strerror", None) or exc
+            raise ConfigError(f"cannot load the CA file {ca_file}: {detail}") from None
+    return context
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,40 +1,24 @@
-"""Plain counters of the pool and the A2A client, exposed to Prometheus at scrape time.
+"""Plain counters of the connection pool, and its figures as data, a frame or samples.
 
-The hot path only bumps integers; a collector registered once per metrics
-registry turns every live client's counters into metric families when
-someone scrapes ``/metrics`` (prometheus_client rejects two collectors with
-the same metric names, hence one collector over many clients).
+The hot path only bumps integers; the pool registers itself as a metric
+source (:func:`vgkit.metrics.register_source`), so its counters become the
+``vgkit_pool_*`` families only when someone scrapes ``/metrics``.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from prometheus_client.metrics_core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-)
-
-from vgkit.client.balancer import Endpoint, LatencyHistogram, Origin, origin_of
-from vgkit.client.resilience import BreakerState
-from vgkit.metrics import MetricsRegistry, default_registry
+from vgkit.breaker import BreakerState
+from vgkit.client.balancer import Endpoint, Origin, origin_of
+from vgkit.metrics import LatencyHistogram, Sample
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = [
-    "OriginStats",
-    "Sample",
-    "pool_samples",
-    "pool_stats",
-    "register_source",
-    "stats_frame",
-]
+__all__ = ["OriginStats", "pool_samples", "pool_stats", "stats_frame"]
 
 
 @dataclass(slots=True)
@@ -120,65 +104,6 @@ class OriginStats:
             used / created if created else (float("inf") if used else 0.0)
         )
         return total
-
-
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One sample for the collector: a counter, a gauge or a histogram value."""
-
-    name: str
-    kind: str  # counter | gauge | histogram
-    doc: str
-    labels: dict[str, str]
-    value: float | LatencyHistogram
-
-
-class MetricSource(Protocol):
-    def metric_samples(self) -> Iterable[Sample]: ...
-
-
-class _ClientCollector:
-    """Turns the samples of every live client into metric families."""
-
-    def __init__(self) -> None:
-        self.sources: weakref.WeakSet[Any] = weakref.WeakSet()
-
-    def collect(self) -> Iterator[Metric]:
-        families: dict[str, Metric] = {}
-        for source in list(self.sources):
-            for s in source.metric_samples():
-                family = families.get(s.name)
-                labels = list(s.labels)
-                if family is None:
-                    if s.kind == "counter":
-                        family = CounterMetricFamily(s.name, s.doc, labels=labels)
-                    elif s.kind == "gauge":
-                        family = GaugeMetricFamily(s.name, s.doc, labels=labels)
-                    else:
-                        family = HistogramMetricFamily(s.name, s.doc, labels=labels)
-                    families[s.name] = family
-                values = list(s.labels.values())
-                if isinstance(s.value, LatencyHistogram):
-                    assert isinstance(family, HistogramMetricFamily)
-                    family.add_metric(values, s.value.cumulative(), s.value.total)
-                else:
-                    family.add_metric(values, s.value)  # type: ignore[attr-defined]
-        yield from families.values()
-
-
-_collectors: weakref.WeakKeyDictionary[MetricsRegistry, _ClientCollector] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def register_source(source: MetricSource, registry: MetricsRegistry | None = None) -> None:
-    """Expose ``source``'s samples in ``registry`` (default: the process registry)."""
-    reg = registry if registry is not None else default_registry()
-    collector = _collectors.get(reg)
-    if collector is None:
-        collector = _collectors[reg] = _ClientCollector()
-        reg.add_collector(collector)
-    collector.sources.add(source)
 
 
 #: Per-origin metric name (after ``vgkit_pool_``) -> (type, help).

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from vgkit.client.balancer import LatencyHistogram
-from vgkit.client.stats import Sample, register_source
-from vgkit.metrics import MetricsRegistry
+from vgkit.metrics import LatencyHistogram, MetricsRegistry, Sample, register_source
 
 __all__ = ["ServerStats"]
 
 
 class ServerStats:
+    """Requests, errors and latency of one agent server, by JSON-RPC method."""
+
     def __init__(self, agent: str, metrics: MetricsRegistry | None = None) -> None:
         self.agent = agent
         self.requests: dict[str, int] = {}
