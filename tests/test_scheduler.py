@@ -11,9 +11,11 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from vgkit.dag import DAG
+from vgkit.dag import DAG, IndexedDAG
 from vgkit.errors import CycleError, ExecutorError
-from vgkit.scheduler import EXECUTORS, NodeRecord, run_graph
+from vgkit.executors import EXECUTORS, Limits
+from vgkit.orchestrator import Orchestrator
+from vgkit.scheduler import NodeRecord, run_graph
 
 
 def sleeper(seconds: Mapping[str, float], fail: Mapping[str, float] = {}):
@@ -357,6 +359,57 @@ async def test_a_raising_start_hook_stops_the_run_before_that_node():
         await run_graph(dag, fn, on_start=on_start)
     assert "b" not in ran
     assert only_this_task_left()
+
+
+# -- a new executor ---------------------------------------------------------------------
+
+
+class NewestFirst:
+    """An executor written here: the most recently readied node starts first (depth first)."""
+
+    def __init__(self) -> None:
+        self.dispatches: list[Stack] = []
+
+    def dispatch(self, graph: IndexedDAG, limits: Limits) -> Stack:
+        stack = Stack(graph)
+        self.dispatches.append(stack)
+        return stack
+
+
+class Stack:
+    def __init__(self, graph: IndexedDAG) -> None:
+        self.graph = graph
+        self.readied: list[str] = []
+        self.nodes: list[int] = []
+
+    def ready(self, node: int) -> None:
+        self.readied.append(self.graph.ids[node])
+        self.nodes.append(node)
+
+    def next(self, running: int) -> int | None:
+        return self.nodes.pop() if self.nodes else None
+
+
+async def test_a_registered_executor_runs_graphs_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    newest = NewestFirst()
+    monkeypatch.setitem(EXECUTORS, "newest", newest)
+    dag = DAG.from_mapping({"a": [], "b": ["a"], "c": ["a"], "d": ["a"], "e": ["b"]})
+    gauge = Gauge(0.001)
+    result = await run_graph(dag, gauge, executor="newest", concurrency=1)
+    assert result.ok and result.executor == "newest"
+    assert gauge.started == ["a", "d", "c", "b", "e"]  # eager would run a, b, c, d, e
+    assert gauge.peak == 1  # the engine holds the cap, whatever the executor offers
+
+    # A failure still skips only its descendants: the executor never sees them.
+    failed = await run_graph(dag, sleeper({}, fail={"b": 0}), executor="newest")
+    assert failed.failed == {"b": "ValueError: b broke"}
+    assert failed.skipped == {"e": "upstream 'b' failed"}
+    assert "e" not in newest.dispatches[-1].readied
+
+    # The orchestrator takes it by name like the built-in ones.
+    run = await Orchestrator(executor="newest").run(topic="How tides work", platforms=["tiktok"])
+    assert run.ok and run.executor == "newest" and run.schedule.executor == "newest"
+    assert len(newest.dispatches) == 3
 
 
 # -- options -----------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from vgkit.errors import (
     VgkitError,
 )
 from vgkit.events import Event, parse_event
+from vgkit.executors import EXECUTORS
 from vgkit.models import (
     QualityReport,
     Script,
@@ -54,7 +55,7 @@ from vgkit.models import (
 from vgkit.orchestrator import AgentCache, CachedRun, CacheOutcome, Orchestrator
 from vgkit.platforms import Platform, PlatformPreset, preset
 from vgkit.result import GenerationResult
-from vgkit.scheduler import EXECUTORS, ScheduleResult, run_graph
+from vgkit.scheduler import ScheduleResult, run_graph
 from vgkit.sessions import current_session_id
 
 if _typing.TYPE_CHECKING:

@@ -1,10 +1,12 @@
 """Where the agents live: the default port map and agent-endpoint configuration.
 
-The port map comes from the original system (orchestrator 10106, script writer
-10212, scene designer 10213, timing coordinator 10214, hook creator 10215,
-shot describer 10301, transition planner 10302, CTA generator 10303); the
-agents it did not have take the next ports after the map: topic analysis
-10304, assembler 10305, quality validator 10306.
+Each agent's port is its ``AgentSpec.port``, so a registered agent has one
+here too (:data:`DEFAULT_PORTS` is a live view). The pipeline's ports come
+from the original system (orchestrator 10106, script writer 10212, scene
+designer 10213, timing coordinator 10214, hook creator 10215, shot describer
+10301, transition planner 10302, CTA generator 10303); the agents it did not
+have take the next ports after the map: topic analysis 10304, assembler
+10305, quality validator 10306.
 
 ``--port-base B`` moves every port by the same offset: ``port = B + (default
 - 10000)``, so ``--port-base 20000`` puts the orchestrator on 20106 and the
@@ -30,11 +32,11 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
+from vgkit.agents.catalog import ORCHESTRATOR, ORCHESTRATOR_PORT, SPECS
 from vgkit.errors import ConfigError
 
 __all__ = [
@@ -51,22 +53,29 @@ __all__ = [
 
 DEFAULT_PORT_BASE = 10000
 
+
+class PortMap(Mapping[str, int]):
+    """Served agent -> port at the default base: the orchestrator, then every registered
+    agent's ``AgentSpec.port`` (a live view, so it never misses a registered agent)."""
+
+    def __getitem__(self, agent: str) -> int:
+        if agent == ORCHESTRATOR:
+            return ORCHESTRATOR_PORT
+        return SPECS[agent].port
+
+    def __iter__(self) -> Iterator[str]:
+        yield ORCHESTRATOR
+        yield from SPECS
+
+    def __len__(self) -> int:
+        return 1 + len(SPECS)
+
+    def __repr__(self) -> str:
+        return f"PortMap({dict(self)!r})"
+
+
 #: Agent name -> port (at the default base 10000).
-DEFAULT_PORTS: Mapping[str, int] = MappingProxyType(
-    {
-        "orchestrator": 10106,
-        "script_writer": 10212,
-        "scene_designer": 10213,
-        "timing_coordinator": 10214,
-        "hook_creator": 10215,
-        "shot_describer": 10301,
-        "transition_planner": 10302,
-        "cta_generator": 10303,
-        "topic_analysis": 10304,
-        "assembler": 10305,
-        "quality_validator": 10306,
-    }
-)
+DEFAULT_PORTS: Mapping[str, int] = PortMap()
 
 
 #: Agent ports live in the unprivileged range, as root too: vgkit never binds a port

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from vgkit.agents import STEPS, AgentCall, AgentSpec, Backend, TemplateBackend
 from vgkit.agents.cost import SEED_PROFILE, CostModel, CostProfile
@@ -31,16 +31,14 @@ from vgkit.events import (
     RunFinished,
     RunStarted,
 )
+from vgkit.executors import executor as executor_named
 from vgkit.metrics import MetricsRegistry, default_registry
 from vgkit.models import Model, QualityReport, VideoPlan, VideoRequest
 from vgkit.pipeline import build_graph, make_request, narrow
 from vgkit.platforms import Platform
 from vgkit.result import GenerationResult
-from vgkit.scheduler import EXECUTORS, NodeRecord, ScheduleResult, run_graph
+from vgkit.scheduler import NodeRecord, ScheduleResult, run_graph
 from vgkit.sessions import Session, session_scope
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "AgentCache",
@@ -119,7 +117,8 @@ class Orchestrator:
 
     ``backend``: who produces artifacts (default: the embedded template agents).
     ``executor``: ``eager`` (default), ``levels`` (the original, a barrier per
-    level) or ``serial``. ``concurrency`` caps agent calls in flight per run.
+    level), ``serial``, or any other name in :data:`vgkit.executors.EXECUTORS`.
+    ``concurrency`` caps agent calls in flight per run.
     ``cost`` (a profile name, a ``CostProfile`` or a ``CostModel``) adds seeded
     latency for experiments, scaled by ``time_scale``. ``cache`` is consulted
     before every agent call. ``metrics`` receives agent, run and quality figures
@@ -137,10 +136,7 @@ class Orchestrator:
         cache: AgentCache | None = None,
         metrics: MetricsRegistry | None = None,
     ) -> None:
-        if executor not in EXECUTORS:
-            raise ExecutorError(
-                f"unknown executor {executor!r}; choose from {', '.join(EXECUTORS)}"
-            )
+        executor_named(executor)  # an unknown name fails here, not at the first run
         if concurrency is not None and concurrency < 1:
             raise ExecutorError(f"concurrency must be at least 1, not {concurrency}")
         inner: Backend = backend if backend is not None else TemplateBackend()

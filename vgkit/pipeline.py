@@ -13,7 +13,8 @@ For platforms P the graph is::
       assemble[p]    <- everything above for p
       quality[p]     <- assemble[p]
 
-Each node is an agent call; :func:`narrow` gives each agent only the slice of the
+Each registered agent (:mod:`vgkit.agents.catalog`) is a node, after the
+steps it needs. Each node is an agent call; :func:`narrow` gives each agent only the slice of the
 request it may use, so equal work hashes equally whatever else was asked.
 """
 
@@ -27,10 +28,7 @@ from vgkit.dag import DAG
 from vgkit.models import VideoRequest
 from vgkit.platforms import Platform
 
-__all__ = ["PLATFORM_STEPS", "build_graph", "make_request", "narrow"]
-
-#: Agent steps after topic analysis, per platform, in pipeline order.
-PLATFORM_STEPS: tuple[str, ...] = tuple(s.step for s in SPECS.values() if s.per_platform)
+__all__ = ["build_graph", "make_request", "narrow"]
 
 
 def make_request(request: VideoRequest | None = None, /, **fields: Any) -> VideoRequest:
@@ -53,15 +51,16 @@ def build_graph(
     """
     dag = DAG()
     nodes: dict[str, tuple[AgentSpec, Platform | None]] = {}
+    # Every registered agent, in registration order (each after the steps it needs).
     shared = [s for s in SPECS.values() if not s.per_platform]
+    per_platform = [s for s in SPECS.values() if s.per_platform]
     for spec in shared:
         node = spec.node_id(None)
         dag.add(node, cost=costs.mean(spec.name), label=spec.name, group="shared")
         nodes[node] = (spec, None)
     shared_steps = {s.step for s in shared}
     for platform in request.platforms:
-        for step in PLATFORM_STEPS:
-            spec = STEPS[step]
+        for spec in per_platform:
             deps = [
                 dep if dep in shared_steps else STEPS[dep].node_id(platform) for dep in spec.needs
             ]

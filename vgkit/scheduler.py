@@ -1,16 +1,9 @@
 """Run a DAG's node functions on the event loop and record what happened.
 
-Three executors share one engine:
-
-``eager`` (default)
-    A node starts as soon as all its parents finished ok. Ready nodes start in
-    order of longest remaining cost path (:meth:`DAG.remaining_path`), ties by
-    insertion order, so the critical path never queues behind short branches.
-``levels``
-    The original system: :meth:`DAG.levels` one level at a time, with a barrier
-    after each. A level smaller than ``parallel_threshold`` runs sequentially.
-``serial``
-    :meth:`DAG.topological_order`, one node at a time.
+The executors (``eager``, the default; ``levels``, the original system's
+level-by-level barriers; ``serial``) are strategy objects registered in
+:data:`vgkit.executors.EXECUTORS`: each only chooses which node starts next,
+and this engine does the rest. See :mod:`vgkit.executors` to add one.
 
 Every node runs as its own task and the engine advances from task done-callbacks
 (no polling, no ``asyncio.wait`` over growing sets), so other tasks on the loop
@@ -32,15 +25,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from heapq import heappop, heappush
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from vgkit.errors import ExecutorError
+from vgkit.executors import EXECUTORS, Dispatch, Limits
+from vgkit.executors import executor as executor_named
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,7 +43,6 @@ if TYPE_CHECKING:
     from vgkit.dag import DAG, IndexedDAG
 
 __all__ = [
-    "EXECUTORS",
     "NodeFn",
     "NodeRecord",
     "NodeStatus",
@@ -60,7 +52,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-EXECUTORS = ("eager", "levels", "serial")
 NodeStatus = Literal["ok", "failed", "skipped", "cancelled"]
 NodeFn = Callable[[str, Mapping[str, Any]], Awaitable[Any]]
 """``fn(node_id, parent_results)``: the work of one node."""
@@ -173,6 +164,7 @@ async def run_graph(
 ) -> ScheduleResult:
     """Run ``fn(node_id, parent_results)`` for every node of ``dag``.
 
+    ``executor`` names the order (:data:`vgkit.executors.EXECUTORS`).
     ``concurrency`` caps how many node functions run at once (None: no cap).
     ``parallel_threshold`` applies to the ``levels`` executor only. ``costs``
     overrides :attr:`Node.cost` for the eager executor's priorities.
@@ -184,8 +176,7 @@ async def run_graph(
     If the awaiting task is cancelled, running nodes are cancelled and awaited
     before CancelledError propagates.
     """
-    if executor not in EXECUTORS:
-        raise ExecutorError(f"unknown executor {executor!r}; choose one of: {', '.join(EXECUTORS)}")
+    strategy = executor_named(executor)
     for name, value, allow_none in (
         ("concurrency", concurrency, True),
         ("parallel_threshold", parallel_threshold, False),
@@ -199,7 +190,8 @@ async def run_graph(
                 f"got {value!r} (executors: {', '.join(EXECUTORS)})"
             )
     graph = dag.indexed(costs)
-    run = _Run(graph, fn, executor, concurrency, parallel_threshold, on_start, on_finish)
+    limits = Limits(concurrency or sys.maxsize, parallel_threshold)
+    run = _Run(graph, fn, strategy.dispatch(graph, limits), limits.concurrency, on_start, on_finish)
     await run.wait()
     ids, status, records = graph.ids, run.status, run.records
     return ScheduleResult(
@@ -219,9 +211,8 @@ class _Run:
         self,
         g: IndexedDAG,
         fn: NodeFn,
-        executor: str,
-        concurrency: int | None,
-        parallel_threshold: int,
+        dispatch: Dispatch,
+        limit: int,
         on_start: Callable[[str], object] | None,
         on_finish: Callable[[NodeRecord], object] | None,
     ) -> None:
@@ -234,7 +225,8 @@ class _Run:
         self.fn = fn
         self.on_start = on_start
         self.on_finish = on_finish
-        self.limit = concurrency or sys.maxsize
+        self.dispatch = dispatch
+        self.limit = limit
         self.loop = asyncio.get_running_loop()
 
         self.pending = [len(ps) for ps in g.parents]  # parents not yet settled
@@ -255,27 +247,9 @@ class _Run:
         self.waiter: asyncio.Future[None] | None = None
         self.makespan = 0.0
 
-        self.eager = executor == "eager"
-        self.heap: list[int] = []  # eager: ranks of ready nodes
-        self.queue: deque[int] = deque()  # levels/serial: the batch being run
-        self.cap = 1
-        self.batches: Iterator[tuple[list[int], int]] = iter(())
-        if self.eager:
-            # A stable sort on the negated path length keeps insertion order for ties.
-            longest_first = [-length for length in g.remaining_path()]
-            self.by_rank = sorted(range(n), key=longest_first.__getitem__)
-            self.rank = [0] * n
-            for r, i in enumerate(self.by_rank):
-                self.rank[i] = r
-            self.heap = sorted(self.rank[i] for i in range(n) if not g.parents[i])
-        elif executor == "levels":
-            by_level: list[list[int]] = [[] for _ in range(max(g.level, default=-1) + 1)]
-            for i in g.order:
-                by_level[g.level[i]].append(i)
-            small = parallel_threshold
-            self.batches = iter([(b, self.limit if len(b) >= small else 1) for b in by_level])
-        else:
-            self.batches = iter([(g.topological(), 1)])
+        for i in range(n):
+            if not g.parents[i]:
+                dispatch.ready(i)
         self.t0 = perf_counter()
 
     # -- the driver (runs in the awaiting task) --------------------------------
@@ -313,25 +287,14 @@ class _Run:
     # -- starting nodes -------------------------------------------------------
 
     def _fill(self) -> None:
-        """Start nodes while the executor allows it."""
-        if self.eager:
-            heap, by_rank, start = self.heap, self.by_rank, self._start
-            while heap and self.running < self.limit and not self.aborting:
-                start(by_rank[heappop(heap)])
-            return
-        while not self.aborting:
-            queue = self.queue
-            while queue and self.running < self.cap and not self.aborting:
-                i = queue.popleft()
-                if self.status[i] is None:  # else skipped when its parents settled
-                    self._start(i)
-            if self.running or queue:
+        """Start nodes while the executor offers one and the cap allows it."""
+        take, status, start = self.dispatch.next, self.status, self._start
+        while self.running < self.limit and not self.aborting:
+            i = take(self.running)
+            if i is None:
                 return
-            batch = next(self.batches, None)  # the barrier: everything before has settled
-            if batch is None:
-                return
-            self.queue = deque(batch[0])
-            self.cap = batch[1]
+            if status[i] is None:  # else skipped when its parents settled
+                start(i)
 
     def _start(self, i: int) -> None:
         if self.on_start is not None and not self._hook(self.on_start, self.ids[i]):
@@ -380,8 +343,8 @@ class _Run:
                     if blocked[c]:
                         self._skip(c)
                         self._block_from(c)
-                    elif self.eager:
-                        heappush(self.heap, self.rank[c])
+                    else:
+                        self.dispatch.ready(c)
         self._fill()
         if self.waiter is not None and self._finished() and not self.waiter.done():
             self.waiter.set_result(None)

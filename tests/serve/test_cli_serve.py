@@ -17,7 +17,7 @@ import pytest
 from vgkit.cli import main
 from vgkit.errors import ServeError
 from vgkit.serve.config import ClusterConfig
-from vgkit.serve.launcher import ALL_AGENTS
+from vgkit.serve.launcher import all_agents
 from vgkit.serve.loops import loop_factory, run_on_loop
 from vgkit.serve.supervisor import RestartPolicy, Supervisor
 
@@ -45,7 +45,7 @@ def _start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], dict[str
 def test_serve_prints_endpoints_serves_and_stops_gracefully(tmp_path: Path, signum: int) -> None:
     proc, agents = _start(tmp_path)
     try:
-        assert sorted(agents) == sorted(ALL_AGENTS)
+        assert sorted(agents) == sorted(all_agents())
         for name, (url,) in agents.items():
             card = httpx.get(url + "/.well-known/agent-card.json").json()
             assert card["name"] == name and card["supportedInterfaces"][0]["url"] == url + "/"

@@ -32,9 +32,10 @@ SPEC = AgentSpec(
     output=VideoPlan,
     needs=("topic_analysis", "hooks", "script", "timing", "scenes", "shots", "transitions", "cta"),
     kind="result",
-    generative=False,
     description="Assembles script, storyboard, transitions, CTAs and captions into a plan.",
     skills=("assembly", "captions"),
+    port=10305,
+    seconds=0.5,
 )
 
 _CAPTION_GRAIN_MS = 10

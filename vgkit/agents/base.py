@@ -3,7 +3,8 @@
 An agent is a pure async function of an :class:`AgentCall` (the request slice it
 needs, the platform, and the artifacts of the agents it depends on) returning one
 validated artifact. :class:`AgentSpec` describes it: name, version, the graph step
-it fills, the steps it reads, the artifact type and the cache content kind.
+it fills, the steps it reads, the artifact type, the cache content kind, its
+server's port, its cost in the seed profile and its llm prompt.
 
 A :class:`Backend` produces artifacts for calls. The template backend is the
 embedded default; the LLM backend asks a chat-completions model; a cost model
@@ -39,23 +40,45 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AgentSpec:
-    """Static description of one agent."""
+    """Everything about one agent that the rest of vgkit reads.
+
+    The graph (:mod:`vgkit.pipeline`) reads ``step`` and ``needs``; the servers and
+    the agents file (:mod:`vgkit.endpoints`) ``name`` and ``port``; the seed cost
+    profile (:mod:`vgkit.agents.cost`) ``seconds``; the llm backend ``prompt``
+    and ``output``; the cache ``kind``, ``name`` and ``version``. The agent's
+    inputs are the request and the ``output`` models of the steps it ``needs``.
+    Register a spec with :func:`vgkit.agents.catalog.register` (beside its
+    template implementation) and every one of those picks it up.
+    """
 
     name: str
     """Agent name, as used for servers, ports, metrics and cache keys."""
     step: str
     """Graph step this agent fills (``script`` in ``script:youtube``)."""
     version: str
+    """Bump when the agent's output changes for the same inputs (it is in the cache key)."""
     output: type[Model]
+    """The artifact's model: what the agent returns and what a remote answer validates into."""
     needs: tuple[str, ...] = ()
     """Steps whose artifacts this agent reads."""
     kind: str = ""
     """Cache content kind (script, storyboard, timing, ...); defaults to ``step``."""
     per_platform: bool = True
-    generative: bool = True
-    """Whether a model-backed backend generates it (False: computed the same way everywhere)."""
+    port: int
+    """Port of the agent's server at the default port base 10000 (``--port-base`` moves it)."""
+    seconds: float = 1.0
+    """Mean latency in the ``seed`` cost profile, in seconds of model time (before
+    ``time_scale``): the figures of the reference analysis."""
+    prompt: str = ""
+    """The llm backend's instruction for this agent; empty for agents computed the
+    same way by every backend (timing, assembler, quality)."""
     description: str = ""
     skills: tuple[str, ...] = ()
+
+    @property
+    def generative(self) -> bool:
+        """Whether a model-backed backend generates it (it has a prompt)."""
+        return bool(self.prompt)
 
     @property
     def content_kind(self) -> str:

@@ -7,7 +7,8 @@ result ~45 s). Cache and scheduling experiments need those costs, so
 150 ms) and drawn from a log-normal distribution seeded by the call, so the same
 call always costs the same and a run is reproducible.
 
-The ``seed`` profile's means reproduce the reference figures: script writer
+The ``seed`` profile's means are each agent's ``AgentSpec.seconds``; for the
+pipeline's agents they reproduce the reference figures: script writer
 15 s; scene designer 8 s + shot describer 12 s = a 20 s storyboard; one
 platform's level-by-level critical path 3 + 4 + 15 + 8 + 12 + 0.5 + 1.5 = 44 s,
 the ~45 s complete result. ``sigma`` 0.5 gives a p99/p50 of about 3.2, in line
@@ -20,11 +21,12 @@ import asyncio
 import hashlib
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from vgkit.agents.base import AgentCall, Backend
+from vgkit.agents.catalog import SPECS
 from vgkit.errors import ConfigError
 from vgkit.models import Model
 
@@ -45,22 +47,25 @@ class CostProfile:
         return self.mean_seconds.get(agent, self.default_seconds)
 
 
+class SpecSeconds(Mapping[str, float]):
+    """Agent name -> ``AgentSpec.seconds`` of every registered agent (a live view)."""
+
+    def __getitem__(self, agent: str) -> float:
+        return SPECS[agent].seconds
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(SPECS)
+
+    def __len__(self) -> int:
+        return len(SPECS)
+
+    def __repr__(self) -> str:
+        return f"SpecSeconds({dict(self)!r})"
+
+
 SEED_PROFILE = CostProfile(
     name="seed",
-    mean_seconds=MappingProxyType(
-        {
-            "topic_analysis": 3.0,
-            "hook_creator": 4.0,
-            "script_writer": 15.0,
-            "timing_coordinator": 2.0,
-            "scene_designer": 8.0,
-            "shot_describer": 12.0,
-            "transition_planner": 4.0,
-            "cta_generator": 3.0,
-            "assembler": 0.5,
-            "quality_validator": 1.5,
-        }
-    ),
+    mean_seconds=SpecSeconds(),
     sigma=0.5,
     description="The reference analysis: script ~15 s, storyboard ~20 s, result ~45 s.",
 )

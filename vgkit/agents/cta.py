@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from vgkit.agents._text import clip, fill, seconds, slots_for, to_ms
 from vgkit.agents.base import AgentCall, AgentSpec, call_rng
+from vgkit.agents.prompts import PROMPTS
 from vgkit.models import CallToAction, CTAPlan, Script, ScriptSegment, TopicAnalysis
 from vgkit.platforms import preset
 from vgkit.templates import Template, TemplateSource
@@ -16,6 +17,9 @@ SPEC = AgentSpec(
     needs=("topic_analysis", "script"),
     description="Writes the calls to action and places them where the platform expects them.",
     skills=("cta", "copywriting"),
+    port=10303,
+    seconds=3.0,
+    prompt=PROMPTS["cta_generator"],
 )
 
 #: A CTA overlaid on a platform without a CTA section lasts at most this long.

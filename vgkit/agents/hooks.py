@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from vgkit.agents._text import fill, seconds, slots_for, word_count
 from vgkit.agents.base import AgentCall, AgentSpec, call_rng
+from vgkit.agents.prompts import PROMPTS
 from vgkit.models import Hook, HookSet, TopicAnalysis
 from vgkit.platforms import allocate_sections, preset
 from vgkit.templates import Template, TemplateSource, pick
@@ -16,6 +17,9 @@ SPEC = AgentSpec(
     needs=("topic_analysis",),
     description="Writes the opening hook and alternatives within the platform's hook window.",
     skills=("hooks", "copywriting"),
+    port=10215,
+    seconds=4.0,
+    prompt=PROMPTS["hook_creator"],
 )
 
 ALTERNATIVES = 2

@@ -1,6 +1,7 @@
 """The prompts of the llm backend: one per generative agent, plus the shared rules.
 
-Each prompt says what the agent does; ``messages`` adds the rules of the
+Each agent's ``AgentSpec.prompt`` (the texts below for the pipeline's agents)
+says what the agent does; ``messages`` adds the rules of the
 answer (one JSON object, nothing else), the JSON Schema of the agent's output
 model, and the agent call itself (request, platform and upstream artifacts as
 canonical JSON). ``repair`` is the follow-up when an answer failed validation.
@@ -71,10 +72,9 @@ RULES = (
 
 def messages(call: AgentCall) -> list[dict[str, Any]]:
     """The chat messages that ask the model for ``call``'s artifact."""
-    try:
-        prompt = PROMPTS[call.spec.name]
-    except KeyError:
-        raise KeyError(f"no prompt for agent {call.spec.name!r}") from None
+    prompt = call.spec.prompt
+    if not prompt:
+        raise KeyError(f"no prompt for agent {call.spec.name!r}")
     schema = orjson.dumps(call.spec.output.model_json_schema()).decode()
     system = f"{prompt}\n\n{RULES}\n\nJSON Schema of the answer:\n{schema}"
     user = "Agent call:\n" + call.canonical().decode()

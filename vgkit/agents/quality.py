@@ -16,9 +16,10 @@ SPEC = AgentSpec(
     output=QualityReport,
     needs=("assemble",),
     kind="quality",
-    generative=False,
     description="Scores a plan on coherence, engagement, feasibility and platform compliance.",
     skills=("quality", "validation"),
+    port=10306,
+    seconds=1.5,
 )
 
 THRESHOLDS = {

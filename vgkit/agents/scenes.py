@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from vgkit.agents._text import fill, seconds, split_ms, to_ms, upper_first
 from vgkit.agents.base import AgentCall, AgentSpec, call_rng
+from vgkit.agents.prompts import PROMPTS
 from vgkit.models import Scene, SceneList, Script, TopicAnalysis
 from vgkit.platforms import preset
 from vgkit.templates import Template, TemplateSource, pick
@@ -21,6 +22,9 @@ SPEC = AgentSpec(
     kind="storyboard",
     description="Designs the scenes (setting, mood, action) for every script segment.",
     skills=("storyboard", "scene-design"),
+    port=10213,
+    seconds=8.0,
+    prompt=PROMPTS["scene_designer"],
 )
 
 #: How much more likely a template tagged with the topic's category is chosen.

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from vgkit.agents._text import fill, seconds, slots_for, title_case, upper_first, word_count
 from vgkit.agents.base import AgentCall, AgentSpec, call_rng
+from vgkit.agents.prompts import PROMPTS
 from vgkit.models import HookSet, Script, ScriptSegment, TopicAnalysis, content_hash
 from vgkit.platforms import allocate_sections, preset
 from vgkit.templates import TemplateSource
@@ -20,6 +21,9 @@ SPEC = AgentSpec(
     needs=("topic_analysis", "hooks"),
     description="Writes timed narration for every section of the platform's structure.",
     skills=("scriptwriting", "narration"),
+    port=10212,
+    seconds=15.0,
+    prompt=PROMPTS["script_writer"],
 )
 
 #: Share of a segment's time that is spoken (the rest is breath and emphasis).

@@ -6,6 +6,7 @@ import random
 
 from vgkit.agents._text import clip, fill, seconds, title_case, to_ms, upper_first
 from vgkit.agents.base import AgentCall, AgentSpec, call_rng
+from vgkit.agents.prompts import PROMPTS
 from vgkit.models import Scene, SceneList, Shot, ShotList, TimingPlan
 from vgkit.platforms import preset
 from vgkit.templates import Template, TemplateSource, pick
@@ -19,6 +20,9 @@ SPEC = AgentSpec(
     kind="storyboard",
     description="Breaks each scene into shots with type, camera move and composition.",
     skills=("storyboard", "cinematography"),
+    port=10301,
+    seconds=12.0,
+    prompt=PROMPTS["shot_describer"],
 )
 
 _GRAIN_MS = 100

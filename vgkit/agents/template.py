@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from types import MappingProxyType
-from typing import Any
-
 from vgkit.agents.base import AgentCall
-from vgkit.agents.catalog import MODULES
+from vgkit.agents.catalog import TEMPLATES
 from vgkit.errors import AgentError
 from vgkit.models import Model
 from vgkit.templates import TemplateSource, default_library
-
-TemplateAgentFn = Callable[[AgentCall, TemplateSource], Awaitable[Any]]
-
-#: Agent name -> template implementation.
-IMPLEMENTATIONS: Mapping[str, TemplateAgentFn] = MappingProxyType(
-    {m.SPEC.name: m.run for m in MODULES}
-)
 
 #: Bump when template agents change behaviour without a version bump of their own.
 BACKEND_VERSION = "1"
@@ -42,7 +31,7 @@ class TemplateBackend:
 
     async def run(self, call: AgentCall) -> Model:
         try:
-            impl = IMPLEMENTATIONS[call.spec.name]
+            impl = TEMPLATES[call.spec.name]
         except KeyError:
             raise AgentError(call.spec.name, "the template backend has no such agent") from None
         result = await impl(call, self.templates)

@@ -16,9 +16,10 @@ SPEC = AgentSpec(
     version="1.0.0",
     output=TimingPlan,
     needs=("script",),
-    generative=False,
     description="Plans pacing, shot rhythm and beats from the script's segments.",
     skills=("timing", "pacing"),
+    port=10214,
+    seconds=2.0,
 )
 
 #: Where in the platform's shot-length range each pacing sits (0 = shortest).

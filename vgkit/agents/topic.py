@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from vgkit.agents._text import slots_for, upper_first
 from vgkit.agents.base import AgentCall, AgentSpec
+from vgkit.agents.prompts import PROMPTS
 from vgkit.models import TopicAnalysis
 from vgkit.templates import TemplateError, TemplateSource
 
@@ -21,6 +22,9 @@ SPEC = AgentSpec(
     per_platform=False,
     description="Extracts keywords, key points, category and angle from a topic.",
     skills=("topic-analysis", "keyword-extraction"),
+    port=10304,
+    seconds=3.0,
+    prompt=PROMPTS["topic_analysis"],
 )
 
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'+#\-]*")

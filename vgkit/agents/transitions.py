@@ -6,6 +6,7 @@ import itertools
 
 from vgkit.agents._text import seconds, to_ms
 from vgkit.agents.base import AgentCall, AgentSpec, call_rng
+from vgkit.agents.prompts import PROMPTS
 from vgkit.models import SceneList, TimingPlan, Transition, TransitionPlan
 from vgkit.platforms import preset
 from vgkit.templates import TemplateSource, pick
@@ -19,6 +20,9 @@ SPEC = AgentSpec(
     kind="storyboard",
     description="Chooses a transition for every scene boundary, matched to the pacing.",
     skills=("editing", "transitions"),
+    port=10302,
+    seconds=4.0,
+    prompt=PROMPTS["transition_planner"],
 )
 
 #: Longest transition for a pacing, in seconds (fast edits hide their cuts).

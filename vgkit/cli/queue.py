@@ -33,6 +33,7 @@ from vgkit.events import (
     RunFinished,
     RunStarted,
 )
+from vgkit.executors import EXECUTORS
 from vgkit.metrics import MetricsServer, default_registry
 from vgkit.queue.base import (
     DEFAULT_BACKOFF,
@@ -50,7 +51,6 @@ from vgkit.queue.jobs import (
 )
 from vgkit.queue.redis import RedisJobQueue
 from vgkit.queue.worker import DEFAULT_CONCURRENCY, DEFAULT_GRACE, Worker, WorkerConfig
-from vgkit.scheduler import EXECUTORS
 
 #: Where ``vgkit worker`` serves ``/metrics`` unless told otherwise (127.0.0.1 only).
 DEFAULT_METRICS_PORT = 9180

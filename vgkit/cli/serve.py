@@ -11,7 +11,7 @@ from vgkit.errors import ConfigError
 from vgkit.serve.app import DEFAULT_MAX_BODY
 from vgkit.serve.command import serve
 from vgkit.serve.config import BACKENDS, ClusterConfig
-from vgkit.serve.launcher import ALL_AGENTS
+from vgkit.serve.launcher import all_agents
 from vgkit.serve.loops import DEFAULT_LOOP, LOOPS
 
 
@@ -31,7 +31,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"unknown cost profile {args.cost!r}; choose from {', '.join(COST_PROFILES)}"
         )
     options = ClusterConfig(
-        agents=tuple(args.agent) if args.agent else ALL_AGENTS,
+        agents=tuple(args.agent) if args.agent else all_agents(),
         host=args.host,
         port_base=args.port_base,
         ports=_port_pairs(args.port),
@@ -69,7 +69,7 @@ def register(sub: Any) -> None:
         "--agent",
         action="append",
         metavar="NAME",
-        help=f"serve only these (repeat); default all: {', '.join(ALL_AGENTS)}",
+        help=f"serve only these (repeat); default all: {', '.join(all_agents())}",
     )
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     p.add_argument(

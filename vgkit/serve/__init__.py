@@ -13,13 +13,12 @@ from vgkit.a2a.cards import AgentInfo, Skill
 from vgkit.serve.agents import PipelineAgent, ServedAgent
 from vgkit.serve.app import DEFAULT_MAX_BODY, AgentServer, ServeConfig
 from vgkit.serve.auth import AuthConfig
-from vgkit.serve.launcher import ALL_AGENTS, Cluster, start_cluster
+from vgkit.serve.launcher import Cluster, all_agents, start_cluster
 from vgkit.serve.orchestrator_agent import OrchestratorAgent
 from vgkit.serve.process import ServeProcess
 from vgkit.serve.supervisor import RestartPolicy
 
 __all__ = [
-    "ALL_AGENTS",
     "DEFAULT_MAX_BODY",
     "AgentInfo",
     "AgentServer",
@@ -32,5 +31,6 @@ __all__ = [
     "ServeProcess",
     "ServedAgent",
     "Skill",
+    "all_agents",
     "start_cluster",
 ]

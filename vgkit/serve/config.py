@@ -23,7 +23,7 @@ from vgkit.endpoints import DEFAULT_PORT_BASE
 from vgkit.errors import ServeError
 from vgkit.serve.app import DEFAULT_MAX_BODY, ServeConfig
 from vgkit.serve.auth import AuthConfig
-from vgkit.serve.launcher import ALL_AGENTS, Cluster, resolve_ports, start_cluster
+from vgkit.serve.launcher import Cluster, all_agents, resolve_ports, start_cluster
 from vgkit.serve.loops import DEFAULT_LOOP, loop_factory
 
 __all__ = ["BACKENDS", "ClusterConfig"]
@@ -35,7 +35,7 @@ BACKENDS = ("template", "llm")
 class ClusterConfig:
     """Every option of ``vgkit serve`` (the command line's flags of the same names)."""
 
-    agents: tuple[str, ...] = ALL_AGENTS
+    agents: tuple[str, ...] = field(default_factory=all_agents)
     host: str = "127.0.0.1"
     port_base: int = DEFAULT_PORT_BASE
     ports: Mapping[str, int] = field(default_factory=dict)
@@ -80,7 +80,7 @@ class ClusterConfig:
     def from_json(cls, data: Mapping[str, Any]) -> ClusterConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in names}
-        values["agents"] = tuple(values.get("agents", ALL_AGENTS))
+        values["agents"] = tuple(values.get("agents") or all_agents())
         return cls(**values)
 
     def backend_factory(self) -> Callable[[], Backend]:

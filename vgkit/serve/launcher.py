@@ -38,10 +38,13 @@ from vgkit.serve.app import AgentServer, ServeConfig
 from vgkit.serve.orchestrator_agent import ORCHESTRATOR_NAME, OrchestratorAgent
 from vgkit.serve.supervisor import DEFAULT_RESTART, RestartPolicy, Supervisor
 
-__all__ = ["ALL_AGENTS", "Cluster", "resolve_ports", "run_workers", "start_cluster"]
+__all__ = ["Cluster", "all_agents", "resolve_ports", "run_workers", "start_cluster"]
 
-#: Every agent ``vgkit serve`` can start: the pipeline agents and the orchestrator.
-ALL_AGENTS: tuple[str, ...] = (*SPECS, ORCHESTRATOR_NAME)
+
+def all_agents() -> tuple[str, ...]:
+    """Every agent ``vgkit serve`` can start: the registered agents and the orchestrator."""
+    return (*SPECS, ORCHESTRATOR_NAME)
+
 
 BackendFactory = Callable[[], Backend]
 #: How often a worker checks that its parent still runs (seconds).
@@ -56,9 +59,10 @@ def resolve_ports(
     free_ports: bool = False,
 ) -> dict[str, int]:
     """Agent -> port to bind (0 means any free port); every other port in 1024-65535."""
-    unknown = [a for a in [*agents, *(ports or {})] if a not in ALL_AGENTS]
+    known = all_agents()
+    unknown = [a for a in [*agents, *(ports or {})] if a not in known]
     if unknown:
-        raise ServeError(f"unknown agent(s) {', '.join(unknown)}; agents: {', '.join(ALL_AGENTS)}")
+        raise ServeError(f"unknown agent(s) {', '.join(unknown)}; agents: {', '.join(known)}")
     out = {}
     for agent in agents:
         if ports and agent in ports:
@@ -97,7 +101,7 @@ async def start_cluster(
     sockets: Mapping[str, socket.socket] | None = None,
 ) -> Cluster:
     """Start the servers of ``agents`` (default: all) in this process."""
-    names = list(agents or ALL_AGENTS)
+    names = list(agents or all_agents())
     if orchestrator_backend not in ("a2a", "embedded"):
         raise ServeError("orchestrator_backend must be 'a2a' or 'embedded'")
     bind = resolve_ports(names, port_base=port_base, ports=ports, free_ports=free_ports)

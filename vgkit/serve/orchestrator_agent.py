@@ -18,6 +18,7 @@ from typing import Any
 
 from vgkit.a2a.cards import AgentInfo, Skill
 from vgkit.a2a.protocol import INVALID_PARAMS, Message, TaskState
+from vgkit.agents.catalog import ORCHESTRATOR
 from vgkit.errors import GenerationError, InvalidRequestError, RpcError
 from vgkit.events import NodeFinished, PlanReady, Progress, RunFinished, RunStarted
 from vgkit.orchestrator import Orchestrator
@@ -27,7 +28,7 @@ from vgkit.serve.tasks import TaskContext
 
 __all__ = ["ORCHESTRATOR_NAME", "OrchestratorAgent"]
 
-ORCHESTRATOR_NAME = "orchestrator"
+ORCHESTRATOR_NAME = ORCHESTRATOR
 ORCHESTRATOR_VERSION = "1.0.0"
 
 _INFO = AgentInfo(
