@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from vgkit.agents._text import fill, slots_for
+from vgkit.errors import TemplateError
 from vgkit.models import Style, TopicAnalysis, VideoRequest
 from vgkit.platforms import Platform
-from vgkit.templates import KINDS, Template, TemplateError, TemplateLibrary, default_library
+from vgkit.templates import KINDS, Template, TemplateLibrary, default_library
 
 ROOT = Path(__file__).resolve().parents[1]
 

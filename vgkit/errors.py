@@ -26,7 +26,9 @@ The tree::
     ├── LoadTestError          a load test, its workload or its target is misconfigured
     ├── TuningError            a request trace, cache configuration or tuning search is invalid
     ├── TargetError            a load-test target answered badly (counted, never raised out)
-    └── ReportError            a report could not run: unknown notebook or parameter, failed cell
+    ├── ReportError            a report could not run: unknown notebook or parameter, failed cell
+    ├── TemplateError          the template library is malformed, or no template matches a query
+    └── UsageError             the ``vgkit`` command line itself is wrong (unknown option, ...)
 
 Errors from third-party libraries are wrapped with ``raise ... from exc`` so the
 caller always sees a ``VgkitError`` whose message says what was wrong and what to
@@ -60,7 +62,9 @@ __all__ = [
     "RpcError",
     "ServeError",
     "TargetError",
+    "TemplateError",
     "TuningError",
+    "UsageError",
     "VgkitError",
 ]
 
@@ -228,3 +232,11 @@ class TargetError(VgkitError):
 
 class ReportError(VgkitError):
     """A report could not be produced; the message says why and what to do."""
+
+
+class TemplateError(VgkitError):
+    """The template library is malformed, or no template matches a query."""
+
+
+class UsageError(VgkitError):
+    """The command line itself is wrong; the CLI prints it as one line and exits 2."""

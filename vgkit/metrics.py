@@ -80,6 +80,7 @@ from prometheus_client.metrics_core import (
 )
 
 from vgkit.errors import ConfigError
+from vgkit.resource import AsyncResource
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -251,7 +252,7 @@ class MetricsRegistry:
         )
 
 
-class MetricsServer:
+class MetricsServer(AsyncResource):
     """Serves a registry's ``/metrics`` over HTTP on 127.0.0.1 (aiohttp).
 
     ``port=0`` picks a free port (read it from :attr:`port` after
@@ -277,7 +278,7 @@ class MetricsServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}/metrics"
 
-    async def start(self) -> MetricsServer:
+    async def start(self) -> None:
         from aiohttp import web
 
         app = web.Application()
@@ -294,7 +295,6 @@ class MetricsServer:
             ) from exc
         self.port = int(runner.addresses[0][1])
         self._runner = runner
-        return self
 
     async def _handle(self, request: web.Request) -> web.Response:
         from aiohttp import web
@@ -309,12 +309,6 @@ class MetricsServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-
-    async def __aenter__(self) -> MetricsServer:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
 
 DEFAULT_REGISTRY = MetricsRegistry()

@@ -36,6 +36,7 @@ from vgkit.metrics import MetricsRegistry, default_registry
 from vgkit.models import Model, QualityReport, VideoPlan, VideoRequest
 from vgkit.pipeline import build_graph, make_request, narrow
 from vgkit.platforms import Platform
+from vgkit.resource import AsyncResource
 from vgkit.result import GenerationResult
 from vgkit.scheduler import NodeRecord, ScheduleResult, run_graph
 from vgkit.sessions import Session, session_scope
@@ -112,7 +113,7 @@ class _RunState:
     artifacts: dict[str, Model] = field(default_factory=dict)
 
 
-class Orchestrator:
+class Orchestrator(AsyncResource):
     """Runs the agent graph for video requests.
 
     ``backend``: who produces artifacts (default: the embedded template agents).
@@ -153,12 +154,6 @@ class Orchestrator:
         self._requests = self.metrics.agent_requests()
         self._durations = self.metrics.agent_duration()
         self._errors = self.metrics.agent_errors()
-
-    async def __aenter__(self) -> Orchestrator:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         await self.backend.aclose()

@@ -10,7 +10,8 @@ import pytest
 
 from tests.cache.conftest import MakeCache
 from vgkit.cache import TemplateCache
-from vgkit.templates import TemplateError, default_library
+from vgkit.errors import TemplateError
+from vgkit.templates import default_library
 
 
 def test_a_fresh_cache_chooses_exactly_like_the_library() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from vgkit.errors import TemplateError
 from vgkit.models import TopicAnalysis, VideoRequest
-from vgkit.templates import TemplateError
 
 _SLOT = re.compile(r"\{(\w+)\}")
 _SMALL_WORDS = frozenset(

@@ -10,8 +10,9 @@ from typing import Any, TypeVar
 from vgkit.agents._text import slots_for, upper_first
 from vgkit.agents.base import AgentCall, AgentSpec
 from vgkit.agents.prompts import PROMPTS
+from vgkit.errors import TemplateError
 from vgkit.models import TopicAnalysis
-from vgkit.templates import TemplateError, TemplateSource
+from vgkit.templates import TemplateSource
 
 SPEC = AgentSpec(
     name="topic_analysis",

@@ -33,7 +33,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from vgkit.templates import Template, TemplateError, default_library, no_template, pick
+from vgkit.errors import TemplateError
+from vgkit.templates import Template, default_library, no_template, pick
 
 if TYPE_CHECKING:
     from vgkit.cache.layered import LayeredCache

@@ -14,16 +14,12 @@ from typing import NoReturn
 
 from vgkit import __version__
 from vgkit.cli import cache, generate, loadtest, queue, report, serve
-from vgkit.errors import VgkitError
+from vgkit.errors import UsageError, VgkitError
 
 #: Modules that add subcommands, in the order ``vgkit --help`` lists them.
 COMMAND_MODULES = (generate, serve, cache, queue, loadtest, report)
 
 EXIT_USAGE = 2
-
-
-class UsageError(VgkitError):
-    """The command line itself is wrong."""
 
 
 class Parser(argparse.ArgumentParser):

@@ -182,9 +182,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
         server = None
         if args.metrics_port:
-            server = await MetricsServer(
-                registry, port=args.metrics_port, before_scrape=refresh
-            ).start()
+            server = MetricsServer(registry, port=args.metrics_port, before_scrape=refresh)
+            await server.start()
         where = f", metrics {server.url}" if server else ""
         print(
             f"vgkit worker {worker.name}: consuming {queue.url} "

@@ -46,10 +46,11 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from vgkit.errors import LoadTestError, TargetError
+from vgkit.resource import AsyncResource
 
 if TYPE_CHECKING:
     import aiohttp
@@ -89,7 +90,7 @@ class Target(Protocol):
     async def __call__(self, item: WorkItem) -> None: ...
 
 
-class BaseTarget:
+class BaseTarget(AsyncResource):
     """A target with a lifecycle: ``async with target:`` closes what it opened."""
 
     name = "target"
@@ -105,13 +106,6 @@ class BaseTarget:
 
     async def aclose(self) -> None:
         """Release what the target opened (nothing by default)."""
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
 
 class FunctionTarget(BaseTarget):

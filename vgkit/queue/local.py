@@ -46,6 +46,7 @@ from vgkit.queue.jobs import (
     QueueEvent,
     new_job_id,
 )
+from vgkit.resource import AsyncResource
 
 __all__ = ["LocalJobQueue"]
 
@@ -95,7 +96,7 @@ class _Record:
         )
 
 
-class LocalJobQueue:
+class LocalJobQueue(AsyncResource):
     """The job queue in this process's memory (see the module docstring)."""
 
     def __init__(
@@ -323,12 +324,6 @@ class LocalJobQueue:
 
     async def aclose(self) -> None:
         return None
-
-    async def __aenter__(self) -> LocalJobQueue:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     # -- workers ---------------------------------------------------------------
 

@@ -68,6 +68,7 @@ from vgkit.queue.jobs import (
     new_job_id,
     parse_queue_entry,
 )
+from vgkit.resource import AsyncResource
 
 __all__ = ["GROUP", "RedisJobQueue", "display_url"]
 
@@ -104,7 +105,7 @@ def _seconds(ms: str | None) -> float | None:
     return None if ms in (None, "") else int(float(ms)) / 1000
 
 
-class RedisJobQueue:
+class RedisJobQueue(AsyncResource):
     """The job queue in Redis (see the module docstring).
 
     ``redis``: a URL, a ``redis.asyncio.Redis`` made with ``decode_responses=True``,
@@ -229,12 +230,6 @@ class RedisJobQueue:
     async def aclose(self) -> None:
         if self._owned:
             await self.redis.aclose()
-
-    async def __aenter__(self) -> RedisJobQueue:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     # -- clients -----------------------------------------------------------
 

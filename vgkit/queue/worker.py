@@ -144,7 +144,7 @@ class _Publisher:
             if self._closing.is_set() and not self._pending:
                 return
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Publish what is left, then stop."""
         self._closing.set()
         self._wake.set()
@@ -377,7 +377,7 @@ class Worker:
                 )
             finally:
                 if publisher is not None:
-                    await publisher.close()  # the run's events come before the job's end
+                    await publisher.aclose()  # the run's events come before the job's end
         except asyncio.CancelledError:
             reason = self._reasons.get(claim.job_id)
             # Lost: another worker holds the job now, so there is nothing to write.

@@ -25,12 +25,11 @@ from functools import cache
 from importlib import resources
 from typing import Any, Protocol, runtime_checkable
 
-from vgkit.errors import VgkitError
+from vgkit.errors import TemplateError
 
 __all__ = [
     "KINDS",
     "Template",
-    "TemplateError",
     "TemplateLibrary",
     "TemplateSource",
     "default_library",
@@ -64,10 +63,6 @@ _FILES = {
 }
 
 _ENVELOPE_KEYS = frozenset({"id", "version", "platforms", "styles", "tags", "weight"})
-
-
-class TemplateError(VgkitError):
-    """The template library is malformed, or no template matches a query."""
 
 
 @dataclass(frozen=True, slots=True)
