@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from benchmarks._common import Row, row
-from vgkit.tuning import CacheConfig, compare, default_profile, load_trace, recommend
+from vgkit.tuning import Candidate, compare, default_profile, load_trace, recommend
 
 TITLE = "Cache-policy tuning (simulator against the real cache; recommendation gain)"
 BUDGET = 32 << 20
@@ -27,10 +27,8 @@ async def run(quick: bool) -> list[Row]:
     prefix = 100 if quick else 300
     rows: list[Row] = []
     configs = [
-        CacheConfig.original(name="unbounded"),
-        CacheConfig.original(name="bounded", l1_size=2 << 20).changed(
-            eviction="least-recently-used"
-        ),
+        Candidate.original(name="unbounded"),
+        Candidate.original(name="bounded", l1_size=2 << 20).changed(eviction="least-recently-used"),
     ]
     for config in configs:
         # Both modes on the same prefix; the simulator is timed warm (expanded trace).

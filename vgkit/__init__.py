@@ -43,6 +43,7 @@ from vgkit.errors import (
 )
 from vgkit.events import Event, parse_event
 from vgkit.executors import EXECUTORS
+from vgkit.generation import GenerationResult
 from vgkit.models import (
     QualityReport,
     Script,
@@ -54,7 +55,6 @@ from vgkit.models import (
 )
 from vgkit.orchestrator import AgentCache, CachedRun, CacheOutcome, Orchestrator
 from vgkit.platforms import Platform, PlatformPreset, preset
-from vgkit.result import GenerationResult
 from vgkit.scheduler import ScheduleResult, run_graph
 from vgkit.sessions import current_session_id
 
@@ -103,7 +103,7 @@ if _typing.TYPE_CHECKING:
     from vgkit.reports import Report, run_report, save_result
     from vgkit.serve import AgentServer, ServeConfig, ServeProcess, start_cluster
     from vgkit.tuning import (
-        CacheConfig,
+        Candidate,
         Recommendation,
         SimulationResult,
         generate_trace,
@@ -170,7 +170,7 @@ _LAZY = {
     "Report": "vgkit.reports",
     "run_report": "vgkit.reports",
     "save_result": "vgkit.reports",
-    "CacheConfig": "vgkit.tuning",
+    "Candidate": "vgkit.tuning",
     "Recommendation": "vgkit.tuning",
     "SimulationResult": "vgkit.tuning",
     "generate_trace": "vgkit.tuning",
@@ -206,13 +206,13 @@ __all__ = [
     "AgentTarget",
     "Backend",
     "BackendError",
-    "CacheConfig",
     "CacheError",
     "CacheIntegration",
     "CacheOutcome",
     "CachePolicy",
     "CacheTarget",
     "CachedRun",
+    "Candidate",
     "CircuitOpenError",
     "ClientError",
     "ConfigError",

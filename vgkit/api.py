@@ -7,10 +7,10 @@ from typing import Any
 from vgkit._sync import run_sync
 from vgkit.agents.base import Backend
 from vgkit.agents.cost import CostModel, CostProfile
+from vgkit.generation import GenerationResult
 from vgkit.models import VideoRequest
 from vgkit.orchestrator import AgentCache, Orchestrator
 from vgkit.pipeline import make_request
-from vgkit.result import GenerationResult
 
 __all__ = ["agenerate", "generate"]
 

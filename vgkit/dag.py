@@ -345,7 +345,7 @@ class DAG:
         Draws into ``ax`` when given, else into a new figure that does not touch
         pyplot's global state (safe in servers and notebooks alike).
         """
-        from vgkit._plot import axes_and_figure, draw_dag
+        from vgkit._drawing import axes_and_figure, draw_dag
 
         g = self.indexed(costs)
         depth = max(g.level, default=0) + 1

@@ -57,7 +57,7 @@ from vgkit.metrics import MetricsRegistry, default_registry
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from vgkit.loadtest.stats import LoadProgress
+    from vgkit.loadtest.live import LoadProgress
 
 __all__ = ["DEFAULT_INTERVAL", "PANELS", "SOURCES", "Dashboard", "panel_frames", "read_figures"]
 

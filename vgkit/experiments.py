@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from vgkit.errors import InvalidRequestError
+from vgkit.generation import GenerationResult
 from vgkit.orchestrator import Orchestrator
 from vgkit.platforms import Platform
-from vgkit.result import GenerationResult
 
 if TYPE_CHECKING:
     from vgkit.models import VideoPlan

@@ -3,7 +3,7 @@
 The graph comes from :mod:`vgkit.pipeline`; each node is an agent call that
 goes to a backend (embedded template agents by default, remote A2A agents, or
 an LLM), optionally through a cache; the scheduler runs the graph eagerly,
-level by level, or serially; :class:`vgkit.result.GenerationResult` holds what
+level by level, or serially; :class:`vgkit.generation.GenerationResult` holds what
 a run produced.
 """
 
@@ -32,12 +32,12 @@ from vgkit.events import (
     RunStarted,
 )
 from vgkit.executors import executor as executor_named
+from vgkit.generation import GenerationResult
 from vgkit.metrics import MetricsRegistry, default_registry
 from vgkit.models import Model, QualityReport, VideoPlan, VideoRequest
 from vgkit.pipeline import build_graph, make_request, narrow
 from vgkit.platforms import Platform
 from vgkit.resource import AsyncResource
-from vgkit.result import GenerationResult
 from vgkit.scheduler import NodeRecord, ScheduleResult, run_graph
 from vgkit.sessions import Session, session_scope
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import matplotlib
 
-from vgkit._plot import axes_and_figure
+from vgkit._drawing import axes_and_figure
 from vgkit.render import format_timestamp
 
 if TYPE_CHECKING:

@@ -139,7 +139,7 @@ class ScheduleResult:
 
     def gantt(self, ax: Axes | None = None, title: str | None = None) -> Figure:
         """A bar per node that ran, from its start to its end, coloured by status."""
-        from vgkit._plot import axes_and_figure, draw_gantt
+        from vgkit._drawing import axes_and_figure, draw_gantt
 
         ran = sorted(
             (r for r in self.records.values() if r.start is not None and r.end is not None),

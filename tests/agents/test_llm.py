@@ -20,7 +20,7 @@ from vgkit.agents import SPECS
 from vgkit.agents.base import AgentCall
 from vgkit.config import settings
 from vgkit.errors import BackendError, ConfigError
-from vgkit.result import GenerationResult
+from vgkit.generation import GenerationResult
 
 
 @dataclass

@@ -8,14 +8,14 @@ import pytest
 
 from vgkit import VideoRequest
 from vgkit.cache.trace import record_trace
-from vgkit.tuning import CacheConfig, EntryProfile, Trace, areplay, simulate
+from vgkit.tuning import Candidate, EntryProfile, Trace, areplay, simulate
 
 REQUEST = VideoRequest(topic="How tides work", platforms=["tiktok"])
 KINDS_TTL = ("topic", "hooks", "script", "timing", "storyboard", "cta", "result", "quality")
 
 
-def short_ttls(seconds: float) -> CacheConfig:
-    config = CacheConfig(name=f"ttl {seconds:g}")
+def short_ttls(seconds: float) -> Candidate:
+    config = Candidate(name=f"ttl {seconds:g}")
     for kind in (*KINDS_TTL, "request"):
         config = config.with_ttl(kind, "*", seconds)
     return config
@@ -55,7 +55,7 @@ async def test_sim_and_real_agree_exactly_without_a_size_limit(
 async def test_sim_and_real_agree_within_a_size_limit(
     profile: EntryProfile, small_trace: Trace, eviction: str
 ) -> None:
-    unbounded = CacheConfig().with_ttl("request", "*", 604800)
+    unbounded = Candidate().with_ttl("request", "*", 604800)
     everything = simulate(small_trace, unbounded, profile=profile)
     config = unbounded.changed(l1_size=int(everything.peak_bytes / 3), eviction=eviction)
     real = await areplay(small_trace, config, profile=profile, limit=None)
@@ -73,5 +73,5 @@ async def test_a_replay_never_records_into_an_active_trace(
 ) -> None:
     trace = Trace.from_pairs([(0.0, REQUEST)])
     with record_trace(tmp_path / "rec.jsonl") as recorder:
-        await areplay(trace, CacheConfig(), profile=profile)
+        await areplay(trace, Candidate(), profile=profile)
     assert recorder.count == 0

@@ -8,7 +8,7 @@ import pytest
 
 from vgkit import CachePolicy, TuningError
 from vgkit.tuning import (
-    CacheConfig,
+    Candidate,
     EntryProfile,
     Trace,
     compare,
@@ -88,7 +88,7 @@ def test_max_ttl_caps_the_search(profile: EntryProfile, small_trace: Trace) -> N
 
 
 def test_curves_have_a_row_per_point(profile: EntryProfile, small_trace: Trace) -> None:
-    sizes = size_curve(small_trace, CacheConfig(), [1 << 18, 1 << 20, 1 << 24], profile=profile)
+    sizes = size_curve(small_trace, Candidate(), [1 << 18, 1 << 20, 1 << 24], profile=profile)
     assert len(sizes) == 9 and set(sizes["eviction"]) == {
         "least-recently-stored",
         "least-recently-used",
@@ -97,7 +97,7 @@ def test_curves_have_a_row_per_point(profile: EntryProfile, small_trace: Trace) 
     lru = sizes[sizes["eviction"] == "least-recently-used"].sort_values("l1_size")
     assert list(lru["hit_ratio"]) == sorted(lru["hit_ratio"])  # more room, more hits
     ttls = ttl_curve(
-        small_trace, CacheConfig(), ["script"], ladder=[60, 3600, 86400], profile=profile
+        small_trace, Candidate(), ["script"], ladder=[60, 3600, 86400], profile=profile
     )
     assert list(ttls["ttl"]) == [60, 3600, 86400]
     assert list(ttls["seconds_saved"]) == sorted(ttls["seconds_saved"])
@@ -106,7 +106,7 @@ def test_curves_have_a_row_per_point(profile: EntryProfile, small_trace: Trace) 
 def test_compare_runs_both_modes_on_the_same_prefix(
     profile: EntryProfile, small_trace: Trace
 ) -> None:
-    sim, real = compare(small_trace, [CacheConfig()], mode="both", limit=30, profile=profile)
+    sim, real = compare(small_trace, [Candidate()], mode="both", limit=30, profile=profile)
     assert (sim.mode, real.mode, sim.requests, real.requests) == ("sim", "real", 30, 30)
     assert sim.hits == real.hits
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vgkit import VideoRequest
-from vgkit.tuning import CacheConfig, DiskModel, EntryProfile, Trace, simulate
+from vgkit.tuning import Candidate, DiskModel, EntryProfile, Trace, simulate
 
 TIKTOK = 3 + 4 + 15 + 2 + 8 + 12 + 4 + 3 + 0.5 + 1.5  # agent-seconds of one TikTok run
 TOPIC = "How tides work"
@@ -87,7 +87,7 @@ def _trace(*items: tuple[float, VideoRequest]) -> Trace:
 
 def test_a_repeated_request_is_served_whole(profile: EntryProfile) -> None:
     request = VideoRequest(topic=TOPIC, platforms=["tiktok"])
-    result = simulate(_trace((0, request), (100, request)), CacheConfig(), profile=profile)
+    result = simulate(_trace((0, request), (100, request)), Candidate(), profile=profile)
     assert (result.lookups, result.hits, result.request_hits) == (12, 1, 1)
     assert result.seconds_saved == pytest.approx(TIKTOK)
     assert result.compute_seconds == pytest.approx(TIKTOK)
@@ -102,7 +102,7 @@ def test_other_platforms_share_the_topic_and_common_nodes_other_styles_nothing(
         (100, VideoRequest(topic=TOPIC, platforms=["tiktok", "instagram_reels"])),
         (200, VideoRequest(topic=TOPIC, platforms=["tiktok"], style="viral")),
     )
-    result = simulate(trace, CacheConfig(), profile=profile)
+    result = simulate(trace, Candidate(), profile=profile)
     kinds = result.kinds
     assert kinds["topic"].hits == 1 and kinds["topic"].lookups == 3
     assert kinds["script"].hits == 1 and kinds["script"].lookups == 4  # the TikTok script
@@ -113,7 +113,7 @@ def test_other_platforms_share_the_topic_and_common_nodes_other_styles_nothing(
 
 def test_ttls_decide_on_the_simulated_clock(profile: EntryProfile) -> None:
     request = VideoRequest(topic=TOPIC, platforms=["tiktok"])
-    config = CacheConfig().with_ttl("request", "*", 30).with_ttl("script", "tiktok", 60)
+    config = Candidate().with_ttl("request", "*", 30).with_ttl("script", "tiktok", 60)
     result = simulate(_trace((0, request), (100, request)), config, profile=profile)
     assert result.request_hits == 0
     assert result.kinds["script"].hits == 0
@@ -124,19 +124,19 @@ def test_ttls_decide_on_the_simulated_clock(profile: EntryProfile) -> None:
 def test_measure_from_counts_only_the_later_requests(profile: EntryProfile) -> None:
     request = VideoRequest(topic=TOPIC, platforms=["tiktok"])
     trace = _trace((0, request), (100, request), (200, request))
-    result = simulate(trace, CacheConfig(), profile=profile, measure_from=50)
+    result = simulate(trace, Candidate(), profile=profile, measure_from=50)
     assert (result.requests, result.request_hits, result.compute_seconds) == (2, 2, 0.0)
     assert result.window == (50.0, 200.0)
-    until = simulate(trace, CacheConfig(), profile=profile, until=150)
+    until = simulate(trace, Candidate(), profile=profile, until=150)
     assert until.requests == 2
 
 
 def test_a_bounded_l1_evicts_and_stays_near_its_limit(
     profile: EntryProfile, small_trace: Trace
 ) -> None:
-    unbounded = simulate(small_trace, CacheConfig(), profile=profile)
+    unbounded = simulate(small_trace, Candidate(), profile=profile)
     limit = int(unbounded.peak_bytes / 4)
-    bounded = simulate(small_trace, CacheConfig(l1_size=limit), profile=profile)
+    bounded = simulate(small_trace, Candidate(l1_size=limit), profile=profile)
     assert bounded.evictions > 0 and unbounded.evictions == 0
     # Up to 63 writes go past the limit before a cull, so only the unbounded peak bounds it.
     assert limit < bounded.peak_bytes < unbounded.peak_bytes

@@ -42,11 +42,11 @@ from vgkit.cache.templates import TemplateCache
 from vgkit.cache.trace import TraceRecorder, active_recorder
 from vgkit.cache.warming import TopicLog
 from vgkit.config import Settings
+from vgkit.generation import GenerationResult
 from vgkit.metrics import MetricsRegistry
 from vgkit.models import Model, VideoPlan, VideoRequest, canonical_json
 from vgkit.orchestrator import CachedRun, CacheOutcome, Orchestrator
 from vgkit.platforms import Platform
-from vgkit.result import GenerationResult
 
 __all__ = ["CacheIntegration", "WarmReport", "plan_template_ids"]
 

@@ -11,10 +11,10 @@ from typing import Any
 from vgkit.agents import AgentCall, TemplateBackend
 from vgkit.agents.cost import CostModel
 from vgkit.claims.base import TOPIC, Measurement
+from vgkit.generation import GenerationResult
 from vgkit.metrics import MetricsRegistry
 from vgkit.models import VideoRequest
 from vgkit.orchestrator import Orchestrator
-from vgkit.result import GenerationResult
 
 
 async def measure_cache(

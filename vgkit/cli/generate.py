@@ -17,11 +17,11 @@ from vgkit.endpoints import parse_agents
 from vgkit.errors import ConfigError
 from vgkit.events import Event, NodeFinished
 from vgkit.executors import EXECUTORS
+from vgkit.generation import GenerationResult
 from vgkit.models import Style
 from vgkit.orchestrator import Orchestrator
 from vgkit.pipeline import make_request
 from vgkit.platforms import Platform
-from vgkit.result import GenerationResult
 
 
 def add_request_arguments(parser: argparse.ArgumentParser) -> None:

@@ -50,7 +50,7 @@ def parse_bytes(text: str) -> int | None:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from vgkit.tuning import CacheConfig, compare, load_trace, recommend
+    from vgkit.tuning import Candidate, compare, load_trace, recommend
 
     trace = load_trace(args.trace)
     steps = [0]
@@ -75,7 +75,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     if args.mode == "real":
         configs = [
             rec.baseline,
-            CacheConfig(name="vgkit default", l1_size=args.budget),
+            Candidate(name="vgkit default", l1_size=args.budget),
             rec.recommended,
         ]
         results = compare(trace, configs, mode="both", limit=args.limit)

@@ -16,15 +16,16 @@ Modules: :mod:`~vgkit.loadtest.workload` (what to send),
 :mod:`~vgkit.loadtest.profile` (rates and ramps),
 :mod:`~vgkit.loadtest.targets` (where to send it, and how to add a target),
 :mod:`~vgkit.loadtest.a2a` (the targets ``vgkit serve`` serves),
-:mod:`~vgkit.loadtest.runner` (the generator), :mod:`~vgkit.loadtest.result`
-(what it measured), :mod:`~vgkit.loadtest.sweep` (saturation).
+:mod:`~vgkit.loadtest.runner` (the generator), :mod:`~vgkit.loadtest.live` (figures
+while it runs), :mod:`~vgkit.loadtest.measurement` (what it measured),
+:mod:`~vgkit.loadtest.sweep` (saturation).
 """
 
 from vgkit.loadtest.a2a import AgentTarget, RemoteOrchestratorTarget, ServeTarget, run_over_a2a
+from vgkit.loadtest.live import LoadProgress
+from vgkit.loadtest.measurement import LoadTestResult, compare_results
 from vgkit.loadtest.profile import Constant, Linear, Profile, Steps, arrival_offsets, parse_profile
-from vgkit.loadtest.result import LoadTestResult, compare_results
 from vgkit.loadtest.runner import LoadTest, run_load_test
-from vgkit.loadtest.stats import LoadProgress
 from vgkit.loadtest.sweep import saturation_point, sweep_rates
 from vgkit.loadtest.targets import (
     TARGETS,

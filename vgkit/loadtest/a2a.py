@@ -54,9 +54,9 @@ if TYPE_CHECKING:
     from vgkit.agents.base import AgentCall
     from vgkit.agents.remote import A2ABackend
     from vgkit.client import A2AClient, PoolConfig
-    from vgkit.loadtest.result import LoadTestResult
+    from vgkit.loadtest.live import LoadProgress
+    from vgkit.loadtest.measurement import LoadTestResult
     from vgkit.loadtest.runner import LoadTest
-    from vgkit.loadtest.stats import LoadProgress
     from vgkit.metrics import MetricsRegistry
     from vgkit.models import VideoRequest
     from vgkit.orchestrator import Orchestrator

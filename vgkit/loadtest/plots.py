@@ -1,4 +1,4 @@
-"""Matplotlib figures of load-test results (pyplot-free, like vgkit._plot)."""
+"""Matplotlib figures of load-test results (pyplot-free, like vgkit._drawing)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vgkit._plot import axes_and_figure
+from vgkit._drawing import axes_and_figure
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from vgkit.loadtest.result import LoadTestResult
+    from vgkit.loadtest.measurement import LoadTestResult
 
 __all__ = ["plot_distribution", "plot_latency", "plot_sweep", "plot_throughput"]
 

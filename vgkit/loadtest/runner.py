@@ -31,9 +31,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from vgkit.errors import LoadTestError
+from vgkit.loadtest.live import LiveStats, LoadProgress, collector_for
+from vgkit.loadtest.measurement import LoadTestResult, Outcome, Records
 from vgkit.loadtest.profile import ARRIVALS, Arrivals, Profile, arrival_offsets, parse_profile
-from vgkit.loadtest.result import LoadTestResult, Outcome, Records
-from vgkit.loadtest.stats import LiveStats, LoadProgress, collector_for
 from vgkit.loadtest.targets import Target
 from vgkit.loadtest.workload import WorkItem, Workload
 from vgkit.metrics import MetricsRegistry, default_registry

@@ -18,8 +18,8 @@ from typing import Any
 import pandas as pd
 
 from vgkit.errors import LoadTestError
+from vgkit.loadtest.live import LoadProgress
 from vgkit.loadtest.runner import LoadTest
-from vgkit.loadtest.stats import LoadProgress
 from vgkit.loadtest.targets import Target
 from vgkit.loadtest.workload import WorkItem, Workload
 

@@ -56,10 +56,10 @@ if TYPE_CHECKING:
     import aiohttp
 
     from vgkit.cache import CacheIntegration
+    from vgkit.generation import GenerationResult
     from vgkit.loadtest.workload import WorkItem
     from vgkit.metrics import MetricsRegistry
     from vgkit.orchestrator import Orchestrator
-    from vgkit.result import GenerationResult
 
 __all__ = [
     "TARGETS",

@@ -23,9 +23,9 @@ from pydantic import Field
 
 from vgkit.errors import InvalidRequestError
 from vgkit.events import Event, parse_event
+from vgkit.generation import GenerationResult
 from vgkit.models import Model, VideoPlan, VideoRequest
 from vgkit.platforms import Platform
-from vgkit.result import GenerationResult
 
 __all__ = [
     "TERMINAL",

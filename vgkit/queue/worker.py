@@ -32,11 +32,11 @@ from typing import Any
 
 from vgkit.errors import ConfigError, QueueUnavailableError
 from vgkit.events import Event, PlanReady
+from vgkit.generation import GenerationResult
 from vgkit.metrics import MetricsRegistry, default_registry
 from vgkit.orchestrator import AgentCache, Orchestrator
 from vgkit.queue.base import Claim, JobQueue, Lease, QueueStats
 from vgkit.queue.jobs import JobResult, JobStatus
-from vgkit.result import GenerationResult
 
 __all__ = [
     "DEFAULT_CONCURRENCY",

@@ -1,22 +1,22 @@
-"""Cache-policy tuning: replay request traces through cache configurations.
+"""Cache-policy tuning: replay request traces through candidate cache settings.
 
 Quick start::
 
-    from vgkit.tuning import CacheConfig, load_trace, recommend, replay, simulate
+    from vgkit.tuning import Candidate, load_trace, recommend, replay, simulate
 
     trace = load_trace()                        # the bundled week (or a file you recorded)
-    simulate(trace, CacheConfig.original(l1_size=32 << 20)).summary()
+    simulate(trace, Candidate.original(l1_size=32 << 20)).summary()
     rec = recommend(trace, budget=32 << 20)     # fit on 4 days, held out on 3
     print(rec.summary())                        # the table, the TTLs, the gain
     replay(trace[:200], rec.recommended)        # the same through the real cache
 
-Modules: ``config`` (:class:`CacheConfig`, codec presets), ``synthetic``
+Modules: ``candidate`` (:class:`Candidate`, codec presets), ``synthetic``
 (:func:`generate_trace`, the bundled trace's generator), ``profile`` (entry
 sizes and costs measured from real plans), ``expansion`` (a trace as the cache
 keys the orchestrator uses), ``simulator`` (the fast mode: an exact model of the
 diskcache L1), ``replay`` (the real mode), ``search`` (:func:`recommend`, size
-and TTL curves), ``recommendation``, ``result`` and ``plots``. Traces and their
-recording live in :mod:`vgkit.cache.trace`.
+and TTL curves), ``recommendation``, ``evaluation`` (:class:`SimulationResult`)
+and ``plots``. Traces and their recording live in :mod:`vgkit.cache.trace`.
 """
 
 from vgkit.cache.trace import (
@@ -27,12 +27,12 @@ from vgkit.cache.trace import (
     load_trace,
     record_trace,
 )
-from vgkit.tuning.config import CODECS, EVICTION_POLICIES, CacheConfig
+from vgkit.tuning.candidate import CODECS, EVICTION_POLICIES, Candidate
+from vgkit.tuning.evaluation import KindStats, SimulationResult, results_frame
 from vgkit.tuning.plots import plot_gain, plot_size_curve, plot_ttl_curve
 from vgkit.tuning.profile import EntryProfile, default_profile
 from vgkit.tuning.recommendation import Recommendation, Step
 from vgkit.tuning.replay import areplay, replay
-from vgkit.tuning.result import KindStats, SimulationResult, results_frame
 from vgkit.tuning.search import (
     DEFAULT_BUDGET,
     DEFAULT_TTL_LADDER,
@@ -49,7 +49,7 @@ __all__ = [
     "DEFAULT_BUDGET",
     "DEFAULT_TTL_LADDER",
     "EVICTION_POLICIES",
-    "CacheConfig",
+    "Candidate",
     "DiskModel",
     "EntryProfile",
     "KindStats",

@@ -1,21 +1,21 @@
 """Figures for cache tuning: hit ratio against L1 size, seconds saved against TTL, the gain.
 
 Each function takes the frame the tuning functions return and an optional
-matplotlib axes; it returns the figure (pyplot-free, see :mod:`vgkit._plot`).
+matplotlib axes; it returns the figure (pyplot-free, see :mod:`vgkit._drawing`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vgkit._plot import axes_and_figure
+from vgkit._drawing import axes_and_figure
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from vgkit.tuning.config import CacheConfig
+    from vgkit.tuning.candidate import Candidate
 
 __all__ = ["plot_gain", "plot_size_curve", "plot_ttl_curve"]
 
@@ -23,7 +23,7 @@ _MIB = 2**20
 
 
 def plot_size_curve(
-    frame: pd.DataFrame, ax: Axes | None = None, *, chosen: CacheConfig | None = None
+    frame: pd.DataFrame, ax: Axes | None = None, *, chosen: Candidate | None = None
 ) -> Figure:
     """Hit ratio (solid) and seconds saved (dashed, right axis) against L1 size, one
     colour per eviction policy; ``chosen`` marks a configuration."""

@@ -40,7 +40,7 @@ from vgkit.models import Style, VideoRequest
 from vgkit.orchestrator import Orchestrator
 from vgkit.pipeline import build_graph
 from vgkit.platforms import Platform
-from vgkit.tuning.config import CODECS
+from vgkit.tuning.candidate import CODECS
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from vgkit.platforms import Platform
-from vgkit.tuning.config import CacheConfig
-from vgkit.tuning.result import SimulationResult, results_frame
+from vgkit.tuning.candidate import Candidate
+from vgkit.tuning.evaluation import SimulationResult, results_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,8 +49,8 @@ class Recommendation:
     trace: str
     budget: int | None
     split_at: float
-    baseline: CacheConfig
-    recommended: CacheConfig
+    baseline: Candidate
+    recommended: Candidate
     fit: Mapping[str, SimulationResult]
     held_out: Mapping[str, SimulationResult]
     steps: tuple[Step, ...]

@@ -5,7 +5,7 @@
 :class:`~vgkit.cache.integration.CacheIntegration` over a real
 :class:`~vgkit.cache.layered.LayeredCache` whose L1 is a real diskcache-backed
 :class:`~vgkit.cache.disk.DiskTier` in a temporary directory, configured as the
-:class:`CacheConfig` says (TTL policy, codec, size limit, eviction policy). It
+:class:`Candidate` says (TTL policy, codec, size limit, eviction policy). It
 is what the simulator is checked against.
 
 Time: the layered cache and the topic log take an injected clock that reads the
@@ -43,10 +43,10 @@ from vgkit.cache.warming import TopicLog
 from vgkit.errors import TuningError
 from vgkit.metrics import MetricsRegistry
 from vgkit.orchestrator import Orchestrator
-from vgkit.tuning.config import CacheConfig
+from vgkit.tuning.candidate import Candidate
+from vgkit.tuning.evaluation import KindStats, SimulationResult
 from vgkit.tuning.expansion import KINDS, REQUEST, expand
 from vgkit.tuning.profile import EntryProfile, default_profile
-from vgkit.tuning.result import KindStats, SimulationResult
 
 __all__ = ["DEFAULT_REPLAY_LIMIT", "areplay", "replay"]
 
@@ -112,7 +112,7 @@ class ExpiringDiskTier(DiskTier):
 
 async def areplay(
     trace: Trace,
-    config: CacheConfig,
+    config: Candidate,
     *,
     limit: int | None = DEFAULT_REPLAY_LIMIT,
     measure_from: float | None = None,
@@ -135,7 +135,7 @@ async def areplay(
         return await _replay(trace, records, config, Path(folder), measure_from, profile)
 
 
-def replay(trace: Trace, config: CacheConfig, **options: object) -> SimulationResult:
+def replay(trace: Trace, config: Candidate, **options: object) -> SimulationResult:
     """:func:`areplay` from sync code (also inside a running loop, as in Jupyter)."""
     return run_sync(lambda: areplay(trace, config, **options))  # type: ignore[arg-type]
 
@@ -143,7 +143,7 @@ def replay(trace: Trace, config: CacheConfig, **options: object) -> SimulationRe
 async def _replay(
     trace: Trace,
     records: list[TraceRecord],
-    config: CacheConfig,
+    config: Candidate,
     folder: Path,
     measure_from: float | None,
     profile: EntryProfile,

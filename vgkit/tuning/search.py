@@ -36,11 +36,11 @@ from typing import TYPE_CHECKING, Any
 from vgkit.cache.trace import Trace
 from vgkit.errors import TuningError
 from vgkit.platforms import Platform
-from vgkit.tuning.config import CODECS, EVICTION_POLICIES, CacheConfig
+from vgkit.tuning.candidate import CODECS, EVICTION_POLICIES, Candidate
+from vgkit.tuning.evaluation import SimulationResult, results_frame
 from vgkit.tuning.expansion import KINDS, expand
 from vgkit.tuning.profile import EntryProfile, default_profile
 from vgkit.tuning.recommendation import Recommendation, Step
-from vgkit.tuning.result import SimulationResult, results_frame
 from vgkit.tuning.simulator import simulate
 
 if TYPE_CHECKING:
@@ -89,10 +89,10 @@ class _Search:
     on_step: Callable[[Step], None] | None
     steps: list[Step]
 
-    def score(self, config: CacheConfig) -> SimulationResult:
+    def score(self, config: Candidate) -> SimulationResult:
         return simulate(self.trace, config, profile=self.profile, until=self.until)
 
-    def fits(self, config: CacheConfig, result: SimulationResult) -> bool:
+    def fits(self, config: Candidate, result: SimulationResult) -> bool:
         if self.budget is None:
             return True
         size = config.l1_size
@@ -102,13 +102,13 @@ class _Search:
 
     def ttls(
         self,
-        current: CacheConfig,
+        current: Candidate,
         best: SimulationResult,
         kind: str,
         platform: str,
         steps: int,
         stage: int,
-    ) -> tuple[CacheConfig, SimulationResult]:
+    ) -> tuple[Candidate, SimulationResult]:
         """Try ``kind``'s TTL on ``platform`` (``*``: all) within ``steps`` rungs of the
         ladder from its current value (0: the whole ladder)."""
         now = current.ttl(kind, None if platform == "*" else platform)
@@ -119,12 +119,12 @@ class _Search:
 
     def best_of(
         self,
-        current: CacheConfig,
+        current: Candidate,
         best: SimulationResult,
         label: str,
-        candidates: Iterable[tuple[Any, CacheConfig]],
+        candidates: Iterable[tuple[Any, Candidate]],
         stage: int,
-    ) -> tuple[CacheConfig, SimulationResult]:
+    ) -> tuple[Candidate, SimulationResult]:
         """The best of ``current`` and ``candidates`` (more saved; equal: fewer bytes)."""
         chosen, chosen_result = current, best
         for value, config in candidates:
@@ -190,7 +190,7 @@ def recommend(
     codecs: Sequence[str] = tuple(CODECS),
     passes: int = 2,
     tolerance: float = DEFAULT_TOLERANCE,
-    baseline: CacheConfig | None = None,
+    baseline: Candidate | None = None,
     profile: EntryProfile | None = None,
     on_step: Callable[[Step], None] | None = None,
 ) -> Recommendation:
@@ -213,7 +213,7 @@ def recommend(
     split = trace.split_time(fit_fraction) if 0 < fit_fraction < 1 else math.nan
     if math.isnan(split):
         raise TuningError(f"fit_fraction must be between 0 and 1, not {fit_fraction}")
-    base = baseline or CacheConfig.original(l1_size=budget)
+    base = baseline or Candidate.original(l1_size=budget)
     search = _Search(trace, profile, split, budget, values, on_step, [])
     current = _capped(base.renamed("recommended"), max_ttl)
     best = search.score(current)
@@ -237,7 +237,7 @@ def recommend(
     curve = size_curve(trace, current, _sizes(budget, best), until=split, profile=profile)
     references = {
         "original": base.renamed("original"),
-        "vgkit default": CacheConfig(name="vgkit default", l1_size=budget),
+        "vgkit default": Candidate(name="vgkit default", l1_size=budget),
         "recommended": current,
         "smaller L1": _smallest_within(current, curve, tolerance).renamed("smaller L1"),
     }
@@ -265,7 +265,7 @@ def profile_base(profile: EntryProfile | None) -> int:
     return profile.disk_base if profile is not None else 32768
 
 
-def _capped(config: CacheConfig, max_ttl: float | None) -> CacheConfig:
+def _capped(config: Candidate, max_ttl: float | None) -> Candidate:
     """``config`` with every TTL of a traced kind above ``max_ttl`` lowered to it."""
     if max_ttl is None:
         return config
@@ -289,7 +289,7 @@ def _sizes(budget: int | None, result: SimulationResult) -> list[int]:
     return sorted({int(top * f) for f in SIZE_FRACTIONS})
 
 
-def _smallest_within(config: CacheConfig, curve: pd.DataFrame, tolerance: float) -> CacheConfig:
+def _smallest_within(config: Candidate, curve: pd.DataFrame, tolerance: float) -> Candidate:
     rows = curve[curve["eviction"] == config.eviction].sort_values("l1_size")
     if rows.empty:
         return config
@@ -300,7 +300,7 @@ def _smallest_within(config: CacheConfig, curve: pd.DataFrame, tolerance: float)
 
 def size_curve(
     trace: Trace,
-    config: CacheConfig,
+    config: Candidate,
     sizes: Sequence[int],
     *,
     evictions: Sequence[str] | None = None,
@@ -320,7 +320,7 @@ def size_curve(
 
 def ttl_curve(
     trace: Trace,
-    config: CacheConfig,
+    config: Candidate,
     kinds: Sequence[str] = ("script", "storyboard", "result", "request"),
     *,
     ladder: Sequence[float] = DEFAULT_TTL_LADDER,
@@ -350,7 +350,7 @@ def ttl_curve(
 
 def compare(
     trace: Trace,
-    configs: Sequence[CacheConfig],
+    configs: Sequence[Candidate],
     *,
     mode: str = "sim",
     limit: int | None = None,

@@ -37,10 +37,10 @@ from typing import Any
 
 from vgkit.cache.disk import CULL_EVERY
 from vgkit.cache.trace import Trace
-from vgkit.tuning.config import CacheConfig
+from vgkit.tuning.candidate import Candidate
+from vgkit.tuning.evaluation import KindStats, SimulationResult
 from vgkit.tuning.expansion import KINDS, REQUEST, Expanded, expand
 from vgkit.tuning.profile import EntryProfile, default_profile
-from vgkit.tuning.result import KindStats, SimulationResult
 
 __all__ = ["CULL_BATCH", "DiskModel", "simulate"]
 
@@ -174,7 +174,7 @@ def _first(order: OrderedDict[int, None], n: int) -> list[int]:
 
 def simulate(
     trace: Trace,
-    config: CacheConfig,
+    config: Candidate,
     *,
     profile: EntryProfile | None = None,
     measure_from: float | None = None,
@@ -199,7 +199,7 @@ def simulate(
 class _Run:
     """One simulation: the model, the per-key tables and the counters."""
 
-    def __init__(self, expanded: Expanded, config: CacheConfig, profile: EntryProfile) -> None:
+    def __init__(self, expanded: Expanded, config: Candidate, profile: EntryProfile) -> None:
         self.x = expanded
         policy = config.policy()
         by_group = [policy.ttl(KINDS[kind], platform) for kind, platform in expanded.groups]
@@ -284,7 +284,7 @@ class _Run:
         self.last = t
 
     def result(
-        self, trace: Trace, config: CacheConfig, first: float, elapsed: float
+        self, trace: Trace, config: Candidate, first: float, elapsed: float
     ) -> SimulationResult:
         start = max(first, trace.start)
         span = (self.last - start) if not math.isnan(self.last) else 0.0

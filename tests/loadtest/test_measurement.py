@@ -75,8 +75,8 @@ def test_compare_results(result: LoadTestResult) -> None:
 
 
 def test_live_latencies_reach_the_histogram_when_read_and_memory_stays_bounded() -> None:
-    from vgkit.loadtest import stats as stats_module
-    from vgkit.loadtest.stats import LiveStats, percentile_seconds
+    from vgkit.loadtest import live as live_module
+    from vgkit.loadtest.live import LiveStats, percentile_seconds
 
     live = LiveStats("t", max_requests=10, duration=1.0)
     for ms in (1, 2, 3, 4, 100):
@@ -85,7 +85,7 @@ def test_live_latencies_reach_the_histogram_when_read_and_memory_stays_bounded()
     assert percentile_seconds(live.histogram, 100.0) == pytest.approx(0.1, rel=1e-3)
     snapshot = live.snapshot()
     assert snapshot.p50 == pytest.approx(0.003, rel=1e-3) and live.histogram.get_total_count() == 5
-    for _ in range(stats_module._MAX_PENDING + 10):
+    for _ in range(live_module._MAX_PENDING + 10):
         live.observe(0.001)
-    assert len(live._pending) < stats_module._MAX_PENDING  # folded in unasked
-    assert live.histogram.get_total_count() == 5 + stats_module._MAX_PENDING + 10
+    assert len(live._pending) < live_module._MAX_PENDING  # folded in unasked
+    assert live.histogram.get_total_count() == 5 + live_module._MAX_PENDING + 10

@@ -22,7 +22,7 @@ import orjson
 import pandas as pd
 from hdrh.histogram import HdrHistogram
 
-from vgkit.loadtest.stats import (
+from vgkit.loadtest.live import (
     LATENCY_QUANTILES,
     new_histogram,
     percentile_seconds,

@@ -1,11 +1,13 @@
-"""A cache configuration to replay a trace through: TTL matrix, L1 size and eviction, codec.
+"""A tuning candidate: one cache setting to replay a trace through (TTLs, L1, codec).
 
-:class:`CacheConfig` names everything the tuning varies. Its TTL matrix is a
+:class:`Candidate` names everything the tuning varies; it is not the cache's
+own configuration (that is :class:`~vgkit.cache.policy.CachePolicy` plus the
+tiers' options), but a point the search evaluates and can turn into one. Its TTL matrix is a
 :class:`~vgkit.cache.policy.CachePolicy`'s (content kind -> platform, ``*`` the
 fallback); its codec one of :data:`CODECS`; its L1 a diskcache size limit in
 bytes (None: unbounded, which also stands for a TTL-only store such as Redis)
-and one of diskcache's eviction policies. :meth:`CacheConfig.policy` gives the
-``CachePolicy`` the real cache runs with, and :meth:`CacheConfig.policy_dict`
+and one of diskcache's eviction policies. :meth:`Candidate.policy` gives the
+``CachePolicy`` the real cache runs with, and :meth:`Candidate.policy_dict`
 the JSON a ``VGKIT_CACHE_POLICY`` file holds.
 """
 
@@ -29,7 +31,7 @@ __all__ = [
     "DEFAULT_CODEC",
     "EVICTION_POLICIES",
     "ORIGINAL_CODEC",
-    "CacheConfig",
+    "Candidate",
 ]
 
 #: Codec presets: how values are encoded, and so how many bytes each entry takes.
@@ -56,10 +58,10 @@ def _frozen(ttls: Mapping[str, Mapping[str, float | None]]) -> Mapping[str, Mapp
 
 
 @dataclass(frozen=True, kw_only=True)
-class CacheConfig:
-    """What one simulated or replayed cache looks like (see the module docstring).
+class Candidate:
+    """One cache setting the tuning simulates or replays (see the module docstring).
 
-    ``name`` labels the configuration in tables and plots.
+    ``name`` labels the candidate in tables and plots.
     """
 
     name: str = "config"
@@ -83,12 +85,12 @@ class CacheConfig:
         self.policy()  # validates the TTLs
 
     @classmethod
-    def original(cls, *, l1_size: int | None = None, name: str = "original") -> CacheConfig:
+    def original(cls, *, l1_size: int | None = None, name: str = "original") -> Candidate:
         """The original system's defaults: its TTL matrix and zlib level 6."""
         return cls(name=name, l1_size=l1_size, codec=ORIGINAL_CODEC)
 
     @classmethod
-    def from_policy(cls, policy: CachePolicy, **fields: Any) -> CacheConfig:
+    def from_policy(cls, policy: CachePolicy, **fields: Any) -> Candidate:
         """A configuration with ``policy``'s TTLs (its codec options are not carried over)."""
         return cls(ttls=policy.ttls, default_ttl=policy.default_ttl, **fields)
 
@@ -109,7 +111,7 @@ class CacheConfig:
         """Seconds an entry of ``kind`` for ``platform`` lives, as the policy says."""
         return self.policy().ttl(kind, platform)
 
-    def with_ttl(self, kind: str, platform: str, seconds: float | None) -> CacheConfig:
+    def with_ttl(self, kind: str, platform: str, seconds: float | None) -> Candidate:
         """A copy whose TTL for ``kind`` on ``platform`` (``*``: every platform) is ``seconds``."""
         ttls = {k: dict(v) for k, v in self.ttls.items()}
         if platform == "*":
@@ -119,10 +121,10 @@ class CacheConfig:
             row[platform] = seconds
         return replace(self, ttls=ttls)
 
-    def renamed(self, name: str) -> CacheConfig:
+    def renamed(self, name: str) -> Candidate:
         return replace(self, name=name)
 
-    def changed(self, **fields: Any) -> CacheConfig:
+    def changed(self, **fields: Any) -> Candidate:
         """A copy with some fields replaced (validated)."""
         return replace(self, **fields)
 

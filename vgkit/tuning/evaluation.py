@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from vgkit.tuning.config import CacheConfig
+from vgkit.tuning.candidate import Candidate
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,7 +50,7 @@ class KindStats:
 class SimulationResult:
     """One configuration replayed over (a window of) a trace, in ``mode`` sim or real."""
 
-    config: CacheConfig
+    config: Candidate
     mode: str
     trace: str
     requests: int
