@@ -12,7 +12,8 @@ from __future__ import annotations
 import statistics
 
 from benchmarks._common import Row, row
-from vgkit import Orchestrator, TemplateBackend, VideoRequest
+from vgkit import Orchestrator, VideoRequest
+from vgkit.agents import TemplateBackend
 from vgkit.agents.cost import CostModel
 
 TITLE = "Orchestrator: eager vs level-synchronous (seed cost profile)"

@@ -23,7 +23,7 @@ from benchmarks._servers import (
     start_vgkit_serve,
 )
 from tests.conftest import free_port
-from vgkit import TemplateBackend
+from vgkit.agents import TemplateBackend
 from vgkit.client import PoolConfig, PooledClient
 from vgkit.metrics import MetricsRegistry
 

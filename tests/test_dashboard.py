@@ -9,11 +9,13 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from vgkit import A2ABackend, A2AClient, CacheIntegration, LayeredCache, Orchestrator, VideoRequest
-from vgkit.agents import SPECS
+from vgkit import Orchestrator, VideoRequest
+from vgkit.agents import SPECS, A2ABackend
+from vgkit.cache import CacheIntegration, LayeredCache
 from vgkit.cache.disk import DiskOptions, DiskTier
 from vgkit.cache.redis import RedisOptions, RedisTier
 from vgkit.cache.stats import stats_for
+from vgkit.client import A2AClient
 from vgkit.dashboard import PANELS, Dashboard, draw, panel_frames, read_figures
 from vgkit.loadtest import LoadProgress, LoadTest, NoopTarget, Workload
 from vgkit.metrics import MetricsRegistry

@@ -8,19 +8,13 @@ from collections import defaultdict
 
 import pytest
 
-from vgkit import (
-    ExecutorError,
-    GenerationError,
-    Orchestrator,
-    Platform,
-    VideoRequest,
-    current_session_id,
-)
+from vgkit import ExecutorError, GenerationError, Orchestrator, Platform, VideoRequest
 from vgkit.agents import AgentCall, TemplateBackend
 from vgkit.agents.cost import CostModel
 from vgkit.events import NodeFinished, NodeStarted, PlanReady, Progress, RunFinished, RunStarted
 from vgkit.models import Model
 from vgkit.pipeline import build_graph
+from vgkit.sessions import current_session_id
 
 TOPIC = "How solar panels turn sunlight into electricity"
 

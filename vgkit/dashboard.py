@@ -2,7 +2,7 @@
 
 ::
 
-    dash = vgkit.Dashboard().show()   # the panel appears under the cell
+    dash = vgkit.dashboard.Dashboard().show()   # the panel appears under the cell
     dash.start()                      # refresh every second while the loop runs
     result = await LoadTest(rate=50, duration=10).run(target)   # the panel moves
     dash.stop()

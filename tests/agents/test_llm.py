@@ -15,8 +15,8 @@ import orjson
 import pytest
 from aiohttp import web
 
-from vgkit import LLMBackend, LLMConfig, Orchestrator, TemplateBackend
-from vgkit.agents import SPECS
+from vgkit import Orchestrator
+from vgkit.agents import SPECS, LLMBackend, LLMConfig, TemplateBackend
 from vgkit.agents.base import AgentCall
 from vgkit.config import settings
 from vgkit.errors import BackendError, ConfigError

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from vgkit import A2ABackend, Orchestrator, TemplateBackend, VideoRequest
-from vgkit.agents import SPECS
+from vgkit import Orchestrator, VideoRequest
+from vgkit.agents import SPECS, A2ABackend, TemplateBackend
 from vgkit.cli import main
 from vgkit.errors import BackendError, ConfigError
 from vgkit.metrics import MetricsRegistry

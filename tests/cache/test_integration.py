@@ -8,8 +8,8 @@ import pytest
 
 import vgkit
 from tests.cache.conftest import MakeCache
-from vgkit import CacheIntegration, Orchestrator, TemplateCache
-from vgkit.cache import plan_template_ids
+from vgkit import Orchestrator
+from vgkit.cache import CacheIntegration, TemplateCache, plan_template_ids
 
 TOPIC = "How tides work"
 

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 import vgkit
-from vgkit import CacheIntegration, TraceRecorder, TuningError, VideoRequest, load_trace
+from vgkit import TuningError, VideoRequest
+from vgkit.cache import CacheIntegration
 from vgkit.cache.trace import Trace, paused_recording, record_trace
 from vgkit.platforms import Platform
+from vgkit.tuning import TraceRecorder, load_trace
 
 
 def _write(path: Path, *lines: str) -> Path:

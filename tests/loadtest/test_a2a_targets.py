@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from vgkit import Orchestrator, TemplateBackend
-from vgkit.agents import SPECS, AgentCall
+from vgkit import Orchestrator
+from vgkit.agents import SPECS, AgentCall, TemplateBackend
 from vgkit.errors import LoadTestError
 from vgkit.loadtest import (
     AgentTarget,

@@ -105,7 +105,7 @@ async def test_orchestrator_target_generates_the_requested_plans(registry: Metri
 
 
 async def test_orchestrator_target_counts_incomplete_runs(registry: MetricsRegistry) -> None:
-    from vgkit import TemplateBackend
+    from vgkit.agents import TemplateBackend
     from vgkit.agents.base import AgentCall
     from vgkit.models import Model
 

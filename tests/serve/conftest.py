@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from vgkit import Orchestrator, TemplateBackend, VideoRequest
-from vgkit.agents import SPECS
+from vgkit import Orchestrator, VideoRequest
+from vgkit.agents import SPECS, TemplateBackend
 from vgkit.agents.base import AgentCall
 from vgkit.metrics import MetricsRegistry
 from vgkit.serve import AgentServer, PipelineAgent, ServeConfig, start_cluster

@@ -22,7 +22,8 @@ from a2a.helpers.proto_helpers import (
 )
 from a2a.types.a2a_pb2 import Role, SendMessageRequest, StreamResponse, TaskState
 
-from vgkit import Orchestrator, TemplateBackend, VideoPlan
+from vgkit import Orchestrator, VideoPlan
+from vgkit.agents import TemplateBackend
 from vgkit.serve.launcher import Cluster
 
 from .conftest import recorded_calls

@@ -9,7 +9,7 @@ import aiohttp
 import orjson
 import pytest
 
-from vgkit import Orchestrator, TemplateBackend, VideoPlan, parse_event
+from vgkit import Orchestrator, VideoPlan
 from vgkit.a2a.protocol import (
     TASK_NOT_CANCELABLE,
     TASK_NOT_FOUND,
@@ -18,9 +18,10 @@ from vgkit.a2a.protocol import (
     TaskState,
 )
 from vgkit.a2a.signing import auth_headers
-from vgkit.agents import SPECS, CostModel
+from vgkit.agents import SPECS, CostModel, TemplateBackend
 from vgkit.client import A2AClient, Dialect
 from vgkit.errors import ClientError, RpcError
+from vgkit.events import parse_event
 from vgkit.metrics import MetricsRegistry
 from vgkit.serve import AgentServer, AuthConfig, OrchestratorAgent, PipelineAgent, ServeConfig
 from vgkit.serve.launcher import Cluster

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from tests.serve.conftest import recorded_calls
-from vgkit import Orchestrator, TemplateBackend, VideoRequest
+from vgkit import Orchestrator, VideoRequest
 from vgkit.a2a.protocol import Task, TaskState
 from vgkit.a2a.tls import TLSConfig, client_context, self_signed
-from vgkit.agents import A2ABackend
+from vgkit.agents import A2ABackend, TemplateBackend
 from vgkit.client import A2AClient, PoolConfig, PooledClient, RetryPolicy
 from vgkit.errors import ClientError, ConfigError, ServeError
 from vgkit.metrics import MetricsRegistry

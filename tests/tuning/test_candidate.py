@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vgkit import CacheError, CachePolicy, TuningError
+from vgkit import CacheError, TuningError
+from vgkit.cache import CachePolicy
 from vgkit.tuning import CODECS, Candidate
 
 

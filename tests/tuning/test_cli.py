@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vgkit import CachePolicy
+from vgkit.cache import CachePolicy
 from vgkit.cli import main
 from vgkit.tuning import Trace, load_trace
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from vgkit import CachePolicy, TuningError
+from vgkit import TuningError
+from vgkit.cache import CachePolicy
 from vgkit.tuning import (
     Candidate,
     EntryProfile,

@@ -9,7 +9,7 @@ platform named ``plan-<platform>`` with the plan's JSON as a data part and its
 Markdown production notes as a text part. When the client streams, every
 progress event of the run (node started/finished, progress, artifacts) arrives
 as a ``working`` status update whose data part is the event's JSON
-(``vgkit.parse_event`` reads it back).
+(``vgkit.events.parse_event`` reads it back).
 """
 
 from __future__ import annotations
