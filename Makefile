@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.vgkit-installed
 LAB_STAMP := $(VENV)/.vgkit-lab-installed
 PYTEST_ARGS ?=
+PORT ?= 8888
+EXAMPLE := reports/examples/performance
 
-.PHONY: setup demo test lint bench report lab lock clean
+.PHONY: setup demo test lint bench report example-report lab lock clean
 
 setup: $(STAMP)
 
@@ -29,8 +31,8 @@ demo: setup
 		-p youtube -p tiktok -p instagram_reels --out demo-output
 
 lint: setup
-	$(BIN)/ruff check vgkit tests benchmarks
-	$(BIN)/ruff format --check vgkit tests benchmarks
+	$(BIN)/ruff check vgkit tests benchmarks scripts
+	$(BIN)/ruff format --check vgkit tests benchmarks scripts
 	$(BIN)/mypy
 
 test: lint
@@ -42,10 +44,19 @@ bench: setup
 report: setup
 	$(BIN)/vgkit report performance
 
+# The committed example report, the default baseline of `vgkit report compare`: run it on a
+# quiet machine from a clean tree.
+example-report: setup
+	@tmp=$$(mktemp -d) && $(BIN)/vgkit report performance --out $$tmp --no-progress \
+		&& rm -rf $(EXAMPLE) && mkdir -p $(EXAMPLE) \
+		&& cp -r $$tmp/performance-*/performance.html $$tmp/performance-*/provenance.json \
+			$$tmp/performance-*/results $(EXAMPLE)/ \
+		&& rm -rf $$tmp && echo "refreshed $(EXAMPLE)"
+
 # JupyterLab is ~35 packages that tests and CI never need: `make lab` installs it on first use.
 # It listens on 127.0.0.1 only; as root (containers) it needs --allow-root.
 lab: setup $(LAB_STAMP)
-	$(BIN)/jupyter lab --ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
+	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 $(LAB_STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[lab]'

@@ -59,3 +59,37 @@ def test_bad_grids_are_refused() -> None:
 def test_controls_only_by_hand_in_a_kernel() -> None:
     assert controls_enabled("/tmp/report") is False  # a report run is headless
     assert controls_enabled(None) is False  # pytest is no Jupyter kernel
+
+
+async def test_timeline_controls_redraw_the_plan_chosen() -> None:
+    from vgkit.experiments import timeline_controls, timeline_figure
+
+    grid = Grid(
+        topics=["Composting at home", "How tides work"],
+        platforms=["tiktok", "youtube"],
+        styles=["educational", "viral"],
+    )
+    out = await run_grid(grid, keep_results=True)
+    controls = timeline_controls(out, platform="youtube")
+    topic, platform, style = controls.children[:3]
+    assert controls.kwargs == {"topic": "Composting at home", "platform": "youtube",
+                               "style": "educational", "seed": 0}  # fmt: skip
+    first = controls.result.axes[0].get_title()
+    # The callback runs with non-default values and draws that plan, not the first one.
+    topic.value, platform.value, style.value = "How tides work", "tiktok", "viral"
+    drawn = controls.result.axes[0].get_title()
+    expected = out.plan("How tides work", "tiktok", "viral").title
+    assert drawn != first and drawn.startswith(expected) and "tiktok, viral" in drawn
+    assert timeline_figure(out, "How tides work", "tiktok", "viral").axes[0].get_title() == drawn
+    with pytest.raises(InvalidRequestError, match="keep_results"):
+        timeline_controls(await run_grid(grid))
+
+
+def test_progress_bars_stay_out_of_report_runs() -> None:
+    from vgkit.experiments import progress_bar
+
+    assert progress_bar(3, "runs", "reports/x").disable is True
+    bar = progress_bar(3, "runs", None)
+    bar.update()
+    assert bar.n == 1 and not bar.disable
+    bar.close()

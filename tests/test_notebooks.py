@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tests.reports.pages import check_page
 from vgkit.reports import (
     Report,
     available_reports,
@@ -49,6 +50,7 @@ def test_notebook_runs_with_its_defaults(name: str, tmp_path: Path) -> None:
     executed = nbformat.read(report.notebook, as_version=4)
     errors = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
+    check_page(report.html.read_text(), str(tmp_path))
 
 
 @pytest.mark.slow
@@ -68,6 +70,12 @@ def test_the_flagship_report_is_reproducible(tmp_path: Path) -> None:
         return json.loads((report.folder / "results" / "plans.json").read_text())
 
     assert plans(first) == plans(second)
+    text = check_page(first.html.read_text(), str(tmp_path), "shared/seeds", "the issue")
+    # The summary opens the page: the grade and the verdicts come before the first section.
+    grade = text.index("Grade ")
+    assert grade < text.index("1. Connection pooling") < text.index("Compliance summary")
+    assert "req/s" in text[grade:] and " met " in text[grade:] and "commit " in text[grade:]
+    assert "CPUs" in text[grade : text.index("1. Connection pooling")]
     measurements = json.loads((first.folder / "results" / "measurements.json").read_text())
     assert {m["section"] for m in measurements} >= {
         "Connection Pooling", "Parallel Execution", "Caching", "Async Execution",

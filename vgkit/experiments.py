@@ -31,10 +31,20 @@ from vgkit.orchestrator import Orchestrator
 from vgkit.platforms import Platform
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from vgkit.models import VideoPlan
     from vgkit.orchestrator import AgentCache
 
-__all__ = ["Grid", "GridResult", "controls_enabled", "run_grid"]
+__all__ = [
+    "Grid",
+    "GridResult",
+    "controls_enabled",
+    "progress_bar",
+    "run_grid",
+    "timeline_controls",
+    "timeline_figure",
+]
 
 PlatformSpec = str | Sequence[str]
 DEFAULT_TIME_SCALE = 0.001
@@ -214,3 +224,54 @@ def controls_enabled(report_dir: str | None) -> bool:
         return False
     shell = get_ipython()
     return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def progress_bar(
+    total: int | None, desc: str, report_dir: str | None = None, **options: Any
+) -> Any:
+    """A ``tqdm.auto`` progress bar for a notebook loop: a widget in JupyterLab, text
+    elsewhere, and none in a report run (``report_dir`` set), where it would only
+    add noise to the log. Call ``.update()`` per step (``run_grid(on_run=...)``)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, disable=report_dir is not None, **options)
+
+
+def timeline_figure(
+    result: GridResult, topic: str, platform: str, style: str | None = None, seed: int = 0
+) -> Figure:
+    """The storyboard timeline of a plan the grid kept (no generation: widget callbacks
+    redraw, they do not rerun the grid)."""
+    from vgkit.plots import storyboard_timeline
+
+    plan = result.plan(topic, platform, style, seed)
+    title = f"{plan.title} ({platform}, {style or 'any style'}, seed {seed})"
+    return storyboard_timeline(plan, title=title)
+
+
+def timeline_controls(result: GridResult, *, platform: str | None = None) -> Any:
+    """ipywidgets dropdowns (topic, platform, style, seed) over the plans the grid kept,
+    each change redrawing :func:`timeline_figure` (an ``ipywidgets.interactive``:
+    ``.result`` is the last figure, ``.children`` the controls)."""
+    import ipywidgets as widgets
+
+    plans = result.plans
+    if plans.empty or not result.results:
+        raise InvalidRequestError("the grid kept no plans: run it with keep_results=True")
+
+    def options(column: str) -> list[Any]:
+        return list(dict.fromkeys(plans[column].tolist()))
+
+    platforms = options("plan_platform")
+    chosen = platform if platform in platforms else platforms[0]
+
+    def draw(topic: str, platform: str, style: str, seed: int) -> Figure:
+        return timeline_figure(result, topic, platform, style, seed)
+
+    return widgets.interactive(
+        draw,
+        topic=widgets.Dropdown(options=options("topic")),
+        platform=widgets.Dropdown(options=platforms, value=chosen),
+        style=widgets.Dropdown(options=options("style")),
+        seed=widgets.Dropdown(options=[int(s) for s in options("seed")]),
+    )

@@ -10,13 +10,20 @@ from typing import Any
 
 from vgkit.agents import AgentCall, TemplateBackend
 from vgkit.agents.cost import CostModel
-from vgkit.claims.base import TOPIC, Measurement
+from vgkit.claims.base import TOPIC, Measurement, relative_spread
+from vgkit.claims.registry import claim_section
 from vgkit.generation import GenerationResult
 from vgkit.metrics import MetricsRegistry
 from vgkit.models import VideoRequest
 from vgkit.orchestrator import Orchestrator
 
 
+@claim_section(
+    "caching",
+    "Caching: the Redis cache, the template cache and the cache integration",
+    order=30,
+    parameters={"time_scale": "time_scale", "samples": "cache_samples"},
+)
 async def measure_cache(
     *,
     time_scale: float = 0.005,
@@ -25,7 +32,12 @@ async def measure_cache(
     directory: str | Path | None = None,
 ) -> list[Measurement]:
     """Average seconds saved per cache hit (complete result, script, storyboard),
-    over ``samples`` seeded requests, and what a hit costs instead."""
+    over ``samples`` seeded requests, and what a hit costs instead.
+
+    The seconds saved are the seed cost model's latencies that a hit skipped, so
+    they are labelled *assumed*: they echo the profile (script ~15 s,
+    storyboard ~20 s), and the rows beside them time what the hit itself costs.
+    """
     from vgkit.cache import CacheIntegration
 
     saved: dict[str, list[float]] = {"result": [], "script": [], "storyboard": []}
@@ -87,6 +99,8 @@ async def measure_cache(
                 target="within 25% of the claim",
                 met=abs(mean[kind] - seconds) <= 0.25 * seconds,
                 notes=f"{note}; {extra}" if extra else note,
+                spread=relative_spread(saved[kind]),
+                assumed=True,
             )
             for kind, seconds, claim, metric, extra in claimed
         ),
@@ -100,6 +114,8 @@ async def measure_cache(
             baseline_label="computing the script (seed cost x time_scale)",
             target="ratio <= 0.05",
             met=script_hit <= 0.05 * script_compute,
+            better="lower",
+            spread=relative_spread(hit_wall["script"]),
         ),
         Measurement(
             section=section,
@@ -111,6 +127,7 @@ async def measure_cache(
             baseline_label="nodes in the two-platform run",
             target="every TikTok node and the shared topic analysis (10)",
             met=all(n == 10 for n in node_hits),
+            better="higher",
         ),
         *await _measure_templates(),
     ]
@@ -129,11 +146,14 @@ async def _measure_templates() -> list[Measurement]:
 
     templates = TemplateCache()
     rng = random.Random(0)
-    rounds = 2000
-    started = time.perf_counter()
-    for _ in range(rounds):
-        templates.choose("hook", rng, platform="tiktok", style="viral")
-    choice = (time.perf_counter() - started) / rounds
+    batches, rounds = 5, 400
+    per_batch = []
+    for _ in range(batches):
+        started = time.perf_counter()
+        for _ in range(rounds):
+            templates.choose("hook", rng, platform="tiktok", style="viral")
+        per_batch.append((time.perf_counter() - started) / rounds)
+    choice = statistics.fmean(per_batch)
     backend = TemplateBackend(templates=templates)
     request = VideoRequest(topic=TOPIC)
     topic_call = AgentCall(SPECS["topic_analysis"], request)
@@ -155,8 +175,10 @@ async def _measure_templates() -> list[Measurement]:
             unit="s",
             baseline=0.1,
             baseline_label="claimed bound, 100 ms",
-            target="< 100 us (the issue's bound)",
+            target="< 100 µs (vgkit's own bound; the claim's is 100 ms)",
             met=choice < 100e-6,
+            better="lower",
+            spread=relative_spread(per_batch),
         ),
         Measurement(
             section="Caching",
@@ -168,5 +190,6 @@ async def _measure_templates() -> list[Measurement]:
             baseline_label="claimed bound, 100 ms",
             target="< 100 ms",
             met=agent < 0.1,
+            better="lower",
         ),
     ]

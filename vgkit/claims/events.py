@@ -6,11 +6,14 @@ import statistics
 
 from vgkit.agents import AgentCall, TemplateBackend
 from vgkit.claims.base import Measurement
+from vgkit.claims.registry import claim_section
 from vgkit.metrics import MetricsRegistry
 from vgkit.models import Model, VideoRequest
 from vgkit.orchestrator import Orchestrator
+from vgkit.reports.tables import format_duration
 
 
+@claim_section("events", "Event-driven architecture", order=60, parameters={"jobs": "queue_jobs"})
 async def measure_events(*, jobs: int = 30) -> list[Measurement]:
     """The event queue the reference lists as missing: priorities, dead letters, events."""
     from vgkit.queue import LocalJobQueue, Priority, QueueConfig, Worker, WorkerConfig
@@ -51,7 +54,11 @@ async def measure_events(*, jobs: int = 30) -> list[Measurement]:
             baseline_label="median wait of low-priority jobs",
             target="high < normal < low",
             met=ordered,
-            notes=f"normal {medians[Priority.NORMAL]:.3f} s; {jobs} jobs, one worker",
+            better="lower",
+            notes=(
+                f"normal-priority median {format_duration(medians[Priority.NORMAL])}; "
+                f"{jobs} jobs, one worker"
+            ),
         ),
         Measurement(
             section=section,
@@ -70,6 +77,7 @@ async def measure_events(*, jobs: int = 30) -> list[Measurement]:
             unit="events",
             target="> 0",
             met=events > 0,
+            better="higher",
         ),
     ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 
 from vgkit.claims.base import TOPIC, Measurement
+from vgkit.claims.registry import claim_section
 from vgkit.metrics import MetricsRegistry
 from vgkit.models import VideoRequest
 from vgkit.orchestrator import Orchestrator
@@ -20,6 +21,7 @@ EXPECTED_FAMILIES: dict[str, str] = {
 }
 
 
+@claim_section("observability", "Metrics and monitoring", order=70)
 async def measure_observability(registry: MetricsRegistry | None = None) -> list[Measurement]:
     """Which of the reference's metric families a real run exports, and that they parse."""
     from prometheus_client.parser import text_string_to_metric_families
@@ -48,6 +50,7 @@ async def measure_observability(registry: MetricsRegistry | None = None) -> list
             baseline_label="families the reference lists",
             target="all",
             met=not missing,
+            better="higher",
             notes=("missing: " + ", ".join(missing)) if missing else f"{len(parsed)} families",
         )
     ]

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import statistics
 
-from vgkit.claims.base import TOPIC, Measurement, seeded_cost
+from vgkit.claims.base import TOPIC, Measurement, relative_spread, seeded_cost
+from vgkit.claims.registry import claim_section
 from vgkit.dag import DAG
 from vgkit.models import VideoRequest
 from vgkit.orchestrator import Orchestrator
 
 
+@claim_section(
+    "parallel",
+    "Parallel execution and resource optimisation",
+    order=20,
+    parameters={"time_scale": "time_scale", "runs": "parallel_runs"},
+)
 async def measure_parallel(
     *, time_scale: float = 0.005, runs: int = 4, concurrency: int = 4
 ) -> list[Measurement]:
@@ -34,18 +41,25 @@ async def measure_parallel(
     levels = graph.levels()
     reduction_levels = 1 - mean["levels"] / mean["serial"]
     reduction_eager = 1 - mean["eager"] / mean["serial"]
+    per_run = {
+        k: [1 - a / s for a, s in zip(spans[k], spans["serial"], strict=True)]
+        for k in ("levels", "eager")
+    }
+    eager_over_levels = [e / lv for e, lv in zip(spans["eager"], spans["levels"], strict=True)]
     capped = {k: statistics.fmean(v) for k, v in limited.items()}
     section = "Parallel Execution"
+    widest = max(len(level) for level in levels)
     return [
         Measurement(
             section=section,
             claim="Automatic detection of parallelizable tasks (BFS levels)",
-            metric="levels found in the 3-platform graph",
+            metric="dependency levels of the 3-platform graph",
             measured=len(levels),
             unit="levels",
-            target="graph of 28 agent nodes split into dependency levels",
+            target="every one of the 28 agent nodes in a level",
             met=sum(len(level) for level in levels) == len(graph) == 28,
-            notes="widest level: " + str(max(len(level) for level in levels)) + " nodes",
+            notes=f"{len(graph)} nodes; the widest level holds {widest}",
+            kind="fact",
         ),
         Measurement(
             section=section,
@@ -55,9 +69,11 @@ async def measure_parallel(
             unit="fraction",
             baseline=0.60,
             baseline_label="claimed 60%",
-            target=">= 0.8 x the claim (it says 'up to')",
+            target=">= 48%, 0.8 of the claim (it says 'up to')",
             met=reduction_levels >= 0.48,
-            notes=f"mean makespan {mean['levels']:.3f} s vs serial {mean['serial']:.3f} s",
+            notes=f"mean makespan {mean['levels']:.3f} s against serial {mean['serial']:.3f} s",
+            better="higher",
+            spread=relative_spread(per_run["levels"]),
         ),
         Measurement(
             section=section,
@@ -70,17 +86,21 @@ async def measure_parallel(
             target="beats level-by-level",
             met=reduction_eager > reduction_levels,
             notes=f"mean makespan {mean['eager']:.3f} s over {runs} seeded runs",
+            better="higher",
+            spread=relative_spread(per_run["eager"]),
         ),
         Measurement(
             section=section,
             claim="(vgkit) eager scheduling beats level barriers",
-            metric="eager makespan / level-by-level makespan",
+            metric="eager makespan against level-by-level makespan",
             measured=mean["eager"],
             unit="s",
             baseline=mean["levels"],
             baseline_label="level-by-level makespan",
             target="ratio <= 0.85",
             met=mean["eager"] / mean["levels"] <= 0.85,
+            better="lower",
+            spread=relative_spread(eager_over_levels),
         ),
         Measurement(
             section="Resource Optimization",
@@ -92,5 +112,7 @@ async def measure_parallel(
             baseline_label=f"level-by-level, same cap of {concurrency}",
             target="ratio < 1",
             met=capped["eager"] < capped["levels"],
+            better="lower",
+            spread=relative_spread(limited["eager"]),
         ),
     ]

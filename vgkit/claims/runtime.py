@@ -8,6 +8,7 @@ import time
 from vgkit.agents import AgentCall, TemplateBackend
 from vgkit.agents.cost import CostModel
 from vgkit.claims.base import TOPIC, Measurement, seeded_cost
+from vgkit.claims.registry import claim_section
 from vgkit.models import Model
 from vgkit.orchestrator import Orchestrator
 from vgkit.sessions import current_session_id
@@ -27,6 +28,12 @@ class _Recorder(TemplateBackend):
         return await super().run(call)
 
 
+@claim_section(
+    "sessions",
+    "Session-based isolation",
+    order=50,
+    parameters={"sessions": "sessions", "time_scale": "time_scale"},
+)
 async def measure_sessions(*, sessions: int = 50, time_scale: float = 0.002) -> list[Measurement]:
     """Concurrent runs: no state mixes between sessions, and they overlap in time."""
     recorder = _Recorder()
@@ -55,6 +62,7 @@ async def measure_sessions(*, sessions: int = 50, time_scale: float = 0.002) -> 
             unit="runs",
             target="0",
             met=mixed == 0 and len({r.session_id for r in results}) == sessions,
+            better="lower",
         ),
         Measurement(
             section=section,
@@ -66,10 +74,12 @@ async def measure_sessions(*, sessions: int = 50, time_scale: float = 0.002) -> 
             baseline_label="the same runs one after another (extrapolated from 5)",
             target="ratio <= 0.2",
             met=concurrent <= 0.2 * sequential,
+            better="lower",
         ),
     ]
 
 
+@claim_section("async", "Asynchronous execution", order=40, parameters={"time_scale": "time_scale"})
 async def measure_async(*, time_scale: float = 0.01, tick: float = 0.005) -> list[Measurement]:
     """Event-loop lag while a three-platform run goes: non-blocking I/O, measured."""
     lags: list[float] = []
@@ -98,6 +108,7 @@ async def measure_async(*, time_scale: float = 0.01, tick: float = 0.005) -> lis
             baseline_label="the run's makespan",
             target="p99 lag < 20 ms",
             met=p99 < 0.02,
+            better="lower",
             notes=(
                 f"{len(lags)} ticks of {tick * 1000:g} ms; "
                 f"max lag {max(lags, default=0) * 1000:.1f} ms"

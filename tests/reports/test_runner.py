@@ -22,12 +22,13 @@ from vgkit.errors import ReportError
 from vgkit.reports import (
     kernel_name,
     notebook_path,
+    portable_path,
     provenance,
     run_report,
     save_result,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _notebook(*cells: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -97,7 +98,7 @@ def test_a_report_has_its_notebook_html_results_and_provenance(
 
     executed = nbformat.read(report.notebook, as_version=4)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert "n = 4" in injected[0].source and str(report.folder.resolve()) in injected[0].source
+    assert "n = 4" in injected[0].source and 'report_dir = "."' in injected[0].source
 
     prov = json.loads(report.provenance.read_text())
     assert prov["status"] == "ok" and prov["report"] == "tiny"
@@ -111,7 +112,10 @@ def test_a_report_has_its_notebook_html_results_and_provenance(
     assert provenance({}, folder=ROOT)["git"]["commit"] == head
     assert prov["packages"]["vgkit"] == vgkit.__version__
     assert prov["packages"]["pandas"] == pd.__version__
-    assert prov["python"]["executable"] == sys.executable
+    assert prov["python"]["executable"] == portable_path(sys.executable)
+    assert not Path(prov["python"]["executable"]).is_absolute()  # .venv/bin/python, not /work/...
+    assert prov["notebook"].endswith("tiny.ipynb")
+    assert prov["machine"]["load_average"]["1m"] >= 0
     assert prov["machine"]["cpu_count"] >= 1
     assert prov["redis"] is None
 
@@ -196,25 +200,58 @@ def test_cli_runs_a_report(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("VGKIT_NOTEBOOKS_DIR", str(notebooks))
-    code = main(
-        [
-            "report",
-            "tiny",
-            "-p",
-            "n",
-            "2",
-            "-p",
-            "label",
-            "7",
-            "--out",
-            str(tmp_path / "r"),
-            "--no-progress",
-        ]
-    )
+    monkeypatch.chdir(tmp_path)
+    code = main(["report", "tiny", "-p", "n", "2", "-p", "label", "7", "--out", "r"])
     assert code == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"report tiny -> {tmp_path / 'r'}/tiny-")
-    assert "results/table.csv" in out
     (folder,) = (tmp_path / "r").iterdir()
+    # Every file the report wrote, relative to the folder, the folder relative to here.
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    assert out.splitlines()[0] == f"report tiny -> r/{folder.name}/ ({len(files)} files)"
+    assert sorted(line.strip() for line in out.splitlines()[1:]) == files
+    assert {"tiny.html", "tiny.ipynb", "provenance.json", "results/table.csv"} <= set(files)
     table = pd.read_csv(folder / "results" / "table.csv", dtype={"label": str})
     assert list(table["label"]) == ["7", "7"]  # a text parameter stays text
+
+
+def test_the_page_hides_code_unless_asked_and_names_no_absolute_path(
+    notebooks: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    hidden = run_report("tiny", {"n": 2}, tmp_path / "out", notebooks_dir=notebooks)
+    page = hidden.html.read_text()
+    assert "VISIBLE-OUTPUT" in page
+    assert "save_result" not in page and "In&nbsp;[" not in page  # no code, no prompts
+    assert str(tmp_path) not in page and "report_dir" not in page
+    assert 'id="vgkit-report"' in page  # the stylesheet: tables scroll and wrap
+    # The kernel talks over IPC sockets: no "running over TCP without encryption" warning.
+    assert "without encryption" not in capfd.readouterr().err
+
+    shown = run_report("tiny", {"n": 2}, tmp_path / "out", notebooks_dir=notebooks, show_code=True)
+    page = shown.html.read_text()
+    assert "save_result" in page and "VISIBLE-OUTPUT" in page
+    assert "HIDDEN-SOURCE-MARK" not in page  # a hide-input tag still hides its cell's code
+    assert "report_dir" in page and str(tmp_path) not in page
+    assert json.loads(shown.provenance.read_text())["show_code"] is True
+
+
+def test_stderr_stays_in_the_notebook_and_out_of_the_page(tmp_path: Path) -> None:
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    book = _notebook(
+        _cell("report_dir = None", "parameters"),
+        _cell("import sys\nprint('TO-STDERR', file=sys.stderr)\nprint('TO-STDOUT')"),
+    )
+    nbformat.write(book, folder / "noisy.ipynb")
+    report = run_report("noisy", out_dir=tmp_path / "out", notebooks_dir=folder)
+    page = report.html.read_text()
+    assert "TO-STDOUT" in page and "TO-STDERR" not in page
+    assert "TO-STDERR" in report.notebook.read_text()
+
+
+def test_report_summary_lists_every_file(notebooks: Path, tmp_path: Path) -> None:
+    report = run_report("tiny", out_dir=tmp_path / "out", notebooks_dir=notebooks)
+    listed = report.summary().splitlines()[1:]
+    assert listed[:2] == ["  tiny.html", "  tiny.ipynb"] and listed[-1] == "  provenance.json"
+    on_disk = {p.relative_to(report.folder).as_posix() for p in report.folder.rglob("*")
+               if p.is_file()}  # fmt: skip
+    assert {line.strip() for line in listed} == on_disk
