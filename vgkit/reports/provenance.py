@@ -40,12 +40,15 @@ def portable_path(path: str | Path, root: Path = PROJECT_ROOT) -> str:
     p = Path(path)
     if not p.is_absolute():
         return p.as_posix()
-    for base, prefix in ((root, ""), (Path.home(), "~/")):
-        try:
-            rest = p.resolve().relative_to(base.resolve())
-        except (ValueError, OSError):
-            continue
-        return prefix + rest.as_posix() if rest.parts else (prefix.rstrip("/") or ".")
+    # The path as given first: a venv's python is a symlink out of the project.
+    for candidate in (Path(os.path.normpath(p)), p.resolve()):
+        for base, prefix in ((root, ""), (Path.home(), "~/")):
+            for b in (base, base.resolve()):
+                try:
+                    rest = candidate.relative_to(b)
+                except ValueError:
+                    continue
+                return prefix + rest.as_posix() if rest.parts else (prefix.rstrip("/") or ".")
     return p.as_posix()
 
 
