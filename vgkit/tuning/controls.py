@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from vgkit.cache.trace import Trace
-    from vgkit.tuning.profile import EntryProfile
     from vgkit.tuning.evaluation import SimulationResult
+    from vgkit.tuning.profile import EntryProfile
 
 __all__ = ["HOURS", "SHOWN", "hand_config", "try_config", "tuning_controls"]
 
