@@ -35,6 +35,7 @@ __all__ = [
     "HookSet",
     "Model",
     "Platform",
+    "Provenance",
     "QualityCheck",
     "QualityReport",
     "Scene",
@@ -471,6 +472,22 @@ class QualityReport(Model):
         return (self.coherence, self.engagement, self.feasibility, self.platform_compliance)
 
 
+class Provenance(Model):
+    """How a plan's artifacts were made, where a model wrote them.
+
+    ``agents`` counts the generative agent calls behind the plan, ``repairs`` the
+    answers sent back to the model to fix, ``fallbacks`` the artifacts that came
+    from the template backend because the model gave no valid answer. A backend
+    that asks a model fills it; the quality validator reads it.
+    """
+
+    backend: str
+    agents: int = Field(default=0, ge=0)
+    repairs: int = Field(default=0, ge=0)
+    fallbacks: int = Field(default=0, ge=0)
+    fallback_agents: tuple[str, ...] = ()
+
+
 class VideoPlan(Model):
     """A complete, timed video plan for one platform."""
 
@@ -491,6 +508,8 @@ class VideoPlan(Model):
     captions: tuple[Caption, ...]
     hashtags: tuple[str, ...]
     quality: QualityReport | None = None
+    provenance: Provenance | None = None
+    """Repairs and fallbacks of a model-written plan (None: no model wrote it)."""
 
     def to_markdown(self) -> str:
         """A readable production document."""
