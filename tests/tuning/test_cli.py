@@ -106,3 +106,23 @@ def test_trace_records_what_a_vgkit_command_asks_the_cache(
     assert [r.request.style.value for r in trace] == ["educational", "viral"]
     assert main(["cache", "trace", "--record", str(path)]) == 2
     assert "give the vgkit command to record after --" in capsys.readouterr().err
+
+
+def test_tune_takes_a_stale_budget_and_plots_the_front(
+    trace_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    png, out = tmp_path / "front.png", tmp_path / "tune.json"
+    argv = ["cache", "tune", "--trace", str(trace_file), "--passes", "1"]
+    argv += ["--stale-budget", "1%", "--news-age", "1800", "--release-every", "none"]
+    argv += ["--plot", str(png), "--json", str(out)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "held out at a 1.0% stale budget (weight 1)" in text and "stale requests" in text
+    assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
+    doc = json.loads(out.read_text())
+    assert doc["stale_budget"] == 0.01 and doc["front"][0]["move"] == "unconstrained"
+    assert doc["held_out_at_budget"][0]["stale_budget"] == 0.01
+    assert doc["fit"]["recommended"]["stale_fraction"] <= 0.01
+    for bad in (["--stale-budget", "150%"], ["--release-every", "soon"]):
+        assert main(["cache", "tune", "--trace", str(trace_file), *bad]) == 2
+        assert "Traceback" not in capsys.readouterr().err

@@ -26,29 +26,30 @@ def test_the_recommendation_beats_the_original_on_the_held_out_days(
 ) -> None:
     week = load_trace()
     budget = 32 << 20
-    rec = recommend(week, budget=budget, profile=profile)
+    rec = recommend(week, budget=budget, profile=profile, stale_budget=0.05)
     fit, held = rec.gain("fit"), rec.gain("held_out")
-    assert fit["ratio"] > 1.2 and held["ratio"] > 1.2  # fitted on days 0-4, better on 4-7
-    assert held["extra_seconds_saved"] > 10_000
+    # Net of staleness (a stale hit saves nothing): fitted on days 0-4, better on 4-7,
+    # and within the stale budget where the original TTL matrix is far outside it.
+    assert fit["net_ratio"] > 1.5 and held["net_ratio"] > 1.5
+    assert held["recommended_stale_fraction"] <= 0.05 < held["original_stale_fraction"]
     assert rec.held_out["original"].requests + rec.fit["original"].requests == len(week)
     assert rec.recommended.l1_size is not None and rec.recommended.l1_size <= budget
     # Every configuration the search kept fits the budget, and it tried many.
     assert all(s.fits for s in rec.steps if s.accepted) and len(rec.steps) > 50
     text = rec.summary()
-    assert "gain on held out: +" in text and "recommended: L1" in text
+    assert "gain on held out:" in text and "recommended: L1" in text and "stale requests" in text
     policy = CachePolicy.from_dict(rec.policy_dict())  # a valid VGKIT_CACHE_POLICY file
     assert policy.ttl("script", "tiktok") == rec.recommended.ttl("script", "tiktok")
     doc = json.loads(json.dumps(rec.to_json()))
-    assert doc["gain"]["held_out"]["ratio"] == pytest.approx(held["ratio"])
+    assert doc["gain"]["held_out"]["net_ratio"] == pytest.approx(held["net_ratio"])
     frame = rec.to_frame()
     assert set(frame["part"]) == {"fit", "held out"} and len(frame) == 8
-    # The L1 the fit part's size curve levels off at runs short on the held-out days.
     smaller = rec.held_out["smaller L1"]
-    assert smaller.config.l1_size is not None and smaller.config.l1_size < budget
-    assert smaller.seconds_saved < held["recommended_seconds_saved"]
+    assert smaller.config.l1_size is not None and smaller.config.l1_size <= budget
     assert not rec.size_curve.empty and not rec.steps_frame().empty
     rec.plot_size_curve()
     rec.plot_gain()
+    rec.plot_front()
 
 
 def test_a_restricted_search_reports_what_it_tried(

@@ -60,6 +60,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         if sys.stderr.isatty() and steps[0] % 10 == 0:
             print(f"\rsearching: {steps[0]} configurations tried", end="", file=sys.stderr)
 
+    freshness = _freshness(args)
     rec = recommend(
         trace,
         budget=args.budget,
@@ -67,11 +68,28 @@ def cmd_tune(args: argparse.Namespace) -> int:
         max_ttl=args.max_ttl,
         passes=args.passes,
         on_step=progress,
+        stale_budget=args.stale_budget,
+        staleness_weight=args.staleness_weight,
+        freshness=freshness,
     )
     if sys.stderr.isatty():
         print("\r", end="", file=sys.stderr)
     print(rec.summary())
     doc = rec.to_json()
+    if args.stale_budget is not None:
+        table = rec.compare_at([args.stale_budget])
+        row = table.iloc[0]
+        print(
+            f"\nheld out at a {args.stale_budget:.1%} stale budget (weight "
+            f"{args.staleness_weight:g}): original net {row['original_net_seconds']:,.0f} s "
+            f"({row['original_stale_fraction']:.1%} stale), recommended net "
+            f"{row['recommended_net_seconds']:,.0f} s ({row['recommended_stale_fraction']:.1%} "
+            f"stale), {row['net_ratio']:.2f}x"
+        )
+        doc["held_out_at_budget"] = table.to_dict(orient="records")
+    if args.plot:
+        _save_plot(args.plot, rec)
+        print(f"wrote the seconds-saved-against-staleness plot to {args.plot}")
     if args.mode == "real":
         configs = [
             rec.baseline,
@@ -100,6 +118,59 @@ def cmd_tune(args: argparse.Namespace) -> int:
         _write(args.json, doc)
     print(f"\n{RECORD_HINT}")
     return 0
+
+
+def _freshness(args: argparse.Namespace) -> Any:
+    from vgkit.tuning import DEFAULT_FRESHNESS, Freshness
+
+    freshness = DEFAULT_FRESHNESS
+    if args.news_age is not None:
+        ages = {kind: {"*": args.news_age} for kind in ("*", "topic")}
+        ages["template"] = {"*": None}
+        freshness = Freshness(
+            max_age=ages,
+            versioned=freshness.versioned,
+            release_every=freshness.release_every,
+        )
+    if args.release_every is not None:
+        every = None if args.release_every.lower() in ("none", "never") else _seconds(args)
+        freshness = Freshness(
+            max_age=freshness.max_age, versioned=freshness.versioned, release_every=every
+        )
+    return freshness
+
+
+def _seconds(args: argparse.Namespace) -> float:
+    try:
+        value = float(args.release_every)
+    except ValueError:
+        raise TuningError(
+            f"--release-every takes seconds or none, not {args.release_every!r}"
+        ) from None
+    return value
+
+
+def _save_plot(path: str, rec: Any) -> None:
+    try:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        rec.plot_front().savefig(target, dpi=100)
+    except OSError as exc:
+        raise TuningError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _share(text: str) -> float | None:
+    if text.strip().lower() in ("none", "off"):
+        return None
+    try:
+        value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a share: use 0.05 or 5%, or none"
+        ) from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"a stale budget lies in 0..1 (or 0-100%), not {text!r}")
+    return value
 
 
 def _write(path: str, doc: Any) -> None:
@@ -155,7 +226,8 @@ def register(commands: Any) -> None:
         "tune",
         help="replay a request trace through cache configurations and recommend TTLs and size",
         description="Search TTLs per kind and platform, L1 size, eviction policy and codec "
-        "on a request trace (fit on its first part, evaluated on the rest) and compare the "
+        "on a request trace (fit on its first part, evaluated on the rest) for the most "
+        "compute seconds saved net of staleness within a stale budget, and compare the "
         "recommendation with the original TTL matrix.",
     )
     tune.add_argument(
@@ -196,6 +268,35 @@ def register(commands: Any) -> None:
         help="longest TTL the search may recommend (default 7 days)",
     )
     tune.add_argument("--passes", type=int, default=2, help="coordinate-descent passes (default 2)")
+    tune.add_argument(
+        "--stale-budget",
+        type=_share,
+        default=0.05,
+        metavar="SHARE",
+        help="largest share of requests that may be served something stale: 0.05 or 5%%, "
+        "none for no limit (default 5%%)",
+    )
+    tune.add_argument(
+        "--staleness-weight",
+        type=float,
+        default=1.0,
+        metavar="W",
+        help="what a stale hit costs as a multiple of the seconds it saved: 1 (default) "
+        "counts it as saving nothing, 2 as costing what it saved, 0 ignores staleness",
+    )
+    tune.add_argument(
+        "--news-age",
+        type=float,
+        metavar="SECONDS",
+        help="how old any content may get before it is stale (default: 6 h, TikTok and Reels 2 h)",
+    )
+    tune.add_argument(
+        "--release-every",
+        metavar="SECONDS",
+        help="a new template library ships every SECONDS (content made before it is stale "
+        "after it); none: never (default 3 days)",
+    )
+    tune.add_argument("--plot", metavar="PNG", help="save seconds saved against staleness")
     tune.add_argument("--json", metavar="OUT", help="write everything as JSON")
     tune.add_argument(
         "--write-policy",

@@ -27,7 +27,13 @@ from vgkit.tuning.candidate import Candidate
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["KindStats", "SimulationResult", "results_frame"]
+__all__ = ["DEFAULT_STALENESS_WEIGHT", "KindStats", "SimulationResult", "results_frame"]
+
+#: What a stale hit costs, as a multiple of the seconds it saved: 1 (the default) counts
+#: a stale hit as saving nothing, so net seconds are the seconds saved by fresh hits; 2
+#: makes serving stale content as bad as the computing it avoided was good; 0 ignores
+#: staleness.
+DEFAULT_STALENESS_WEIGHT = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +46,10 @@ class KindStats:
     compute_seconds: float = 0.0
     written_bytes: float = 0.0
     held_bytes: float = math.nan
+    stale_hits: int = 0
+    """Hits that served a value older than its freshness budget."""
+    stale_seconds: float = 0.0
+    """Compute seconds those stale hits stood for."""
 
     @property
     def hit_ratio(self) -> float:
@@ -64,6 +74,8 @@ class SimulationResult:
     expirations: int
     elapsed: float
     """Wall seconds the replay took."""
+    stale_requests: int = 0
+    """Requests answered with a stale complete result or at least one stale node."""
 
     @property
     def lookups(self) -> int:
@@ -88,6 +100,21 @@ class SimulationResult:
         return sum(k.seconds_saved for k in self.kinds.values())
 
     @property
+    def stale_seconds(self) -> float:
+        """Compute seconds that stale hits stood for."""
+        return sum(k.stale_seconds for k in self.kinds.values())
+
+    @property
+    def stale_fraction(self) -> float:
+        """Share of requests that were served something stale."""
+        return self.stale_requests / self.requests if self.requests else 0.0
+
+    def net_seconds(self, weight: float = DEFAULT_STALENESS_WEIGHT) -> float:
+        """Seconds saved net of staleness: ``seconds_saved - weight * stale_seconds``
+        (see :data:`DEFAULT_STALENESS_WEIGHT`)."""
+        return self.seconds_saved - weight * self.stale_seconds
+
+    @property
     def compute_seconds(self) -> float:
         """Agent-seconds spent computing what the cache did not have."""
         return sum(k.compute_seconds for k in self.kinds.values())
@@ -108,6 +135,9 @@ class SimulationResult:
             "seconds_saved": self.seconds_saved,
             "compute_seconds": self.compute_seconds,
             "wall_seconds_saved": self.wall_seconds_saved,
+            "stale_seconds": self.stale_seconds,
+            "net_seconds": self.net_seconds(),
+            "stale_fraction": self.stale_fraction,
             "peak_bytes": self.peak_bytes,
             "mean_bytes": self.mean_bytes,
             "written_bytes": self.written_bytes,
@@ -154,6 +184,8 @@ class SimulationResult:
                     "compute_seconds": s.compute_seconds,
                     "written_bytes": s.written_bytes,
                     "held_bytes": None if math.isnan(s.held_bytes) else s.held_bytes,
+                    "stale_hits": s.stale_hits,
+                    "stale_seconds": s.stale_seconds,
                 }
                 for kind, s in self.kinds.items()
             },

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from vgkit.tuning.candidate import Candidate
+    from vgkit.tuning.evaluation import SimulationResult
 
-__all__ = ["plot_gain", "plot_size_curve", "plot_ttl_curve"]
+__all__ = ["plot_front", "plot_gain", "plot_size_curve", "plot_ttl_curve"]
 
 _MIB = 2**20
 
@@ -77,4 +78,62 @@ def plot_gain(frame: pd.DataFrame, ax: Axes | None = None) -> Figure:
     ax.set_ylabel("hours of compute saved")
     ax.set_title("Original, vgkit default and recommended configuration")
     ax.legend(fontsize="small")
+    return fig
+
+
+def plot_front(
+    frame: pd.DataFrame,
+    ax: Axes | None = None,
+    *,
+    original: SimulationResult | None = None,
+    stale_budget: float | None = None,
+    weight: float = 1.0,
+    tried: pd.DataFrame | None = None,
+    pareto: pd.DataFrame | None = None,
+) -> Figure:
+    """Hours saved net of staleness against the share of stale requests (fit part):
+    every configuration tried (grey), their Pareto front, the staleness path the
+    recommendation walks, the original TTL matrix and the stale budget."""
+    ax, fig = axes_and_figure(ax, width=9, height=5)
+    if tried is not None and not tried.empty:
+        ax.scatter(
+            tried["stale_fraction"] * 100,
+            tried["net_seconds"] / 3600,
+            s=8,
+            color="lightgrey",
+            label="configurations tried",
+        )
+    if pareto is not None and not pareto.empty:
+        ax.step(
+            pareto["stale_fraction"] * 100,
+            pareto["net_seconds"] / 3600,
+            where="post",
+            color="black",
+            lw=1,
+            label="Pareto front",
+        )
+    ax.plot(
+        frame["stale_fraction"] * 100,
+        frame["net_seconds"] / 3600,
+        marker="o",
+        color="C0",
+        label="staleness path (shorter TTLs)",
+    )
+    if original is not None:
+        ax.scatter(
+            [original.stale_fraction * 100],
+            [original.net_seconds(weight) / 3600],
+            marker="*",
+            s=180,
+            color="C3",
+            zorder=3,
+            label="original TTL matrix",
+        )
+    if stale_budget is not None:
+        ax.axvline(stale_budget * 100, color="C2", ls=":", label=f"stale budget {stale_budget:.1%}")
+    ax.set_xlabel("requests served something stale (%)")
+    ax.set_ylabel(f"hours saved net of staleness (weight {weight:g})")
+    ax.set_title("Compute saved against stale serves (fit part)")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.grid(alpha=0.3)
     return fig

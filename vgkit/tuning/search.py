@@ -21,9 +21,13 @@ recommendation: with long TTLs content keeps accumulating after the fit part
 ends, so a size picked there runs short later (on the bundled week the fit part
 levels off at 16 MiB while the held-out days still gain up to 25 MiB).
 
-The search values only compute saved: it does not know how stale content may
-get. Cap TTLs with ``max_ttl`` (or pass your own ``ladder``) where freshness
-matters: the reference kept TikTok scripts to an hour because trends move fast.
+The objective is compute seconds saved net of staleness (``staleness_weight``
+times the seconds that stale hits stood for; freshness budgets per kind in
+:mod:`vgkit.tuning.freshness`). With a ``stale_budget`` the search then walks
+a path of TTL shortenings (:func:`_tighten`) until at most that share of the
+fit part's requests was served something stale; a lower budget walks further
+along the same path, so it never recommends a longer TTL. ``max_ttl`` still
+caps the ladder.
 """
 
 from __future__ import annotations
@@ -37,10 +41,11 @@ from vgkit.cache.trace import Trace
 from vgkit.errors import TuningError
 from vgkit.platforms import Platform
 from vgkit.tuning.candidate import CODECS, EVICTION_POLICIES, Candidate
-from vgkit.tuning.evaluation import SimulationResult, results_frame
 from vgkit.tuning.expansion import KINDS, expand
+from vgkit.tuning.freshness import DEFAULT_FRESHNESS, Freshness
 from vgkit.tuning.profile import EntryProfile, default_profile
-from vgkit.tuning.recommendation import Recommendation, Step
+from vgkit.tuning.recommendation import FrontPoint, Recommendation, Step
+from vgkit.tuning.evaluation import DEFAULT_STALENESS_WEIGHT, SimulationResult, results_frame
 from vgkit.tuning.simulator import simulate
 
 if TYPE_CHECKING:
@@ -49,6 +54,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_BUDGET",
     "DEFAULT_FIT_FRACTION",
+    "DEFAULT_STALENESS_WEIGHT",
     "DEFAULT_TTL_LADDER",
     "compare",
     "recommend",
@@ -88,9 +94,36 @@ class _Search:
     ladder: list[float]
     on_step: Callable[[Step], None] | None
     steps: list[Step]
+    weight: float = DEFAULT_STALENESS_WEIGHT
+    freshness: Freshness | None = None
 
     def score(self, config: Candidate) -> SimulationResult:
-        return simulate(self.trace, config, profile=self.profile, until=self.until)
+        return simulate(
+            self.trace, config, profile=self.profile, until=self.until, freshness=self.freshness
+        )
+
+    def value(self, result: SimulationResult) -> float:
+        """The objective: seconds saved net of the staleness cost."""
+        return result.net_seconds(self.weight)
+
+    def record(
+        self, stage: int, label: str, value: Any, result: SimulationResult, ok: bool, kept: bool
+    ) -> None:
+        step = Step(
+            stage,
+            label,
+            _show(value),
+            result.seconds_saved,
+            result.hit_ratio,
+            result.peak_bytes,
+            ok,
+            kept,
+            result.stale_fraction,
+            self.value(result),
+        )
+        self.steps.append(step)
+        if self.on_step is not None:
+            self.on_step(step)
 
     def fits(self, config: Candidate, result: SimulationResult) -> bool:
         if self.budget is None:
@@ -125,28 +158,16 @@ class _Search:
         candidates: Iterable[tuple[Any, Candidate]],
         stage: int,
     ) -> tuple[Candidate, SimulationResult]:
-        """The best of ``current`` and ``candidates`` (more saved; equal: fewer bytes)."""
+        """The best of ``current`` and ``candidates`` (more net seconds; equal: fewer bytes)."""
         chosen, chosen_result = current, best
         for value, config in candidates:
             result = self.score(config)
-            better = result.seconds_saved > chosen_result.seconds_saved * (1 + 1e-6) or (
-                result.seconds_saved >= chosen_result.seconds_saved
-                and result.mean_bytes < chosen_result.mean_bytes * 0.99
+            mine, theirs = self.value(result), self.value(chosen_result)
+            better = mine > theirs + 1e-6 * abs(theirs) or (
+                mine >= theirs and result.mean_bytes < chosen_result.mean_bytes * 0.99
             )
             ok = self.fits(config, result)
-            step = Step(
-                stage,
-                label,
-                _show(value),
-                result.seconds_saved,
-                result.hit_ratio,
-                result.peak_bytes,
-                ok,
-                better and ok,
-            )
-            self.steps.append(step)
-            if self.on_step is not None:
-                self.on_step(step)
+            self.record(stage, label, value, result, ok, better and ok)
             if better and ok:
                 chosen, chosen_result = config, result
         return chosen, chosen_result
@@ -193,16 +214,31 @@ def recommend(
     baseline: Candidate | None = None,
     profile: EntryProfile | None = None,
     on_step: Callable[[Step], None] | None = None,
+    stale_budget: float | None = None,
+    staleness_weight: float = DEFAULT_STALENESS_WEIGHT,
+    freshness: Freshness | None = None,
+    front_to: float | None = None,
 ) -> Recommendation:
     """The best cache configuration for ``trace`` within ``budget`` bytes of L1
-    (None: no limit), and what it gains over ``baseline`` (default: the original
-    TTL matrix and codec with an L1 of ``budget``). See the module docstring."""
+    (None: no limit) and at most ``stale_budget`` of requests served something
+    stale (None: no limit), and what it gains over ``baseline`` (default: the
+    original TTL matrix and codec with an L1 of ``budget``). The objective is
+    seconds saved net of ``staleness_weight`` times the seconds stale hits stood
+    for, staleness judged by ``freshness``. ``front_to``: walk the staleness path
+    on down to this share for the front (and ``Recommendation.at_budget``) without
+    changing the recommendation. See the module docstring."""
     if budget is not None and budget <= profile_base(profile):
         raise TuningError(f"budget must exceed an empty cache's size, not {budget} bytes")
     if passes < 1 or not 0 <= tolerance < 1:
         raise TuningError("passes must be >= 1 and tolerance in [0, 1)")
     if len(trace) < 2:
         raise TuningError("a trace needs at least two requests to fit and evaluate on")
+    if stale_budget is not None and not 0 <= stale_budget <= 1:
+        raise TuningError(
+            f"the stale budget is a share of requests in [0, 1] (0.05 for 5 %), not {stale_budget}"
+        )
+    if not staleness_weight >= 0:
+        raise TuningError(f"the staleness weight must be >= 0, not {staleness_weight}")
     bad = [e for e in evictions if e not in EVICTION_POLICIES] + [
         c for c in codecs if c not in CODECS
     ]
@@ -214,12 +250,14 @@ def recommend(
     if math.isnan(split):
         raise TuningError(f"fit_fraction must be between 0 and 1, not {fit_fraction}")
     base = baseline or Candidate.original(l1_size=budget)
-    search = _Search(trace, profile, split, budget, values, on_step, [])
+    search = _Search(
+        trace, profile, split, budget, values, on_step, [], staleness_weight, freshness
+    )
     current = _capped(base.renamed("recommended"), max_ttl)
     best = search.score(current)
     kinds = _stakes(trace, profile, split)
     for stage in range(1, passes + 1):
-        before = best.seconds_saved
+        before = search.value(best)
         for name, choices in (("codec", codecs), ("eviction", evictions)):
             now = getattr(current, name)
             options = [(v, current.changed(**{name: v})) for v in choices if v != now]
@@ -232,8 +270,13 @@ def recommend(
                 continue  # one key space for every platform
             for platform in _PER_PLATFORM:
                 current, best = search.ttls(current, best, kind, platform, 1, stage)
-        if best.seconds_saved <= before * (1 + 1e-6):
+        if search.value(best) <= before + 1e-6 * abs(before):
             break
+    front = [_point(current, best, "unconstrained", search.value(best))]
+    if stale_budget is not None:
+        current, best = _tighten(search, current, best, stale_budget, kinds, front)
+    if front_to is not None and (stale_budget is None or front_to < stale_budget):
+        _tighten(search, current, best, front_to, kinds, front)
     curve = size_curve(trace, current, _sizes(budget, best), until=split, profile=profile)
     references = {
         "original": base.renamed("original"),
@@ -241,9 +284,12 @@ def recommend(
         "recommended": current,
         "smaller L1": _smallest_within(current, curve, tolerance).renamed("smaller L1"),
     }
-    fit = {name: simulate(trace, c, profile=profile, until=split) for name, c in references.items()}
+    fit = {
+        name: simulate(trace, c, profile=profile, until=split, freshness=freshness)
+        for name, c in references.items()
+    }
     held = {
-        name: simulate(trace, c, profile=profile, measure_from=split)
+        name: simulate(trace, c, profile=profile, measure_from=split, freshness=freshness)
         for name, c in references.items()
     }
     return Recommendation(
@@ -257,7 +303,158 @@ def recommend(
         steps=tuple(search.steps),
         size_curve=curve,
         tolerance=tolerance,
+        stale_budget=stale_budget,
+        staleness_weight=staleness_weight,
+        front=_front_frame(front),
+        freshness=freshness,
+        profile=profile,
+        source=trace,
     )
+
+
+def _point(config: Candidate, result: SimulationResult, move: str, net: float) -> FrontPoint:
+    return FrontPoint(
+        config=config,
+        move=move,
+        seconds_saved=result.seconds_saved,
+        net_seconds=net,
+        stale_fraction=result.stale_fraction,
+        hit_ratio=result.hit_ratio,
+    )
+
+
+def _front_frame(points: Sequence[FrontPoint]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(
+        [
+            {
+                "step": i,
+                "move": p.move,
+                "seconds_saved": p.seconds_saved,
+                "net_seconds": p.net_seconds,
+                "stale_fraction": p.stale_fraction,
+                "hit_ratio": p.hit_ratio,
+                "config": p.config,
+            }
+            for i, p in enumerate(points)
+        ]
+    )
+
+
+def _tighten(
+    search: _Search,
+    current: Candidate,
+    best: SimulationResult,
+    stale_budget: float,
+    kinds: Sequence[str],
+    front: list[FrontPoint],
+) -> tuple[Candidate, SimulationResult]:
+    """Shorten TTLs until at most ``stale_budget`` of the fit part's requests are stale.
+
+    Greedy along the Pareto front: the moves are, per content kind, its TTL a
+    rung lower or down to the longest rung within its freshness budget, and
+    every kind's TTL a rung lower at once; each step takes the move that removes
+    the most stale requests per net second lost (one that loses nothing first;
+    when no move removes a stale request, the one that removes the most stale
+    hits per second lost, to cross the plateau). TTLs only ever get shorter, so a
+    lower budget walks further along the same path and never recommends a longer
+    TTL than a higher one.
+    Every point is appended to ``front``.
+    """
+    freshness = search.freshness or DEFAULT_FRESHNESS
+    stage = 0
+    while best.stale_fraction > stale_budget + 1e-12:
+        stage += 1
+        here = search.value(best)
+        moves: list[tuple[str, tuple[Candidate, float] | None]] = []
+        for kind in kinds:
+            moves.append((kind, _lowered(current, kind, search.ladder)))
+            limit = freshness.strictest(kind)
+            if limit is not None:
+                moves.append((kind, _lowered(current, kind, search.ladder, limit)))
+        moves.append(("every kind", _capped_below(current, kinds, search.ladder)))
+        choice: tuple[float, Candidate, SimulationResult, str] | None = None
+        plateau: tuple[float, Candidate, SimulationResult, str] | None = None
+        tried: set[str] = set()
+        for kind, lowered in moves:
+            if lowered is None:
+                continue
+            config, rung = lowered
+            label = f"ttl {kind} -> {_show(rung)}"
+            if label in tried:
+                continue
+            tried.add(label)
+            result = search.score(config)
+            ok = search.fits(config, result)
+            removed = best.stale_fraction - result.stale_fraction
+            lost = here - search.value(result)
+            search.record(-stage, f"tighten {kind}", rung, result, ok, False)
+            if not ok:
+                continue
+            if removed <= 0:
+                # No fewer stale requests: rank by stale hits removed per second lost,
+                # so the plateau is crossed by shortening what is actually stale.
+                fewer = _stale_hits(best) - _stale_hits(result)
+                if fewer > 0:
+                    rate = math.inf if lost <= 0 else fewer / lost
+                    if plateau is None or rate > plateau[0]:
+                        plateau = (rate, config, result, label)
+                continue
+            rate = math.inf if lost <= 0 else removed / lost
+            if choice is None or rate > choice[0]:
+                choice = (rate, config, result, label)
+        pick = choice or plateau
+        if pick is None:
+            break  # nothing shorter removes any stale hit
+        _, current, best, move = pick
+        front.append(_point(current, best, move, search.value(best)))
+    return current, best
+
+
+def _lowered(
+    config: Candidate, kind: str, ladder: Sequence[float], within: float | None = None
+) -> tuple[Candidate, float] | None:
+    """``config`` with ``kind``'s TTL one rung lower on every platform, or with
+    ``within``, the longest rung of at most ``within`` seconds (None: nothing lower)."""
+    ttls = [config.ttl(kind, None)] + [config.ttl(kind, p) for p in _PER_PLATFORM]
+    longest = max(math.inf if t is None else t for t in ttls)
+    lower = [v for v in ladder if v < longest and (within is None or v <= within)]
+    if not lower:
+        return None
+    rung = lower[-1]
+    out = config.with_ttl(kind, "*", rung)
+    if kind not in ("topic", "request"):
+        for platform, ttl in zip(_PER_PLATFORM, ttls[1:], strict=True):
+            out = out.with_ttl(kind, platform, min(rung, math.inf if ttl is None else ttl))
+    return out, rung
+
+
+def _stale_hits(result: SimulationResult) -> int:
+    return sum(k.stale_hits for k in result.kinds.values())
+
+
+def _capped_below(
+    config: Candidate, kinds: Sequence[str], ladder: Sequence[float]
+) -> tuple[Candidate, float] | None:
+    """``config`` with every TTL at or above its longest one lowered a rung (the move
+    that shortens every kind at once, when staleness comes from all of them)."""
+    longest = 0.0
+    for kind in kinds:
+        for platform in (None, *_PER_PLATFORM):
+            ttl = config.ttl(kind, platform)
+            longest = max(longest, math.inf if ttl is None else ttl)
+    lower = [v for v in ladder if v < longest]
+    if not lower:
+        return None
+    rung = lower[-1]
+    out = config
+    for kind in kinds:
+        for platform in ("*", *_PER_PLATFORM):
+            ttl = out.ttl(kind, None if platform == "*" else platform)
+            if ttl is None or ttl > rung:
+                out = out.with_ttl(kind, platform, rung)
+    return out, rung
 
 
 def profile_base(profile: EntryProfile | None) -> int:

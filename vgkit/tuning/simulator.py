@@ -38,9 +38,10 @@ from typing import Any
 from vgkit.cache.disk import CULL_EVERY
 from vgkit.cache.trace import Trace
 from vgkit.tuning.candidate import Candidate
-from vgkit.tuning.evaluation import KindStats, SimulationResult
 from vgkit.tuning.expansion import KINDS, REQUEST, Expanded, expand
+from vgkit.tuning.freshness import DEFAULT_FRESHNESS, Freshness, StalenessClock
 from vgkit.tuning.profile import EntryProfile, default_profile
+from vgkit.tuning.evaluation import KindStats, SimulationResult
 
 __all__ = ["CULL_BATCH", "DiskModel", "simulate"]
 
@@ -52,8 +53,9 @@ _LRS, _LRU, _LFU, _NONE = (
     "least-frequently-used",
     "none",
 )
-# Slot fields: expiry (inf: never), entry bytes, kind index, rowid, access count.
-_EXP, _SIZE, _KIND, _ROW, _COUNT = range(5)
+# Slot fields: expiry (inf: never), entry bytes, kind index, rowid, access count, and the
+# time the content was born (what staleness is judged by; not diskcache's).
+_EXP, _SIZE, _KIND, _ROW, _COUNT, _BORN = range(6)
 
 
 class DiskModel:
@@ -100,20 +102,31 @@ class DiskModel:
             heapq.heappush(self.counts, (slot[_COUNT], slot[_ROW], key))
         return slot
 
-    def set(self, key: int, now: float, ttl: float | None, size: float, kind: int) -> None:
-        """Store ``key`` (an entry of ``size`` bytes and content ``kind``), then maybe cull."""
+    def set(
+        self,
+        key: int,
+        now: float,
+        ttl: float | None,
+        size: float,
+        kind: int,
+        born: float | None = None,
+    ) -> None:
+        """Store ``key`` (an entry of ``size`` bytes and content ``kind``, its content born
+        at ``born``, default ``now``), then maybe cull."""
         expires = math.inf if ttl is None else now + ttl
+        born = now if born is None else born
         slot = self.slots.get(key)
         if slot is None:
             self.rowid += 1
             row = self.rowid
-            self.slots[key] = [expires, size, kind, row, 0]
+            self.slots[key] = [expires, size, kind, row, 0, born]
             if not self._lfu:
                 self.order[key] = None
         else:
             self.volume -= slot[_SIZE] + self.overhead
             self.held[slot[_KIND]] -= slot[_SIZE]
             slot[_EXP], slot[_SIZE], slot[_KIND], slot[_COUNT] = expires, size, kind, 0
+            slot[_BORN] = born
             row = slot[_ROW]
             if not self._lfu:
                 self.order.move_to_end(key)
@@ -179,19 +192,27 @@ def simulate(
     profile: EntryProfile | None = None,
     measure_from: float | None = None,
     until: float | None = None,
+    freshness: Freshness | None = None,
 ) -> SimulationResult:
     """Replay ``trace`` through a model of ``config``'s L1 (see the module docstring).
 
     The cache starts empty at the trace's first request; only requests at or
     after ``measure_from`` are counted (earlier ones warm the cache), and
-    requests from ``until`` on are not replayed.
+    requests from ``until`` on are not replayed. Every hit is judged fresh or
+    stale by ``freshness`` (default :data:`~vgkit.tuning.freshness.DEFAULT_FRESHNESS`).
     """
     profile = profile or default_profile()
     expanded = expand(trace)
     started = time.perf_counter()
     first = trace.start if measure_from is None else measure_from
     stop = math.inf if until is None else until
-    run = _Run(expanded, config, profile)
+    clock = StalenessClock(
+        freshness or DEFAULT_FRESHNESS,
+        [(KINDS[kind], platform) for kind, platform in expanded.groups],
+        trace.start,
+        trace.end,
+    )
+    run = _Run(expanded, config, profile, clock)
     run.replay(first, stop)
     return run.result(trace, config, first, time.perf_counter() - started)
 
@@ -199,8 +220,15 @@ def simulate(
 class _Run:
     """One simulation: the model, the per-key tables and the counters."""
 
-    def __init__(self, expanded: Expanded, config: Candidate, profile: EntryProfile) -> None:
+    def __init__(
+        self,
+        expanded: Expanded,
+        config: Candidate,
+        profile: EntryProfile,
+        clock: StalenessClock,
+    ) -> None:
         self.x = expanded
+        self.clock = clock
         policy = config.policy()
         by_group = [policy.ttl(KINDS[kind], platform) for kind, platform in expanded.groups]
         self.ttls = [by_group[g] for g in expanded.key_group]
@@ -217,6 +245,8 @@ class _Run:
         )
         n = len(KINDS)
         self.lookups, self.hits = [0] * n, [0] * n
+        self.stale_hits, self.stale_saved = [0] * n, [0.0] * n
+        self.stale_requests = 0
         self.saved, self.computed, self.written = [0.0] * n, [0.0] * n, [0.0] * n
         self.held_area = [0.0] * n
         self.area = self.peak = self.wall_saved = 0.0
@@ -227,8 +257,10 @@ class _Run:
     def replay(self, first: float, stop: float) -> None:
         x, disk, ttls, sizes, seconds = self.x, self.disk, self.ttls, self.sizes, self.seconds
         kinds, shapes, whole, wall = x.key_kind, x.shapes, self.whole, self.wall
+        groups, stale = x.key_group, self.clock.stale
         request_kind = KINDS.index(REQUEST)
         lookups, hits, saved = self.lookups, self.hits, self.saved
+        stale_hits, stale_saved = self.stale_hits, self.stale_saved
         computed, written = self.computed, self.written
         for i, t in enumerate(x.times):
             if t >= stop:
@@ -240,27 +272,39 @@ class _Run:
                 lookups[request_kind] += 1
             rkey = x.request_keys[i]
             shape = x.shape_ids[i]
-            if disk.get(rkey, t) is not None:
+            slot = disk.get(rkey, t)
+            if slot is not None:
                 if counting:
                     hits[request_kind] += 1
                     saved[request_kind] += whole[shape]
                     self.wall_saved += wall[shape]
                     self.request_hits += 1
+                    if stale(groups[rkey], slot[_BORN], t):
+                        stale_hits[request_kind] += 1
+                        stale_saved[request_kind] += whole[shape]
+                        self.stale_requests += 1
                 continue
             keys = x.node_keys[i]
             took: list[float] | None = None
+            served_stale = False
             for j, key in enumerate(keys):
                 kind = kinds[key]
-                found = disk.get(key, t) is not None
+                found = disk.get(key, t)
+                if found is not None:
+                    old = stale(groups[key], found[_BORN], t)
+                    served_stale = served_stale or old
                 if counting:
                     lookups[kind] += 1
-                    if found:
+                    if found is not None:
                         hits[kind] += 1
                         saved[kind] += seconds[key]
+                        if old:
+                            stale_hits[kind] += 1
+                            stale_saved[kind] += seconds[key]
                     else:
                         computed[kind] += seconds[key]
                         written[kind] += sizes[key]
-                if not found:
+                if found is None:
                     if took is None:
                         took = [0.0] * len(keys)
                     took[j] = seconds[key]
@@ -271,6 +315,8 @@ class _Run:
                 self.wall_saved += wall[shape] - (shapes[shape].makespan(took) if took else 0.0)
                 written[request_kind] += sizes[rkey]
                 self.peak = max(self.peak, disk.volume)
+                if served_stale:
+                    self.stale_requests += 1
 
     def _advance(self, t: float) -> None:
         if math.isnan(self.last):
@@ -296,6 +342,8 @@ class _Run:
                 compute_seconds=self.computed[k],
                 written_bytes=self.written[k],
                 held_bytes=self.held_area[k] / span if span > 0 else self.disk.held[k],
+                stale_hits=self.stale_hits[k],
+                stale_seconds=self.stale_saved[k],
             )
             for k, kind in enumerate(KINDS)
         }
@@ -313,4 +361,5 @@ class _Run:
             evictions=self.disk.evicted - self.evicted_before,
             expirations=self.disk.expired - self.expired_before,
             elapsed=elapsed,
+            stale_requests=self.stale_requests,
         )
