@@ -6,6 +6,7 @@ figures over 50 topics and the llm half are in the notebook and the report.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,16 @@ from vgkit.api import agenerate
 from vgkit.cli import main
 from vgkit.errors import InvalidRequestError
 from vgkit.loadtest import load_topics
-from vgkit.models import Provenance
+from vgkit.models import Provenance, VideoPlan
 from vgkit.platforms import Platform
-from vgkit.quality import DEGRADATIONS, degrade, quality_grid, spread, template_learning
+from vgkit.quality import (
+    DEGRADATIONS,
+    degrade,
+    quality_grid,
+    spread,
+    template_learning,
+    with_provenance,
+)
 
 TOPICS = [t.text for t in load_topics()][::6][:40]
 #: Which check each degradation must fail.
@@ -112,3 +120,35 @@ def test_cli_scores_a_plan_file_and_fails_a_degraded_one(
     assert main(["quality", str(tmp_path / "missing.json")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("vgkit: error: cannot read plan file") and "Traceback" not in err
+
+
+async def test_notes_of_a_model_backed_run_become_the_plans_provenance() -> None:
+    @dataclass
+    class Note:
+        source: str
+        repairs: int = 0
+
+    @dataclass
+    class Noted:  # what a model-backed run returns: plans and a note per node
+        plans: dict[Platform, VideoPlan]
+        notes: dict[str, Note]
+
+    result = await agenerate("How tides work", platforms=["tiktok", "youtube"])
+    noted = Noted(
+        plans=result.plans,
+        notes={
+            "topic_analysis": Note("model", repairs=1),
+            "script:tiktok": Note("fallback", repairs=2),
+            "hooks:tiktok": Note("model"),
+            "script:youtube": Note("model"),
+            "timing:tiktok": Note("computed"),
+        },
+    )
+    plan = with_provenance(noted, Platform.TIKTOK, "llm")
+    assert plan.provenance == Provenance(
+        backend="llm", agents=3, repairs=3, fallbacks=1, fallback_agents=("script:tiktok",)
+    )
+    assert plan.quality is not None
+    assert any("fell back to templates" in r for r in plan.quality.coherence.reasons)
+    plain = await agenerate("How tides work", platforms=["tiktok"])
+    assert with_provenance(plain, Platform.TIKTOK, "template").provenance is None

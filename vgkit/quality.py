@@ -32,7 +32,7 @@ from vgkit.agents.assembler import segment_captions
 from vgkit.agents.measures import sentences, words
 from vgkit.agents.quality import THRESHOLDS, score_plan
 from vgkit.errors import InvalidRequestError
-from vgkit.models import Caption, ScriptSegment, VideoPlan
+from vgkit.models import Caption, Provenance, ScriptSegment, VideoPlan
 from vgkit.platforms import Platform, preset
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ __all__ = [
     "score_plan",
     "spread",
     "template_learning",
+    "with_provenance",
 ]
 
 SCORES = ("overall", "coherence", "engagement", "feasibility", "platform_compliance")
@@ -240,8 +241,35 @@ async def quality_grid(
         for topic in topics:
             result = await orchestrator.run(topic=topic, platforms=wanted, style=style, seed=seed)
             for platform in wanted:
-                rows.append(plan_row(result.plans[platform], backend=name, topic=topic))
+                plan = with_provenance(result, platform, name)
+                rows.append(plan_row(plan, backend=name, topic=topic))
     return pd.DataFrame(rows)
+
+
+def with_provenance(result: Any, platform: Platform, backend: str) -> VideoPlan:
+    """The plan of ``platform``, with the repairs and fallbacks a model-backed backend
+    noted for its nodes (``result.notes``, node -> note) and scored with them; the plan
+    as it is when nothing was noted."""
+    plan: VideoPlan = result.plans[platform]
+    notes = getattr(result, "notes", None) or {}
+    mine = {
+        node: note
+        for node, note in notes.items()
+        if ":" not in node or node.endswith(f":{platform.value}")
+    }
+    written = [n for n in mine.values() if getattr(n, "source", "") in ("model", "fallback")]
+    if not written:
+        return plan
+    fell_back = [node for node, n in mine.items() if getattr(n, "source", "") == "fallback"]
+    provenance = Provenance(
+        backend=backend,
+        agents=len(written),
+        repairs=sum(int(getattr(n, "repairs", 0)) for n in written),
+        fallbacks=len(fell_back),
+        fallback_agents=tuple(sorted(fell_back)),
+    )
+    scored = plan.model_copy(update={"provenance": provenance})
+    return scored.model_copy(update={"quality": score_plan(scored)})
 
 
 def spread(frame: pd.DataFrame) -> pd.DataFrame:

@@ -21,6 +21,7 @@ from vgkit.tuning import (
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # about a minute on an idle machine: the whole week, twice
 def test_the_recommendation_beats_the_original_on_the_held_out_days(
     profile: EntryProfile,
 ) -> None:

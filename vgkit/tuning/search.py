@@ -41,11 +41,11 @@ from vgkit.cache.trace import Trace
 from vgkit.errors import TuningError
 from vgkit.platforms import Platform
 from vgkit.tuning.candidate import CODECS, EVICTION_POLICIES, Candidate
+from vgkit.tuning.evaluation import DEFAULT_STALENESS_WEIGHT, SimulationResult, results_frame
 from vgkit.tuning.expansion import KINDS, expand
 from vgkit.tuning.freshness import DEFAULT_FRESHNESS, Freshness
 from vgkit.tuning.profile import EntryProfile, default_profile
 from vgkit.tuning.recommendation import FrontPoint, Recommendation, Step
-from vgkit.tuning.evaluation import DEFAULT_STALENESS_WEIGHT, SimulationResult, results_frame
 from vgkit.tuning.simulator import simulate
 
 if TYPE_CHECKING:
