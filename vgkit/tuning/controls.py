@@ -1,7 +1,8 @@
 """Tune by hand: a configuration from a few knobs, and ipywidgets controls for them.
 
-The cache-policy-tuning notebook shows :func:`tuning_controls` when opened in
-JupyterLab: sliders for the TTLs of the expensive kinds and the L1 size,
+The cache-policy-tuning notebook shows :func:`tuning_controls` and
+:func:`budget_controls` (a stale-budget slider over the staleness path) when
+opened in JupyterLab. sliders for the TTLs of the expensive kinds and the L1 size,
 dropdowns for the eviction policy and the codec; every change reruns the
 simulator (milliseconds) and shows the by-hand configuration against the
 baseline. :func:`try_config` is the callback, usable without widgets.
@@ -16,12 +17,23 @@ from vgkit.tuning.simulator import simulate
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.figure import Figure
 
     from vgkit.cache.trace import Trace
     from vgkit.tuning.evaluation import SimulationResult
     from vgkit.tuning.profile import EntryProfile
+    from vgkit.tuning.recommendation import Recommendation
 
-__all__ = ["HOURS", "SHOWN", "hand_config", "try_config", "tuning_controls"]
+__all__ = [
+    "HOURS",
+    "SHOWN",
+    "STALE_BUDGETS",
+    "at_budget",
+    "budget_controls",
+    "hand_config",
+    "try_config",
+    "tuning_controls",
+]
 
 MIB = 2**20
 #: The TTL choices of the sliders, in hours.
@@ -95,4 +107,32 @@ def tuning_controls(
         l1_mib=widgets.IntSlider(min=1, max=4 * budget_mib, value=budget_mib),
         eviction=widgets.Dropdown(options=list(EVICTION_POLICIES), value=DEFAULT_EVICTION),
         codec=widgets.Dropdown(options=list(CODECS), value=DEFAULT_CODEC),
+    )
+
+
+#: The stale budgets the budget slider offers.
+STALE_BUDGETS: tuple[float, ...] = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
+
+
+def at_budget(rec: Recommendation, stale_budget: float) -> tuple[pd.DataFrame, Figure]:
+    """The held-out comparison at ``stale_budget`` (the original TTL matrix against the
+    staleness path's configuration there) and the front with the budget marked."""
+    return rec.compare_at([stale_budget]).T, rec.plot_front(stale_budget=stale_budget)
+
+
+def budget_controls(rec: Recommendation, stale_budget: float = 0.05) -> Any:
+    """A stale-budget slider over :func:`at_budget` (an ``ipywidgets.interactive``;
+    ``.result`` holds the last (table, figure)). The recommendation should have walked
+    the whole path (``recommend(..., front_to=0.0)``)."""
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    def show(stale_budget: float) -> tuple[pd.DataFrame, Figure]:
+        frame, figure = at_budget(rec, stale_budget)
+        display(frame, figure)
+        return frame, figure
+
+    options = sorted({*STALE_BUDGETS, stale_budget})
+    return widgets.interactive(
+        show, stale_budget=widgets.SelectionSlider(options=options, value=stale_budget)
     )
