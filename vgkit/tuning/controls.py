@@ -10,6 +10,7 @@ baseline. :func:`try_config` is the callback, usable without widgets.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from vgkit.tuning.candidate import CODECS, DEFAULT_CODEC, EVICTION_POLICIES, Candidate
@@ -127,9 +128,12 @@ def budget_controls(rec: Recommendation, stale_budget: float = 0.05) -> Any:
     import ipywidgets as widgets
     from IPython.display import display
 
+    # IPython's display is untyped; called through a typed name.
+    show_all: Callable[..., object] = display
+
     def show(stale_budget: float) -> tuple[pd.DataFrame, Figure]:
         frame, figure = at_budget(rec, stale_budget)
-        display(frame, figure)
+        show_all(frame, figure)
         return frame, figure
 
     options = sorted({*STALE_BUDGETS, stale_budget})
