@@ -221,12 +221,14 @@ async def quality_grid(
     platforms: Sequence[str | Platform] = tuple(Platform),
     backends: Mapping[str, Backend] | None = None,
     style: str = "educational",
+    styles: Sequence[str] | None = None,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Quality scores of every topic x platform x backend: one row per plan.
 
-    ``backends``: name -> backend (default: the template backend). Runs fail
-    loudly: a backend that cannot make a plan raises.
+    ``backends``: name -> backend (default: the template backend). ``styles``:
+    the i-th topic gets ``styles[i % len(styles)]`` (default: ``style`` for
+    all). Runs fail loudly: a backend that cannot make a plan raises.
     """
     import pandas as pd
 
@@ -238,11 +240,14 @@ async def quality_grid(
     rows = []
     for name, backend in chosen.items():
         orchestrator = Orchestrator(backend=backend)
-        for topic in topics:
-            result = await orchestrator.run(topic=topic, platforms=wanted, style=style, seed=seed)
+        for i, topic in enumerate(topics):
+            chosen_style = styles[i % len(styles)] if styles else style
+            result = await orchestrator.run(
+                topic=topic, platforms=wanted, style=chosen_style, seed=seed
+            )
             for platform in wanted:
                 plan = with_provenance(result, platform, name)
-                rows.append(plan_row(plan, backend=name, topic=topic))
+                rows.append(plan_row(plan, backend=name, topic=topic, style=chosen_style))
     return pd.DataFrame(rows)
 
 

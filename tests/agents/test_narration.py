@@ -2,7 +2,8 @@
 
 Over many bundled topics, every style and every platform at its default length,
 no plan repeats a sentence; a YouTube script at its default length (8 minutes,
-about 1,100 words) has at least 90 % distinct word 4-grams. Same request and
+about 1,100 words) and at the longest YouTube allows (20 minutes, about 2,700
+words) has at least 90 % distinct word 4-grams. Same request and
 seed, same script in another process.
 """
 
@@ -46,6 +47,20 @@ async def test_long_youtube_scripts_are_varied(style: Style) -> None:
         plan = result.plans[Platform.YOUTUBE]
         tokens = words(" ".join(seg.text for seg in plan.script.segments))
         assert len(tokens) > 1000, topic
+        fractions.append(distinct_ngram_fraction(tokens, 4))
+    assert min(fractions) >= MIN_DISTINCT_4GRAMS, min(fractions)
+
+
+@pytest.mark.parametrize("style", [Style.EDUCATIONAL, Style.VIRAL])
+async def test_youtube_scripts_at_the_longest_length_are_varied(style: Style) -> None:
+    fractions = []
+    for topic in TOPICS[::4]:
+        result = await agenerate(topic, platforms=["youtube"], style=style, duration=1200)
+        plan = result.plans[Platform.YOUTUBE]
+        texts = [seg.text for seg in plan.script.segments]
+        assert repeated_sentences(texts) == [], topic
+        tokens = words(" ".join(texts))
+        assert len(tokens) > 2500, topic  # the pool does not run dry: pace stays near the norm
         fractions.append(distinct_ngram_fraction(tokens, 4))
     assert min(fractions) >= MIN_DISTINCT_4GRAMS, min(fractions)
 
