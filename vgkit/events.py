@@ -59,6 +59,13 @@ class NodeFinished(_Event):
     duration: float | None = None
     cache_hit: bool | None = None
     error: str | None = None
+    source: str | None = None
+    """How a model-backed backend answered: ``model``, ``fallback`` (the template
+    agent's artifact after no valid model answer) or ``computed``; None otherwise."""
+    model_calls: int = 0
+    repairs: int = 0
+    fallback: str | None = None
+    """Why the fallback was used (the last problem with the model's answer)."""
 
 
 class Progress(_Event):

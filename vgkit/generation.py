@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from vgkit.agents.notes import CallNote
 from vgkit.dag import DAG
 from vgkit.errors import GenerationError
 from vgkit.models import VideoPlan, VideoRequest
@@ -33,6 +34,28 @@ class GenerationResult:
     seconds_saved: float = 0.0
     cache_tiers: dict[str, str] = field(default_factory=dict)
     """Node id -> the cache tier that answered it (``request`` for a whole-run hit)."""
+    notes: dict[str, CallNote] = field(default_factory=dict)
+    """Node id -> how a model-backed backend answered it (model, repairs, fallback);
+    empty for the template and A2A backends, and for nodes served by the cache."""
+
+    @property
+    def repairs(self) -> dict[str, int]:
+        """Node id -> invalid model answers sent back to be corrected (nodes with any)."""
+        return {n: note.repairs for n, note in self.notes.items() if note.repairs}
+
+    @property
+    def fallbacks(self) -> dict[str, str]:
+        """Node id -> why the template agent's artifact stood in for the model's."""
+        notes = self.notes.items()
+        return {n: note.fallback or "" for n, note in notes if note.source == "fallback"}
+
+    def notes_frame(self) -> pd.DataFrame:
+        """One row per node a model-backed backend answered: source, calls, repairs, tokens."""
+        import pandas as pd
+
+        columns = ["node", *CallNote.__dataclass_fields__]
+        rows = [{"node": node, **note.as_dict()} for node, note in self.notes.items()]
+        return pd.DataFrame(rows, columns=columns)
 
     @property
     def ok(self) -> bool:
@@ -104,6 +127,17 @@ class GenerationResult:
             lines.append(f"cache: served whole from the cache, {self.seconds_saved:.2f} s saved")
         elif hits or misses:
             lines.append(f"cache: {hits} hits, {misses} misses, {self.seconds_saved:.2f} s saved")
+        if self.notes:
+            model = sum(1 for n in self.notes.values() if n.source == "model")
+            calls = sum(n.model_calls for n in self.notes.values())
+            tokens = sum(n.completion_tokens for n in self.notes.values())
+            fallbacks = self.fallbacks
+            line = (
+                f"llm: {model} agent calls written by the model ({calls} completions, "
+                f"{tokens} tokens), {sum(self.repairs.values())} repairs, "
+                f"{len(fallbacks)} fallbacks to the template agents"
+            )
+            lines.append(line + (f" ({', '.join(fallbacks)})" if fallbacks else ""))
         for platform in self.request.platforms:
             plan = self.plans.get(platform)
             if plan is None:

@@ -33,6 +33,15 @@ listed with the ``_total`` their samples carry)::
       vgkit_agent_errors_total{agent,error}                  calls that raised
       vgkit_runs_total{executor,ok}                          orchestrator runs
       vgkit_run_makespan_seconds{executor}                   makespan per run (histogram)
+    the llm backend (vgkit.agents.llm)
+      vgkit_llm_requests_total{agent,outcome}                chat completions: valid, invalid,
+                                                             error
+      vgkit_llm_repairs_total{agent}                         invalid answers sent back to fix
+      vgkit_llm_fallbacks_total{agent}                       calls answered by the template agent
+                                                             after no valid answer
+      vgkit_llm_tokens_total{agent,kind}                     prompt and completion tokens
+      vgkit_llm_call_seconds{agent,outcome}                  wall time of an agent call through
+                                                             the model, repairs included
     quality (the orchestrator)
       vgkit_quality_score{platform,check}                    scores of finished plans (histogram)
     job queue (vgkit.queue: queues and workers)
@@ -216,6 +225,38 @@ class MetricsRegistry:
     def run_makespan(self) -> Histogram:
         return self.histogram(
             "vgkit_run_makespan_seconds", "Makespan of orchestrator runs", ("executor",)
+        )
+
+    # -- the llm backend -----------------------------------------------------
+
+    def llm_requests(self) -> Counter:
+        return self.counter(
+            "vgkit_llm_requests", "Chat completions by agent and outcome (valid, invalid, error)",
+            ("agent", "outcome"),
+        )  # fmt: skip
+
+    def llm_repairs(self) -> Counter:
+        return self.counter(
+            "vgkit_llm_repairs", "Invalid model answers sent back to be corrected", ("agent",)
+        )
+
+    def llm_fallbacks(self) -> Counter:
+        return self.counter(
+            "vgkit_llm_fallbacks",
+            "Agent calls answered by the template agent after no valid model answer",
+            ("agent",),
+        )
+
+    def llm_tokens(self) -> Counter:
+        return self.counter(
+            "vgkit_llm_tokens", "Prompt and completion tokens by agent", ("agent", "kind")
+        )
+
+    def llm_call_seconds(self) -> Histogram:
+        return self.histogram(
+            "vgkit_llm_call_seconds",
+            "Wall time of agent calls through the model (repairs included) by outcome",
+            ("agent", "outcome"),
         )
 
     # -- the job queue -------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from vgkit.agents import STEPS, AgentCall, AgentSpec, Backend, TemplateBackend
 from vgkit.agents.cost import SEED_PROFILE, CostModel, CostProfile
+from vgkit.agents.notes import CallNote, note_scope
 from vgkit.dag import DAG
 from vgkit.errors import ExecutorError
 from vgkit.events import (
@@ -111,6 +112,7 @@ class _RunState:
     seconds_saved: float = 0.0
     hit_nodes: dict[str, str] = field(default_factory=dict)
     artifacts: dict[str, Model] = field(default_factory=dict)
+    notes: dict[str, CallNote] = field(default_factory=dict)
 
 
 class Orchestrator(AsyncResource):
@@ -327,12 +329,22 @@ class Orchestrator(AsyncResource):
                 cache_misses=state.misses,
                 seconds_saved=round(state.seconds_saved, 6),
                 cache_tiers=dict(state.hit_nodes),
+                notes=dict(state.notes),
             )
             if emit:
                 self._finished(emit, session, result)
             return result
 
     async def _invoke(self, call: AgentCall, state: _RunState, node: str) -> Model:
+        # The backend notes how it answered (model, repairs, fallback) in this scope.
+        with note_scope() as note:
+            try:
+                return await self._call(call, state, node)
+            finally:
+                if note.source:
+                    state.notes[node] = note
+
+    async def _call(self, call: AgentCall, state: _RunState, node: str) -> Model:
         if self.cache is None:
             return await self.backend.run(call)
         outcome = await self.cache.get_or_compute(
@@ -370,6 +382,7 @@ class Orchestrator(AsyncResource):
         if state.emit is None:
             return
         sid = state.session.id
+        note = state.notes.get(record.node)
         state.emit(
             NodeFinished(
                 session_id=sid,
@@ -380,6 +393,10 @@ class Orchestrator(AsyncResource):
                 duration=record.duration,
                 cache_hit=(record.node in state.hit_nodes) if self.cache is not None else None,
                 error=record.error,
+                source=note.source if note is not None else None,
+                model_calls=note.model_calls if note is not None else 0,
+                repairs=note.repairs if note is not None else 0,
+                fallback=note.fallback if note is not None else None,
             )
         )
         artifact = state.artifacts.get(record.node)

@@ -15,6 +15,7 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests._prometheus import strict_series
 from tests.conftest import free_port
 from tests.queue.conftest import WorkerProcess, spawn, until
 from tests.test_metrics import FAMILIES
@@ -59,6 +60,7 @@ async def scrape(port: int) -> dict[str, object]:
         assert response.status == 200
         assert response.headers["Content-Type"].startswith("text/plain")
         text = await response.text()
+    strict_series(text)  # Prometheus rejects a scrape that repeats a series
     return {f.name: f for f in text_string_to_metric_families(text)}
 
 

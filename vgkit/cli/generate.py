@@ -6,10 +6,11 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vgkit.agents import Backend, TemplateBackend
 from vgkit.agents.cost import COST_PROFILES
+from vgkit.agents.llm import GENERATIVE_AGENTS, SCHEMA_STYLES
 from vgkit.agents.remote import A2ABackend
 from vgkit.cache import CacheIntegration
 from vgkit.config import settings
@@ -22,6 +23,9 @@ from vgkit.models import Style
 from vgkit.orchestrator import Orchestrator
 from vgkit.pipeline import make_request
 from vgkit.platforms import Platform
+
+if TYPE_CHECKING:
+    from vgkit.agents.llm import LLMBackend
 
 
 def add_request_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,6 +61,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--time-scale", type=float, default=0.01, help="multiplier for --cost latencies"
     )
+    add_llm_arguments(parser)
     parser.add_argument(
         "--agents",
         action="append",
@@ -65,6 +70,76 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "or 'local[:BASE]' for `vgkit serve` on this machine (default: $VGKIT_AGENTS, else "
         "the embedded agents)",
     )
+
+
+def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--backend`` and the llm backend's options (generate, serve)."""
+    parser.add_argument(
+        "--backend",
+        choices=("template", "llm"),
+        default="template",
+        help="who writes the agents' text: the template agents (default) or a language model "
+        "(--llm-url; start the local one with `vgkit llm serve`)",
+    )
+    parser.add_argument(
+        "--llm-url",
+        metavar="URL",
+        help="API root of an OpenAI-compatible endpoint, such as http://127.0.0.1:10400/v1 "
+        "(default $VGKIT_LLM_BASE_URL)",
+    )
+    parser.add_argument(
+        "--llm-model", metavar="NAME", help="model name (default $VGKIT_LLM_MODEL, else the "
+        "endpoint's first model)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--llm-agents",
+        metavar="A,B",
+        help="only these agents go to the model, the others are computed (default: all seven "
+        f"generative agents: {', '.join(GENERATIVE_AGENTS)})",
+    )
+    parser.add_argument(
+        "--llm-max-tokens", type=int, metavar="N", help="cap on completion tokens per answer"
+    )
+    parser.add_argument(
+        "--llm-schema",
+        choices=SCHEMA_STYLES,
+        default="llama-cpp",
+        help="how the answer's JSON Schema is sent: llama-cpp (llama-cpp-python's server, "
+        "default), openai (json_schema: OpenAI, vLLM, Ollama) or json (prompt only)",
+    )
+
+
+def llm_agents(text: str | None) -> frozenset[str] | None:
+    if not text:
+        return None
+    return frozenset(a.strip() for a in text.split(",") if a.strip())
+
+
+async def llm_backend_from(args: argparse.Namespace) -> LLMBackend:
+    """The llm backend the arguments describe, its endpoint checked (one-line errors)."""
+    from vgkit.agents.llm import LLMBackend, LLMConfig
+    from vgkit.llm.server import ModelServer, ModelServerConfig
+
+    s = settings()
+    url = args.llm_url or s.llm_base_url
+    if not url:
+        raise ConfigError(
+            "--backend llm needs --llm-url (or VGKIT_LLM_BASE_URL): start the local model "
+            "with `vgkit llm serve` and pass the URL it prints"
+        )
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"--llm-url {url!r} must start with http:// or https://")
+    endpoint = ModelServer(ModelServerConfig(model=url, alias=args.llm_model or s.llm_model))
+    await endpoint.start()  # a URL that does not answer fails here, in one line
+    config = LLMConfig(
+        base_url=endpoint.base_url,
+        model=endpoint.model,
+        api_key=s.llm_api_key,
+        max_tokens=args.llm_max_tokens,
+        agents=llm_agents(args.llm_agents),
+        schema_style=args.llm_schema,
+    )
+    return LLMBackend(config)
 
 
 def request_from(args: argparse.Namespace) -> Any:
@@ -145,7 +220,10 @@ def _print_event(event: Event) -> None:
     if isinstance(event, NodeFinished):
         hit = " (cache)" if event.cache_hit else ""
         took = f"{event.duration:.3f} s" if event.duration is not None else "-"
-        print(f"  {event.status:<8} {event.node:<28} {took}{hit}", file=sys.stderr)
+        how = ""
+        if event.source in ("model", "fallback"):
+            how = f" {event.source}, {event.model_calls} completions, {event.repairs} repairs"
+        print(f"  {event.status:<8} {event.node:<28} {took}{hit}{how}", file=sys.stderr)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -153,13 +231,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.no_cache and args.redis:
         raise ConfigError("--no-cache and --redis contradict each other; drop one")
 
+    if args.backend == "llm" and (args.agents or settings().agents_file):
+        raise ConfigError("--backend llm runs the agents here: drop --agents / VGKIT_AGENTS")
+
     async def go() -> GenerationResult:
         on_event = _print_event if args.verbose else None
+        llm = await llm_backend_from(args) if args.backend == "llm" else None
         if args.no_cache:
-            async with orchestrator_from(args) as orchestrator:
+            extra: dict[str, Any] = {"backend": llm} if llm is not None else {}
+            async with orchestrator_from(args, **extra) as orchestrator:
                 return await orchestrator.run(request, on_event=on_event)
         cache = CacheIntegration.from_settings(redis_url=args.redis)
-        backend = cached_backend(args, cache)
+        backend = llm if llm is not None else cached_backend(args, cache)
         async with cache, orchestrator_from(args, backend=backend, cache=cache) as orch:
             return await orch.run(request, on_event=on_event)
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 from typing import Any
 
 from vgkit.agents.cost import COST_PROFILES
+from vgkit.cli.generate import add_llm_arguments, llm_agents
 from vgkit.endpoints import DEFAULT_PORT_BASE, DEFAULT_PORTS
 from vgkit.errors import ConfigError
 from vgkit.serve.app import DEFAULT_MAX_BODY
 from vgkit.serve.command import serve
-from vgkit.serve.config import BACKENDS, ClusterConfig
+from vgkit.serve.config import ClusterConfig
 from vgkit.serve.launcher import all_agents
 from vgkit.serve.loops import DEFAULT_LOOP, LOOPS
 
@@ -25,11 +27,34 @@ def _port_pairs(items: list[str] | None) -> dict[str, int]:
     return out
 
 
+def _llm_endpoint(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """The llm endpoint and model ``--backend llm`` serves with, checked once here."""
+    if args.backend != "llm":
+        return None, None
+    from vgkit.config import settings
+    from vgkit.llm.server import ModelServer, ModelServerConfig
+
+    s = settings()
+    url = args.llm_url or s.llm_base_url
+    if not url:
+        raise ConfigError(
+            "--backend llm needs --llm-url (or VGKIT_LLM_BASE_URL): start the local model "
+            "with `vgkit llm serve` and pass the URL it prints"
+        )
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"--llm-url {url!r} must start with http:// or https://")
+    endpoint = ModelServer(ModelServerConfig(model=url, alias=args.llm_model or s.llm_model))
+    asyncio.run(endpoint.start())  # a URL that does not answer fails here, in one line
+    return endpoint.base_url, endpoint.model
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     if args.cost is not None and args.cost not in COST_PROFILES:
         raise ConfigError(
             f"unknown cost profile {args.cost!r}; choose from {', '.join(COST_PROFILES)}"
         )
+    llm_url, llm_model = _llm_endpoint(args)
+    agents = llm_agents(args.llm_agents)
     options = ClusterConfig(
         agents=tuple(args.agent) if args.agent else all_agents(),
         host=args.host,
@@ -38,6 +63,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         free_ports=args.free_ports,
         workers=args.workers,
         backend=args.backend,
+        llm_url=llm_url,
+        llm_model=llm_model,
+        llm_agents=tuple(sorted(agents)) if agents is not None else None,
+        llm_max_tokens=args.llm_max_tokens,
+        llm_schema=args.llm_schema,
         cost=args.cost,
         time_scale=args.time_scale,
         orchestrator_backend="embedded" if args.embedded_orchestrator else "a2a",
@@ -81,9 +111,7 @@ def register(sub: Any) -> None:
     p.add_argument("--port", action="append", metavar="NAME=PORT", help="override one agent's port")
     p.add_argument("--free-ports", action="store_true", help="put every agent on a free port")
     p.add_argument("--workers", type=int, default=1, help="worker processes sharing the ports")
-    p.add_argument(
-        "--backend", default="template", help=f"{' | '.join(BACKENDS)} (default template)"
-    )
+    add_llm_arguments(p)
     p.add_argument("--cost", metavar="PROFILE", help="add seeded agent latency (experiments)")
     p.add_argument("--time-scale", type=float, default=0.01, help="multiplier for --cost")
     p.add_argument(

