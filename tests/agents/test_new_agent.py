@@ -31,7 +31,7 @@ from vgkit.serve import ServeConfig, start_cluster
 from vgkit.serve.launcher import all_agents, resolve_ports
 from vgkit.templates import TemplateSource
 
-from .test_llm import ChatServer
+from ._chat import ChatServer
 
 # -- the new agent: one module's worth ------------------------------------------------
 

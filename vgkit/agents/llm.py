@@ -61,11 +61,11 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_LLM_ATTEMPTS",
     "GENERATIVE_AGENTS",
-    "generative_agents",
     "SCHEMA_STYLES",
     "LLMBackend",
     "LLMConfig",
     "LLMStats",
+    "generative_agents",
 ]
 
 DEFAULT_LLM_ATTEMPTS = 3
