@@ -30,6 +30,7 @@ lock: setup
 demo: setup
 	$(BIN)/vgkit generate "How solar panels turn sunlight into electricity" \
 		-p youtube -p tiktok -p instagram_reels --out demo-output
+	$(BIN)/vgkit render demo-output/tiktok.json -o demo-output/tiktok.mp4 --preview
 
 lint: setup
 	$(BIN)/ruff check vgkit tests benchmarks scripts

@@ -30,7 +30,10 @@ The tree::
     ├── TargetError            a load-test target answered badly (counted, never raised out)
     ├── ReportError            a report could not run: unknown notebook or parameter, failed cell
     ├── TemplateError          the template library is malformed, or no template matches a query
-    └── UsageError             the ``vgkit`` command line itself is wrong (unknown option, ...)
+    ├── UsageError             the ``vgkit`` command line itself is wrong (unknown option, ...)
+    └── RenderError            a video could not be rendered (output not writable, disk full...)
+        ├── VoiceError             the narration voice or language is not one eSpeak NG has
+        └── AssetError             an asset or music file is missing or cannot be decoded
 
 Errors from third-party libraries are wrapped with ``raise ... from exc`` so the
 caller always sees a ``VgkitError`` whose message says what was wrong and what to
@@ -42,6 +45,7 @@ from __future__ import annotations
 
 __all__ = [
     "AgentError",
+    "AssetError",
     "BackendError",
     "CacheError",
     "CircuitOpenError",
@@ -60,6 +64,7 @@ __all__ = [
     "QueueError",
     "QueueFullError",
     "QueueUnavailableError",
+    "RenderError",
     "ReportError",
     "RequestTimeoutError",
     "RpcError",
@@ -69,6 +74,7 @@ __all__ = [
     "TuningError",
     "UsageError",
     "VgkitError",
+    "VoiceError",
 ]
 
 
@@ -252,3 +258,19 @@ class TemplateError(VgkitError):
 
 class UsageError(VgkitError):
     """The command line itself is wrong; the CLI prints it as one line and exits 2."""
+
+
+class RenderError(VgkitError):
+    """A video could not be rendered; the message says why and what to do.
+
+    Nothing is left at the output path: a render writes to a temporary name and
+    renames it only when the file is complete.
+    """
+
+
+class VoiceError(RenderError, ValueError):
+    """The narration voice (or language) is not one eSpeak NG ships."""
+
+
+class AssetError(RenderError, ValueError):
+    """An asset, asset directory or music file is missing or cannot be decoded."""

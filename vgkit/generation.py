@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,8 @@ from vgkit.scheduler import ScheduleResult
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
+
+    from vgkit.video import RenderResult
 
 __all__ = ["GenerationResult"]
 
@@ -88,6 +91,13 @@ class GenerationResult:
 
     def timings_frame(self) -> pd.DataFrame:
         return self.schedule.timings_frame()
+
+    def render(self, out: str | os.PathLike[str], **options: Any) -> RenderResult:
+        """Render every plan into ``out`` (a directory: PLATFORM.mp4 each; or a ``.mp4``
+        for a one-platform result); options as :func:`vgkit.video.render`."""
+        from vgkit.video import render
+
+        return render(self, out, **options)
 
     def gantt(self, ax: Any = None, title: str | None = None) -> Figure:
         return self.schedule.gantt(ax=ax, title=title or f"{self.executor} executor")

@@ -513,18 +513,18 @@ class VideoPlan(Model):
 
     def to_markdown(self) -> str:
         """A readable production document."""
-        from vgkit.render import plan_markdown
+        from vgkit.documents import plan_markdown
 
         return plan_markdown(self)
 
     def to_srt(self) -> str:
         """The captions as a SubRip (.srt) file."""
-        from vgkit.render import plan_srt
+        from vgkit.documents import plan_srt
 
         return plan_srt(self)
 
     def storyboard_frame(self) -> pd.DataFrame:
         """One row per shot: timing, scene, camera, composition, overlay."""
-        from vgkit.render import storyboard_frame
+        from vgkit.documents import storyboard_frame
 
         return storyboard_frame(self)

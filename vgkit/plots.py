@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import matplotlib
 
 from vgkit._drawing import axes_and_figure
-from vgkit.render import format_timestamp
+from vgkit.documents import format_timestamp
 
 if TYPE_CHECKING:
     import pandas as pd

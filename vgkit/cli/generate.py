@@ -13,6 +13,7 @@ from vgkit.agents.cost import COST_PROFILES
 from vgkit.agents.llm import GENERATIVE_AGENTS, SCHEMA_STYLES
 from vgkit.agents.remote import A2ABackend
 from vgkit.cache import CacheIntegration
+from vgkit.cli.render import add_render_options, render_options
 from vgkit.config import settings
 from vgkit.endpoints import parse_agents
 from vgkit.errors import ConfigError
@@ -246,11 +247,19 @@ def cmd_generate(args: argparse.Namespace) -> int:
         async with cache, orchestrator_from(args, backend=backend, cache=cache) as orch:
             return await orch.run(request, on_event=on_event)
 
+    options = render_options(args) if args.render else None
+    if args.render and not args.out:
+        raise ConfigError("--render needs --out DIR: the videos are written beside the plans")
     result = asyncio.run(go())
     print(result.summary())
     if args.out:
         written = write_outputs(result, Path(args.out))
         print(f"wrote {len(written)} files to {args.out}/")
+    if options is not None and result.plans:
+        rendered = result.render(Path(args.out), **options)
+        print(rendered.summary())
+        for v in rendered.videos.values():
+            print(f"open {v.path}")
     return 0 if result.ok else 1
 
 
@@ -284,6 +293,10 @@ def register(sub: Any) -> None:
         metavar="URL",
         help="shared cache tier (default: VGKIT_REDIS_URL; unset: L1 only)",
     )
+    gen.add_argument(
+        "--render", action="store_true", help="also render each plan into DIR/PLATFORM.mp4"
+    )
+    add_render_options(gen, with_input=False)
     gen.set_defaults(handler=cmd_generate)
 
     plan = sub.add_parser("plan", help="print the execution plan (levels, critical path)")

@@ -1,0 +1,50 @@
+"""Render plans into videos, offline: ``vgkit.video.render(plan_or_result, out, ...)``.
+
+The modules, one per concern:
+
+- :mod:`~vgkit.video.look`, :mod:`~vgkit.video.painters`, :mod:`~vgkit.video.visuals`,
+  :mod:`~vgkit.video.transitions`, :mod:`~vgkit.video.canvas`: layout and visuals
+  (palette, typography and motif from the topic; each shot's picture and camera move;
+  transition looks; yuv420p pixels and sprites)
+- :mod:`~vgkit.video.timeline`: where each clip sits on the frame grid
+- :mod:`~vgkit.video.captions`: cues timed to the spoken words, SRT, the burned-in layer
+- :mod:`~vgkit.video.narration`: eSpeak NG through ctypes, rate fitted per segment
+- :mod:`~vgkit.video.mix`: music bed, ducking, loudness to -14 LUFS
+- :mod:`~vgkit.video.encode`: closed-GOP clips, AAC, the final file by stream copy
+- :mod:`~vgkit.video.cache`: the clip cache, keyed by the hash of each clip's spec
+- :mod:`~vgkit.video.assets`: local pictures and clips matched to shots
+- :mod:`~vgkit.video.graph`: the render graph, run by :mod:`vgkit.scheduler`
+- :mod:`~vgkit.video.pool`, :mod:`~vgkit.video.worker`, :mod:`~vgkit.video.jobs`:
+  worker processes that speak JSON over pipes, and what they do per node
+- :mod:`~vgkit.video.api`: the public entry points and their result
+"""
+
+from __future__ import annotations
+
+from vgkit.video.api import RenderResult, VideoOutput, arender, load_plans, render
+from vgkit.video.cache import RENDERER_VERSION, ClipCache
+from vgkit.video.captions import Cue, Word, build_cues, cues_srt
+from vgkit.video.encode import FPS, PRESETS, EncodePreset, probe
+from vgkit.video.look import Look
+from vgkit.video.narration import DEFAULT_VOICE, voices
+
+__all__ = [
+    "DEFAULT_VOICE",
+    "FPS",
+    "PRESETS",
+    "RENDERER_VERSION",
+    "ClipCache",
+    "Cue",
+    "EncodePreset",
+    "Look",
+    "RenderResult",
+    "VideoOutput",
+    "Word",
+    "arender",
+    "build_cues",
+    "cues_srt",
+    "load_plans",
+    "probe",
+    "render",
+    "voices",
+]

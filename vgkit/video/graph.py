@@ -1,0 +1,490 @@
+"""The render graph: per platform, narration, one node per shot and transition, soundtrack, mux.
+
+For each plan the graph has::
+
+    narration[p]                 speech per segment (cached per segment) and word times
+    shot[p][k]      <- narration[p]               one closed-GOP clip per shot
+    transition[p][k]<- shot[p][k], shot[p][k+1]   a clip for each transition window
+    soundtrack[p]   <- narration[p]               narration + ducked bed at -14 LUFS, AAC
+    mux[p]          <- soundtrack[p], every shot and transition of p
+
+and runs through :func:`vgkit.scheduler.run_graph` (the eager executor: a node
+starts when its parents are done, longest remaining work first), so renders
+get the same timing records and Gantt charts as generation. Shots need the
+narration because captions are burned in at the spoken words' times.
+(A transition draws both shots' frames itself; it follows them in the graph
+as the pipeline's design has it, which costs nothing: the window is short.)
+
+Each clip's specification is hashed into its cache key before any work: a
+hit costs a file check, a miss goes to a :class:`~vgkit.video.pool.WorkerPool`
+process. The first node to fail stops the run (the others are cancelled, the
+workers killed) and its error is raised; nothing is left at the output paths.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import shutil
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vgkit.dag import DAG
+from vgkit.errors import RenderError, VgkitError
+from vgkit.models import VideoPlan
+from vgkit.scheduler import NodeRecord, ScheduleResult, run_graph
+from vgkit.video.assets import Asset, load_assets, match_assets
+from vgkit.video.cache import ClipCache, ClipEntry, file_sha256, spec_key
+from vgkit.video.captions import (
+    CaptionStyle,
+    Cue,
+    Word,
+    build_cues,
+    cues_srt,
+    estimated_words,
+)
+from vgkit.video.encode import FPS, PRESETS, EncodePreset, frame_size
+from vgkit.video.look import Look
+from vgkit.video.pool import WorkerCrashed, WorkerPool, os_message
+from vgkit.video.timeline import Slot, layout
+from vgkit.video.transitions import style_of
+from vgkit.video.visuals import content_words
+
+__all__ = ["PlanRender", "RenderConfig", "RenderGraph", "node_ids"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenderConfig:
+    """How to render (the ``vgkit render`` options; see :func:`vgkit.video.render`)."""
+
+    preset: str = "final"
+    voice: str | None = "en-us"
+    music: Path | None = None
+    pad: bool = True
+    assets: Path | None = None
+    jobs: int = 1
+    cache_dir: Path | None = None
+    captions: bool = True
+    audio: bool = True
+    poster: bool = True
+
+    @property
+    def encode(self) -> EncodePreset:
+        return PRESETS[self.preset]
+
+
+@dataclass
+class PlanRender:
+    """One plan's render: where it goes and what its nodes produced so far."""
+
+    plan: VideoPlan
+    out: Path
+    look: Look
+    size: tuple[int, int]
+    slots: list[Slot]
+    assets: list[Asset | None]
+    tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    words: list[Word] = field(default_factory=list)
+    cues: list[Cue] = field(default_factory=list)
+    speech: list[tuple[float, str, str]] = field(default_factory=list)
+    """(segment start, pcm path, cache key) per spoken segment."""
+    clips: dict[str, tuple[str, str | None, int]] = field(default_factory=dict)
+    """node id -> (clip path, thumbnail path, frames)."""
+    audio: str | None = None
+    loudness: float | None = None
+
+    @property
+    def platform(self) -> str:
+        return self.plan.platform.value
+
+    @property
+    def style(self) -> CaptionStyle:
+        return "short" if self.size[1] > self.size[0] else "subtitle"
+
+    def part(self, suffix: str) -> Path:
+        """A temporary name next to the output, renamed into place at the end."""
+        return self.out.with_name(f".{self.out.stem}.{self.tag}{suffix}.part")
+
+    def sibling(self, suffix: str) -> Path:
+        return self.out.with_name(self.out.stem + suffix)
+
+
+def node_ids(platform: str, slots: Sequence[Slot]) -> list[str]:
+    return [f"{s.kind}:{platform}:{s.index}" for s in slots]
+
+
+def _segment_at(plan: VideoPlan, t: float) -> Any:
+    segs = plan.script.segments
+    for seg in segs:
+        if seg.start - 1e-6 <= t < seg.end - 1e-6:
+            return seg
+    return segs[-1]
+
+
+def _shot_spec(plan: VideoPlan, position: int, asset: Asset | None) -> dict[str, Any]:
+    shot = sorted(plan.storyboard.shots, key=lambda s: s.start)[position]
+    segment = _segment_at(plan, shot.start)
+    text = f"{segment.text} {shot.description}".lower()
+    keywords = [k for k in plan.topic.keywords if k.lower() in shot.description.lower()]
+    keywords += [k for k in plan.topic.keywords if k not in keywords]
+    kinetic = [k for k in plan.topic.keywords if k.lower() in text][:2]
+    kinetic += content_words(segment.title, limit=4)
+    seen: list[str] = []
+    for word in kinetic:
+        if word.lower() not in (s.lower() for s in seen):
+            seen.append(word)
+    return {
+        "index": shot.index,
+        "shot_type": shot.shot_type,
+        "camera": shot.camera,
+        "description": shot.description,
+        "start": shot.start,
+        "duration": shot.duration,
+        "text_overlay": shot.text_overlay,
+        "title": segment.title,
+        "segment_kind": segment.kind,
+        "keywords": keywords[:4],
+        "words": seen[:3],
+        "asset": asset.spec() if asset is not None else None,
+    }
+
+
+def _keyed(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` as hashed: asset paths replaced by content hashes (same file, same key)."""
+    out = dict(spec)
+    for key in ("shot", "a", "b"):
+        if isinstance(out.get(key), dict) and out[key].get("asset"):
+            inner = dict(out[key])
+            inner["asset"] = {k: v for k, v in inner["asset"].items() if k != "path"}
+            out[key] = inner
+    return out
+
+
+def _espeak_version() -> str:
+    try:
+        return importlib.metadata.version("espeakng-loader")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
+        return "unknown"
+
+
+class RenderGraph:
+    """Builds and runs the render graph for some plans (see the module docstring)."""
+
+    def __init__(
+        self,
+        plans: Sequence[tuple[VideoPlan, Path]],
+        config: RenderConfig,
+        cache: ClipCache,
+        pool: WorkerPool,
+        *,
+        on_progress: Callable[[str, int, bool], object] | None = None,
+    ) -> None:
+        self.config = config
+        self.cache = cache
+        self.pool = pool
+        self.on_progress = on_progress
+        self.scratch = cache.scratch()
+        self.jobs: dict[str, PlanRender] = {}
+        self.hits: list[str] = []
+        self.rendered: list[str] = []
+        self.worker_seconds: dict[str, float] = {}
+        self.pending_clips = 0
+        self.errors: dict[str, BaseException] = {}
+        assets = load_assets(config.assets) if config.assets is not None else []
+        for plan, out in plans:
+            slots = layout(plan, FPS)
+            shots = sorted(plan.storyboard.shots, key=lambda s: s.start)
+            texts = [f"{s.description} {s.text_overlay or ''} {s.shot_type}" for s in shots]
+            matched: list[Asset | None] = (
+                match_assets(assets, texts) if assets else [None] * len(shots)
+            )
+            job = PlanRender(
+                plan=plan,
+                out=out,
+                look=Look.for_topic(plan.request.topic, plan.request.seed),
+                size=frame_size(plan.resolution, config.encode),
+                slots=slots,
+                assets=matched,
+            )
+            self.jobs[job.platform] = job
+
+    # -- the graph ----------------------------------------------------------------
+
+    def dag(self) -> tuple[DAG, dict[str, float]]:
+        dag = DAG()
+        costs: dict[str, float] = {}
+        for p, job in self.jobs.items():
+            narration = f"narration:{p}"
+            dag.add(narration, [], cost=1.0, group=p)
+            ids = node_ids(p, job.slots)
+            shot_ids = {
+                s.shot_a: nid for s, nid in zip(job.slots, ids, strict=True) if s.kind == "shot"
+            }
+            for slot, nid in zip(job.slots, ids, strict=True):
+                if slot.kind == "shot":
+                    dag.add(nid, [narration], cost=slot.frames, group=p)
+                else:
+                    deps = [shot_ids[k] for k in (slot.shot_a, slot.shot_b) if k in shot_ids]
+                    dag.add(nid, deps or [narration], cost=slot.frames * 2, group=p)
+                costs[nid] = float(slot.frames * (2 if slot.kind == "transition" else 1))
+            deps = list(ids)
+            if self.config.audio:
+                dag.add(f"soundtrack:{p}", [narration], cost=30.0, group=p)
+                deps.append(f"soundtrack:{p}")
+            dag.add(f"mux:{p}", deps, cost=10.0, group=p)
+        return dag, costs
+
+    async def run(self) -> ScheduleResult:
+        """Run the graph; the first node to fail stops it and its error is raised."""
+        dag, costs = self.dag()
+        self.pending_clips = sum(len(j.slots) for j in self.jobs.values())
+
+        def on_finish(record: NodeRecord) -> None:
+            if record.status == "failed":
+                raise _Stop(record.node)
+
+        try:
+            return await run_graph(dag, self._node, costs=costs, on_finish=on_finish)
+        except _Stop as stop:
+            raise self._error_of(stop.node) from None
+        finally:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def _error_of(self, node: str) -> BaseException:
+        exc = self.errors.get(node)
+        if isinstance(exc, VgkitError):
+            return exc
+        if isinstance(exc, OSError):
+            return RenderError(os_message(exc.errno, exc.filename, str(exc)))
+        return RenderError(f"{node} failed: {type(exc).__name__}: {exc}")
+
+    async def _node(self, node: str, parents: Mapping[str, Any]) -> Any:
+        kind, platform, *rest = node.split(":")
+        job = self.jobs[platform]
+        try:
+            if kind == "narration":
+                return await self._narration(job)
+            if kind in {"shot", "transition"}:
+                return await self._clip(job, node, kind, int(rest[0]))
+            if kind == "soundtrack":
+                return await self._soundtrack(job)
+            return await self._mux(job)
+        except Exception as exc:
+            self.errors[node] = exc
+            raise
+
+    async def _call(self, op: str, args: dict[str, Any], label: str) -> dict[str, Any]:
+        """A worker call; a crashed worker's node is tried once more on a fresh worker."""
+        try:
+            result = await self.pool.call(op, args, label=label)
+        except WorkerCrashed:
+            result = await self.pool.call(op, args, label=label)
+        self.worker_seconds[label] = float(result.get("seconds", 0.0))
+        return result
+
+    # -- nodes -----------------------------------------------------------------------
+
+    async def _narration(self, job: PlanRender) -> int:
+        plan = job.plan
+        voice = self.config.voice
+        if voice is None:
+            job.words = estimated_words(plan)
+        else:
+            version = _espeak_version()
+            todo = []
+            entries: dict[int, ClipEntry] = {}
+            for seg in plan.script.segments:
+                spec = {
+                    "text": seg.text,
+                    "seconds": seg.duration,
+                    "voice": voice,
+                    "espeak": version,
+                }
+                key = spec_key("speech", spec)
+                entry = self.cache.get(key)
+                if entry is not None:
+                    entries[seg.index] = entry
+                else:
+                    out = self.scratch / f"speech-{job.tag}-{seg.index}.pcm"
+                    todo.append((seg, key, out))
+            if todo:
+                result = await self._call(
+                    "speak",
+                    {
+                        "voice": voice,
+                        "segments": [
+                            {"text": s.text, "seconds": s.duration, "out": str(out)}
+                            for s, _, out in todo
+                        ],
+                    },
+                    f"narration:{job.platform}",
+                )
+                for (seg, key, out), info in zip(todo, result["segments"], strict=True):
+                    entries[seg.index] = self.cache.put(key, {"speech.pcm": out}, info)
+                self.rendered.append(f"narration:{job.platform}")
+            else:
+                self.hits.append(f"narration:{job.platform}")
+            words = []
+            for seg in plan.script.segments:
+                entry = entries[seg.index]
+                for text, start, end in entry.meta["words"]:
+                    words.append(Word(text, seg.start + start, seg.start + end, seg.index))
+                job.speech.append((seg.start, str(entry.files["speech.pcm"]), entry.key))
+            job.words = words
+        job.cues = build_cues(job.words, style=job.style, duration=plan.duration)
+        return len(job.words)
+
+    def _clip_spec(self, job: PlanRender, kind: str, slot: Slot) -> dict[str, Any]:
+        first_t, end_t = slot.first / FPS, slot.end / FPS
+        cues = [c.to_dict() for c in job.cues if c.start < end_t and c.end > first_t]
+        spec: dict[str, Any] = {
+            "kind": kind,
+            "width": job.size[0],
+            "height": job.size[1],
+            "fps": FPS,
+            "preset": self.config.encode.to_dict(),
+            "look": job.look.to_dict(),
+            "first": slot.first,
+            "end": slot.end,
+            "captions": {"style": job.style, "cues": cues} if self.config.captions else None,
+        }
+        if kind == "shot":
+            spec["shot"] = _shot_spec(job.plan, slot.shot_a, job.assets[slot.shot_a])
+        else:
+            spec["a"] = (
+                _shot_spec(job.plan, slot.shot_a, job.assets[slot.shot_a])
+                if slot.shot_a >= 0
+                else None
+            )
+            spec["b"] = (
+                _shot_spec(job.plan, slot.shot_b, job.assets[slot.shot_b])
+                if slot.shot_b >= 0
+                else None
+            )
+            spec["style"] = style_of(slot.transition)
+        return spec
+
+    async def _clip(self, job: PlanRender, node: str, kind: str, index: int) -> str:
+        slot = next(s for s in job.slots if s.kind == kind and s.index == index)
+        spec = self._clip_spec(job, kind, slot)
+        key = spec_key("clip", _keyed(spec))
+        entry = self.cache.get(key)
+        hit = entry is not None
+        if entry is None:
+            out_dir = self.scratch / f"{job.tag}-{kind}-{index}"
+            out_dir.mkdir()
+            args = {**spec, "out_dir": str(out_dir), "thumbnail": kind == "shot"}
+            result = await self._call("clip", args, node)
+            files = {"clip.mp4": Path(result["clip"])}
+            if result.get("thumb"):
+                files["thumb.png"] = Path(result["thumb"])
+            entry = self.cache.put(key, files, {"frames": result["frames"]})
+            self.rendered.append(node)
+        else:
+            self.hits.append(node)
+        thumb = entry.files.get("thumb.png")
+        job.clips[node] = (str(entry.files["clip.mp4"]), str(thumb) if thumb else None, slot.frames)
+        self.pending_clips -= 1
+        if self.on_progress is not None:
+            self.on_progress(node, slot.frames, hit)
+        if self.pending_clips == 0:
+            await self.pool.shrink(keep=max(1, len(self.jobs)))
+        return key
+
+    async def _soundtrack(self, job: PlanRender) -> str:
+        music = self.config.music
+        music_hash = None
+        if music is not None:
+            music_hash = file_sha256(music)
+        spec = {
+            "duration": job.plan.duration,
+            "speech": [(start, key) for start, _, key in job.speech],
+            "music": music_hash,
+            "pad": self.config.pad,
+            "seed": job.look.seed,
+        }
+        key = spec_key("soundtrack", spec)
+        entry = self.cache.get(key)
+        if entry is None:
+            out = self.scratch / f"audio-{job.tag}.m4a"
+            result = await self._call(
+                "soundtrack",
+                {
+                    "duration": job.plan.duration,
+                    "segments": [{"start": s, "pcm": p} for s, p, _ in job.speech],
+                    "sample_rate": 22050,
+                    "music": str(music) if music is not None else None,
+                    "pad": self.config.pad,
+                    "seed": job.look.seed,
+                    "out": str(out),
+                },
+                f"soundtrack:{job.platform}",
+            )
+            entry = self.cache.put(key, {"audio.m4a": out}, {"lufs": result["lufs"]})
+            self.rendered.append(f"soundtrack:{job.platform}")
+        else:
+            self.hits.append(f"soundtrack:{job.platform}")
+        job.audio = str(entry.files["audio.m4a"])
+        job.loudness = entry.meta.get("lufs")
+        return key
+
+    async def _mux(self, job: PlanRender) -> str:
+        ids = node_ids(job.platform, job.slots)
+        clips = [
+            {"path": job.clips[nid][0], "first": slot.first, "frames": slot.frames}
+            for nid, slot in zip(ids, job.slots, strict=True)
+        ]
+        thumbs = []
+        shots = sorted(job.plan.storyboard.shots, key=lambda s: s.start)
+        for nid, slot in zip(ids, job.slots, strict=True):
+            thumb = job.clips[nid][1]
+            if slot.kind == "shot" and thumb:
+                s = shots[slot.shot_a]
+                thumbs.append({"path": thumb, "label": f"#{s.index} {s.start:.1f}s {s.shot_type}"})
+        args: dict[str, Any] = {
+            "clips": clips,
+            "audio": job.audio,
+            "out": str(job.part(".mp4")),
+        }
+        if self.config.poster:
+            first = _shot_spec(job.plan, 0, job.assets[0])
+            args["poster"] = {
+                "shot": first,
+                "look": job.look.to_dict(),
+                "width": job.size[0],
+                "height": job.size[1],
+                "title": job.plan.title,
+                "out": str(job.part(".poster.png")),
+            }
+            args["contact"] = {
+                "thumbs": thumbs,
+                "look": job.look.to_dict(),
+                "title": f"{job.plan.title} · {job.platform} · {len(thumbs)} shots",
+                "out": str(job.part(".contact.png")),
+            }
+        await self._call("assemble", args, f"mux:{job.platform}")
+        srt = job.part(".srt")
+        srt.write_text(cues_srt(job.cues), encoding="utf-8")
+        # Everything is complete: move it into place, the video last.
+        srt.replace(job.sibling(".srt"))
+        if self.config.poster:
+            job.part(".poster.png").replace(job.sibling(".poster.png"))
+            job.part(".contact.png").replace(job.sibling(".contact.png"))
+        job.part(".mp4").replace(job.out)
+        return str(job.out)
+
+    def cleanup_parts(self) -> None:
+        """Remove every temporary output file (after a failure or cancellation)."""
+        for job in self.jobs.values():
+            for suffix in (".mp4", ".srt", ".poster.png", ".contact.png"):
+                with contextlib.suppress(OSError):
+                    job.part(suffix).unlink()
+
+
+class _Stop(Exception):
+    def __init__(self, node: str) -> None:
+        self.node = node
+        super().__init__(node)
