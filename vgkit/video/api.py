@@ -222,10 +222,16 @@ def _check_music(path: Path) -> None:
         raise AssetError(f"cannot read music file {path}: {exc}; give an audio file") from None
 
 
+def _in_notebook() -> bool:
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
 def _want_progress(progress: bool | None) -> bool:
     if progress is not None:
         return progress
-    return "ipykernel" in sys.modules or sys.stderr.isatty()
+    return _in_notebook() or sys.stderr.isatty()
 
 
 async def arender(

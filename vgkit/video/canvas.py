@@ -43,17 +43,12 @@ def even(value: float) -> int:
     return round(value / 2.0) * 2
 
 
+@cache
 def rgb_to_yuv(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
-    """One RGB colour as limited-range BT.601 Y, U, V (what :func:`image_planes` makes)."""
-    r, g, b = rgb
-    y = 0.299 * r + 0.587 * g + 0.114 * b
-    u = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b
-    v = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b
-
-    def clamp(x: float) -> int:
-        return min(255, max(0, round(x)))
-
-    return _LUT_Y[clamp(y)], _LUT_C[clamp(u)], _LUT_C[clamp(v)]
+    """One RGB colour as limited-range BT.601 Y, U, V, exactly as :func:`image_planes` makes it."""
+    ycc = Image.new("RGB", (1, 1), tuple(rgb)).convert("YCbCr").point(_LUT)
+    y, u, v = ycc.getpixel((0, 0))  # type: ignore[misc]
+    return int(y), int(u), int(v)
 
 
 @dataclass(slots=True)

@@ -102,7 +102,7 @@ class ESpeak:
 
     def __init__(self) -> None:
         try:
-            import espeakng_loader  # type: ignore[import-untyped]
+            import espeakng_loader
         except ImportError as exc:  # pragma: no cover - the video extra is missing
             raise RenderError(
                 "narration needs the espeakng-loader wheel: pip install 'vgkit[video]'"
@@ -181,6 +181,12 @@ class ESpeak:
             return
         if not voice or any(c.isspace() for c in voice):
             raise VoiceError(f"unknown voice {voice!r}; {self._suggest()}")
+        variant = voice.partition("+")[2]
+        if variant and variant not in self.variants():
+            raise VoiceError(
+                f"unknown voice variant {variant!r} in {voice!r}; "
+                f"variants: {', '.join(self.variants()[:12])}, ..."
+            )
         if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
             raise VoiceError(f"unknown voice {voice!r}; {self._suggest()}")
         self._voice = voice

@@ -1,0 +1,177 @@
+"""The render's parts on their own: timeline, cues, look, narration, mix, cache, assets."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.video.conftest import plan_for, truncate
+from vgkit.errors import AssetError, VoiceError
+from vgkit.video.assets import load_assets, match_assets
+from vgkit.video.cache import ClipCache, spec_key
+from vgkit.video.canvas import Planes, Sprite, rgb_to_yuv
+from vgkit.video.captions import MIN_CUE, Word, build_cues, cues_srt
+from vgkit.video.encode import FPS
+from vgkit.video.look import Look
+from vgkit.video.mix import generated_pad, loudness, normalise, soundtrack
+from vgkit.video.narration import check_voice, fit_segment
+from vgkit.video.timeline import layout
+from vgkit.video.transitions import style_of
+from vgkit.video.visuals import camera_for, family_of
+
+
+@pytest.mark.parametrize("platform", ["tiktok", "instagram_reels", "youtube"])
+def test_timeline_tiles_every_frame_once(platform: str) -> None:
+    plan = plan_for(platform)
+    slots = layout(plan, FPS)
+    assert slots[0].first == 0 and slots[-1].end == round(plan.duration * FPS)
+    for a, b in itertools.pairwise(slots):
+        assert a.end == b.first and a.frames >= 1
+    shots = {s.index: s for s in plan.storyboard.shots}
+    assert {s.index for s in slots if s.kind == "shot"} == set(shots)
+    # Every transition with a length gets exactly its planned frames.
+    planned = {t.index: t for t in plan.transitions.transitions}
+    for slot in slots:
+        if slot.kind == "transition":
+            assert slot.frames == round(planned[slot.index].duration * FPS)
+    with_length = [t for t in plan.transitions.transitions if round(t.duration * FPS) > 0]
+    assert len([s for s in slots if s.kind == "transition"]) == len(with_length)
+
+
+def _words(spec: list[tuple[str, float]], end: float) -> list[Word]:
+    out = []
+    for i, (text, start) in enumerate(spec):
+        stop = spec[i + 1][1] if i + 1 < len(spec) else end
+        out.append(Word(text, start, stop, 0))
+    return out
+
+
+def test_cues_start_on_words_and_last_at_least_min() -> None:
+    words = _words(
+        [("One", 0.0), ("two", 0.2), ("three.", 0.35), ("Four", 0.5), ("five", 0.6), ("six", 2.0)],
+        2.5,
+    )
+    cues = build_cues(words, style="short", duration=2.6)
+    starts = {w.start for w in words}
+    for cue in cues:
+        assert cue.start in starts
+        assert cue.end - cue.start >= MIN_CUE - 1e-9
+    assert [w.text for c in cues for w in c.words] == [w.text for w in words]
+    assert cues_srt(cues).startswith("1\n00:00:00,000 --> ")
+
+
+def test_a_short_last_cue_joins_the_one_before() -> None:
+    words = _words([("Hello", 0.0), ("there", 1.0), ("end.", 1.5)], 1.7)
+    cues = build_cues(words, style="short", duration=1.8)
+    assert cues[-1].end <= 1.8 and all(c.end - c.start >= MIN_CUE for c in cues)
+
+
+def test_looks_follow_the_topic() -> None:
+    a = Look.for_topic("How solar panels turn sunlight into electricity")
+    assert a == Look.for_topic("how solar  panels turn sunlight into electricity")
+    looks = {Look.for_topic(t) for t in ("Sourdough for beginners", "Learn Rust in a week", "Jazz")}
+    assert len({(lk.palette, lk.motif, lk.heading_font) for lk in looks | {a}}) >= 3
+    assert Look.from_dict(a.to_dict()) == a
+
+
+def test_shot_types_and_camera_words_choose_visuals() -> None:
+    assert family_of("kinetic text") == "kinetic"
+    assert family_of("Split Screen") == "split"
+    assert family_of("a weird drone wide shot") == "landscape"
+    import random
+
+    rng = random.Random(1)
+    assert camera_for("slow dolly in", "landscape", rng).k0 > 1.0
+    assert camera_for("digital punch-in 120%", "detail", rng).ramp < 0.5
+    assert camera_for("static on tripod", "presenter", rng).static
+    assert style_of("cross dissolve") == "crossfade" and style_of("whip pan") == "push"
+    assert style_of("dip to black") == "dip" and style_of("something new") == "crossfade"
+
+
+def test_sprite_blends_exactly_at_full_opacity() -> None:
+    image = Image.new("RGBA", (10, 6), (200, 30, 60, 255))
+    planes = Planes.filled(20, 20, (16, 128, 128))
+    Sprite(image).blend(planes, 4, 4)
+    y, u, v = rgb_to_yuv((200, 30, 60))
+    assert planes.y[5, 5] == y and planes.u[3, 3] == u and planes.v[3, 3] == v
+    assert planes.y[0, 0] == 16
+    Sprite(image).faded(0.5).blend(planes, 12, 12)
+    assert 16 < planes.y[14, 14] < y or y < planes.y[14, 14] < 16
+
+
+def test_narration_fills_its_segment_and_times_its_words() -> None:
+    text = "Solar panels turn light into power. It happens in silicon, quietly."
+    for seconds in (4.0, 7.0):
+        speech = fit_segment(text, seconds)
+        assert speech.seconds <= seconds
+        assert speech.seconds >= 0.75 * seconds
+        words = [w for w, _, _ in speech.words]
+        assert words[0] == "Solar" and words[5] == "power." and words[-1] == "quietly."
+        starts = [s for _, s, _ in speech.words]
+        assert starts == sorted(starts) and starts[-1] < speech.seconds
+
+
+def test_unknown_voice_is_a_voice_error() -> None:
+    check_voice("en-us")
+    check_voice("de")
+    check_voice("en-us+f3")
+    with pytest.raises(VoiceError, match="unknown voice 'no-such-voice'"):
+        check_voice("no-such-voice")
+    with pytest.raises(VoiceError, match="unknown voice variant 'nobody'"):
+        check_voice("en-us+nobody")
+
+
+def test_mix_is_normalised_and_the_bed_ducks_under_speech() -> None:
+    rate = 22050
+    speech = np.zeros(rate * 6, np.float32)
+    t = np.arange(rate * 2) / rate
+    speech[rate : rate * 3] = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    mix, level = soundtrack(speech, 6.0, rate, seed=1)
+    assert abs(level + 14) <= 0.15 and abs(loudness(mix, rate) + 14) <= 0.15
+    bed_only = generated_pad(6.0, rate, 1)
+    assert bed_only.shape == (rate * 6,)
+    # Under speech the bed is ducked: the mix there is dominated by the tone.
+    quiet = np.abs(mix[int(4.5 * rate) : int(5.0 * rate)]).mean()
+    assert quiet > 0  # the bed plays between words
+    x = (0.9 * np.sin(np.arange(rate * 3) / rate * 2 * np.pi * 100)).astype(np.float32)
+    assert math.isclose(normalise(x, rate), -14.0, abs_tol=0.15)
+
+
+def test_cache_rejects_a_corrupt_entry(tmp_path: Path) -> None:
+    cache = ClipCache(tmp_path)
+    key = spec_key("clip", {"a": 1})
+    assert key != spec_key("clip", {"a": 2}) and key == spec_key("clip", {"a": 1})
+    src = tmp_path / "x.mp4"
+    src.write_bytes(b"0" * 1000)
+    entry = cache.put(key, {"clip.mp4": src}, {"frames": 3})
+    assert cache.get(key) is not None and entry.meta == {"frames": 3}
+    with entry.files["clip.mp4"].open("r+b") as f:
+        f.write(b"1")
+    assert cache.get(key) is None and cache.corrupt == 1
+    assert not entry.files["clip.mp4"].exists()
+
+
+def test_assets_match_shots_by_name_and_tags(tmp_path: Path) -> None:
+    Image.new("RGB", (64, 48), (255, 0, 0)).save(tmp_path / "solar-panels.png")
+    Image.new("RGB", (64, 48), (0, 0, 255)).save(tmp_path / "roof.jpg")
+    (tmp_path / "tags.json").write_text('{"roof.jpg": ["sunlight"]}')
+    (tmp_path / "notes.txt").write_text("ignored")
+    assets = load_assets(tmp_path)
+    assert [a.path.name for a in assets] == ["roof.jpg", "solar-panels.png"]
+    chosen = match_assets(assets, ["Texture of solar panels", "Time-lapse of sunlight", "A cat"])
+    assert [c.path.name if c else None for c in chosen] == ["solar-panels.png", "roof.jpg", None]
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(AssetError, match=r"cannot read asset .*broken\.png"):
+        load_assets(tmp_path)
+
+
+def test_truncated_plans_keep_their_shape() -> None:
+    plan = truncate(plan_for("youtube"), 10.0)
+    assert plan.duration == 10.0
+    assert math.isclose(sum(s.duration for s in plan.script.segments), 10.0)
+    assert math.isclose(sum(s.duration for s in plan.storyboard.shots), 10.0)
