@@ -17,9 +17,10 @@ from vgkit.video.cache import ClipCache, spec_key
 from vgkit.video.canvas import Planes, Sprite, rgb_to_yuv
 from vgkit.video.captions import MIN_CUE, Word, build_cues, cues_srt
 from vgkit.video.encode import FPS
+from vgkit.video.espeak import fit_segment
 from vgkit.video.look import Look
 from vgkit.video.mix import generated_pad, loudness, normalise, soundtrack
-from vgkit.video.narration import check_voice, fit_segment
+from vgkit.video.narration import check_voice
 from vgkit.video.timeline import layout
 from vgkit.video.transitions import style_of
 from vgkit.video.visuals import camera_for, family_of
@@ -175,3 +176,18 @@ def test_truncated_plans_keep_their_shape() -> None:
     assert plan.duration == 10.0
     assert math.isclose(sum(s.duration for s in plan.script.segments), 10.0)
     assert math.isclose(sum(s.duration for s in plan.storyboard.shots), 10.0)
+
+
+async def test_a_segment_speaks_the_same_every_time(tmp_path: Path) -> None:
+    """eSpeak NG carries state between utterances; a fresh process per segment does not."""
+    from vgkit.video.narration import speak_segments
+
+    text = "Solar panels turn light into power. It happens in silicon, quietly."
+    segments = [{"text": text, "seconds": 5.0, "out": str(tmp_path / f"{i}.pcm")} for i in range(3)]
+    infos = await speak_segments(segments, "en-us", concurrency=2)
+    assert infos[0] == infos[1] == infos[2]
+    data = [(tmp_path / f"{i}.pcm").read_bytes() for i in range(3)]
+    assert data[0] == data[1] == data[2] and len(data[0]) > 2 * 22050 * 3
+    # In one process the same text drifts (which is why each segment gets a process).
+    first, second = fit_segment(text, 5.0), fit_segment(text, 5.0)
+    assert first.pcm.tobytes() != second.pcm.tobytes()

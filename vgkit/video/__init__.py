@@ -8,7 +8,8 @@ The modules, one per concern:
   transition looks; yuv420p pixels and sprites)
 - :mod:`~vgkit.video.timeline`: where each clip sits on the frame grid
 - :mod:`~vgkit.video.captions`: cues timed to the spoken words, SRT, the burned-in layer
-- :mod:`~vgkit.video.narration`: eSpeak NG through ctypes, rate fitted per segment
+- :mod:`~vgkit.video.espeak`, :mod:`~vgkit.video.narration`: eSpeak NG through ctypes,
+  rate fitted per segment, each segment spoken in a fresh process
 - :mod:`~vgkit.video.mix`: music bed, ducking, loudness to -14 LUFS
 - :mod:`~vgkit.video.encode`: closed-GOP clips, AAC, the final file by stream copy
 - :mod:`~vgkit.video.cache`: the clip cache, keyed by the hash of each clip's spec
@@ -21,12 +22,40 @@ The modules, one per concern:
 
 from __future__ import annotations
 
-from vgkit.video.api import RenderResult, VideoOutput, arender, load_plans, render
-from vgkit.video.cache import RENDERER_VERSION, ClipCache
-from vgkit.video.captions import Cue, Word, build_cues, cues_srt
-from vgkit.video.encode import FPS, PRESETS, EncodePreset, probe
-from vgkit.video.look import Look
-from vgkit.video.narration import DEFAULT_VOICE, voices
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vgkit.video.api import RenderResult, VideoOutput, arender, load_plans, render
+    from vgkit.video.cache import RENDERER_VERSION, ClipCache
+    from vgkit.video.captions import Cue, Word, build_cues, cues_srt
+    from vgkit.video.encode import FPS, PRESETS, EncodePreset, probe
+    from vgkit.video.look import Look
+    from vgkit.video.narration import DEFAULT_VOICE, voices
+
+#: name -> the module that defines it. Imported on first use: a render worker imports
+#: vgkit.video.jobs, and must not pay for the render graph, pydantic models and the
+#: scheduler it never runs (about half a second of start-up per worker).
+_EXPORTS = {
+    "RenderResult": "api",
+    "VideoOutput": "api",
+    "arender": "api",
+    "load_plans": "api",
+    "render": "api",
+    "RENDERER_VERSION": "cache",
+    "ClipCache": "cache",
+    "Cue": "captions",
+    "Word": "captions",
+    "build_cues": "captions",
+    "cues_srt": "captions",
+    "FPS": "encode",
+    "PRESETS": "encode",
+    "EncodePreset": "encode",
+    "probe": "encode",
+    "Look": "look",
+    "DEFAULT_VOICE": "narration",
+    "voices": "narration",
+}
 
 __all__ = [
     "DEFAULT_VOICE",
@@ -48,3 +77,16 @@ __all__ = [
     "render",
     "voices",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vgkit.video' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"vgkit.video.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

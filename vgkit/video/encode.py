@@ -134,6 +134,7 @@ def encode_audio(samples: np.ndarray, sample_rate: int, path: Path) -> float:
     try:
         stream = container.add_stream("aac", rate=AUDIO_RATE, layout="mono")
         stream.bit_rate = AUDIO_BITRATE
+        stream.codec_context.options = {"aac_coder": "fast"}  # half the CPU of twoloop
         resampler = av.AudioResampler(format="fltp", layout="mono", rate=AUDIO_RATE)
         step = sample_rate  # one second per frame in
         tb = Fraction(1, sample_rate)

@@ -17,8 +17,11 @@ as the pipeline's design has it, which costs nothing: the window is short.)
 
 Each clip's specification is hashed into its cache key before any work: a
 hit costs a file check, a miss goes to a :class:`~vgkit.video.pool.WorkerPool`
-process. The first node to fail stops the run (the others are cancelled, the
-workers killed) and its error is raised; nothing is left at the output paths.
+process. Narration runs apart: each segment is spoken in a small process of
+its own (see :mod:`vgkit.video.narration`), started at once, so the shots need
+not wait for a render worker to start before their captions are known. The first node to fail
+stops the run (the others are cancelled, the workers killed) and its error is
+raised; nothing is left at the output paths.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from vgkit.video.captions import (
 )
 from vgkit.video.encode import FPS, PRESETS, EncodePreset, frame_size
 from vgkit.video.look import Look
+from vgkit.video.narration import speak_segments
 from vgkit.video.pool import WorkerCrashed, WorkerPool, os_message
 from vgkit.video.timeline import Slot, layout
 from vgkit.video.transitions import style_of
@@ -311,18 +315,11 @@ class RenderGraph:
                     out = self.scratch / f"speech-{job.tag}-{seg.index}.pcm"
                     todo.append((seg, key, out))
             if todo:
-                result = await self._call(
-                    "speak",
-                    {
-                        "voice": voice,
-                        "segments": [
-                            {"text": s.text, "seconds": s.duration, "out": str(out)}
-                            for s, _, out in todo
-                        ],
-                    },
-                    f"narration:{job.platform}",
-                )
-                for (seg, key, out), info in zip(todo, result["segments"], strict=True):
+                segments = [
+                    {"text": s.text, "seconds": s.duration, "out": str(out)} for s, _, out in todo
+                ]
+                infos = await speak_segments(segments, voice, concurrency=self.config.jobs)
+                for (seg, key, out), info in zip(todo, infos, strict=True):
                     entries[seg.index] = self.cache.put(key, {"speech.pcm": out}, info)
                 self.rendered.append(f"narration:{job.platform}")
             else:

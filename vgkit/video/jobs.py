@@ -1,4 +1,4 @@
-"""What a render worker does for each kind of node: clip, speech, soundtrack, assemble.
+"""What a render worker does for each kind of node: clip, soundtrack, assemble.
 
 Each function takes the JSON arguments the render graph sends and returns a
 JSON-able dict; they run in worker processes (:mod:`vgkit.video.worker`), never
@@ -24,7 +24,7 @@ from vgkit.video.look import Look, font, text_size, wrap
 from vgkit.video.transitions import blend
 from vgkit.video.visuals import ShotVisual
 
-__all__ = ["HANDLERS", "assemble", "render_clip", "soundtrack", "speak"]
+__all__ = ["HANDLERS", "assemble", "render_clip", "soundtrack"]
 
 THUMB_LONG_SIDE = 320
 
@@ -40,7 +40,7 @@ def _captions(args: dict[str, Any], look: Look, width: int, height: int) -> Capt
 def _thumbnail(planes: Planes, path: Path) -> None:
     scale = THUMB_LONG_SIDE / max(planes.width, planes.height)
     size = (max(2, round(planes.width * scale)), max(2, round(planes.height * scale)))
-    planes.to_image(size).save(path, format="PNG")
+    planes.to_image(size).save(path, format="PNG", compress_level=1)
 
 
 def render_clip(args: dict[str, Any]) -> dict[str, Any]:
@@ -107,25 +107,6 @@ def render_clip(args: dict[str, Any]) -> dict[str, Any]:
         "reused_frames": reused,
         "seconds": time.perf_counter() - started,
     }
-
-
-def speak(args: dict[str, Any]) -> dict[str, Any]:
-    """Speak segments with eSpeak NG; each segment's samples go to its ``out`` file."""
-    from vgkit.video.narration import fit_segment
-
-    out = []
-    for seg in args["segments"]:
-        speech = fit_segment(seg["text"], float(seg["seconds"]), args["voice"])
-        Path(seg["out"]).write_bytes(speech.pcm.astype("<i2").tobytes())
-        out.append(
-            {
-                "words": [list(w) for w in speech.words],
-                "rate": speech.rate,
-                "sample_rate": speech.sample_rate,
-                "samples": len(speech.pcm),
-            }
-        )
-    return {"segments": out}
 
 
 def soundtrack(args: dict[str, Any]) -> dict[str, Any]:
@@ -211,7 +192,7 @@ def poster(args: dict[str, Any]) -> None:
         ),
         fill=look.accent,
     )
-    image.convert("RGB").save(args["out"], format="PNG")
+    image.convert("RGB").save(args["out"], format="PNG", compress_level=1)
 
 
 def contact_sheet(args: dict[str, Any]) -> None:
@@ -239,12 +220,11 @@ def contact_sheet(args: dict[str, Any]) -> None:
         x, y = gap + c * (tw + gap), head + r * (th + label_h + gap)
         sheet.paste(thumb.resize((tw, th)), (x, y))
         d.text((x + 2, y + th + 6), label, font=small, fill=(225, 225, 230))
-    sheet.save(args["out"], format="PNG")
+    sheet.save(args["out"], format="PNG", compress_level=1)
 
 
 HANDLERS = {
     "clip": render_clip,
-    "speak": speak,
     "soundtrack": soundtrack,
     "assemble": assemble,
 }
