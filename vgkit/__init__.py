@@ -14,9 +14,10 @@ is reached by namespace, each listing its public names in its ``__all__``:
 ``vgkit.agents`` (backends, agent specs, cost model), ``vgkit.cache``,
 ``vgkit.client``, ``vgkit.serve``, ``vgkit.queue``, ``vgkit.loadtest``,
 ``vgkit.tuning``, ``vgkit.reports``, ``vgkit.experiments``, ``vgkit.plots``,
-``vgkit.dashboard``, ``vgkit.claims``, ``vgkit.executors`` and
-``vgkit.scheduler``. ``import vgkit`` loads the embedded pipeline only; those
-namespaces (and aiohttp, redis, pandas) load when first used, as
+``vgkit.dashboard``, ``vgkit.claims``, ``vgkit.video`` (rendering),
+``vgkit.executors`` and ``vgkit.scheduler``. ``import vgkit`` loads the
+embedded pipeline only; those namespaces (and aiohttp, redis, pandas) load
+when first used, as
 ``vgkit.cache`` or ``from vgkit.cache import ...``.
 """
 
@@ -52,7 +53,7 @@ __all__ = [
 _LAZY_NAMESPACES = frozenset(
     {
         "cache", "claims", "client", "dashboard", "experiments", "loadtest", "plots",
-        "queue", "reports", "serve", "tuning",
+        "queue", "reports", "serve", "tuning", "video",
     }
 )  # fmt: skip
 

@@ -131,7 +131,7 @@ class RenderResult:
 
 def load_plans(source: Any, platforms: Sequence[str] | None = None) -> list[VideoPlan]:
     """Plans from a VideoPlan, a GenerationResult, a plan JSON file or a directory of them."""
-    from vgkit.result import GenerationResult
+    from vgkit.generation import GenerationResult
 
     if isinstance(source, VideoPlan):
         plans = [source]
