@@ -216,16 +216,33 @@ def paint_presenter(image: Image.Image, look: Look, rng: random.Random) -> None:
     head_y = h * (0.4 if w > h else 0.43)
     d = ImageDraw.Draw(image)
     top = head_y + head_r * 1.45
-    half = u * 0.4
-    bottom = h + u * 0.55  # the shoulders run out of frame: a bust, not a figure
+    half = u * 0.52
+    bottom = top + u * 1.3  # the shoulders run out of frame: a bust, not a figure
     d.ellipse((cx - half - 5, top - 5, cx + half + 5, bottom), fill=rim)
+    neck = head_r * 0.42
+    # Neck as a trapezoid widening into the shoulders, rim first, so the outline is continuous.
+    for grow, fill in ((5, rim), (0, body)):
+        d.polygon(
+            [
+                (cx - neck - grow, head_y + head_r * 0.6),
+                (cx + neck + grow, head_y + head_r * 0.6),
+                (cx + neck * 1.9 + grow, top + head_r * 0.35),
+                (cx - neck * 1.9 - grow, top + head_r * 0.35),
+            ],
+            fill=fill,
+        )
     d.ellipse((cx - half, top, cx + half, bottom + 5), fill=body)
-    neck = head_r * 0.45
-    d.ellipse(
-        (cx - head_r - 5, head_y - head_r - 5, cx + head_r + 5, head_y + head_r + 5), fill=rim
-    )
+    d.ellipse((cx - head_r - 5, head_y - head_r - 5, cx + head_r + 5, head_y + head_r + 5), fill=rim)
     d.ellipse((cx - head_r, head_y - head_r, cx + head_r, head_y + head_r), fill=body)
-    d.rectangle((cx - neck, head_y + head_r * 0.5, cx + neck, top + head_r * 0.3), fill=body)
+    d.polygon(
+        [
+            (cx - neck, head_y + head_r * 0.6),
+            (cx + neck, head_y + head_r * 0.6),
+            (cx + neck * 1.9, top + head_r * 0.35),
+            (cx - neck * 1.9, top + head_r * 0.35),
+        ],
+        fill=body,
+    )
 
 
 def paint_detail(image: Image.Image, look: Look, rng: random.Random, word: str) -> None:
