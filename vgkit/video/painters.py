@@ -232,7 +232,9 @@ def paint_presenter(image: Image.Image, look: Look, rng: random.Random) -> None:
             fill=fill,
         )
     d.ellipse((cx - half, top, cx + half, bottom + 5), fill=body)
-    d.ellipse((cx - head_r - 5, head_y - head_r - 5, cx + head_r + 5, head_y + head_r + 5), fill=rim)
+    d.ellipse(
+        (cx - head_r - 5, head_y - head_r - 5, cx + head_r + 5, head_y + head_r + 5), fill=rim
+    )
     d.ellipse((cx - head_r, head_y - head_r, cx + head_r, head_y + head_r), fill=body)
     d.polygon(
         [
