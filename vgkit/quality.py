@@ -353,8 +353,9 @@ async def template_learning(
     Each round uses a new seed (so choices explore), credits every plan's
     overall quality to the templates it used (as the cache integration does),
     then flushes, which re-weights the next round's choices. The first round
-    runs without evidence and sets the prior to its mean score, so a template
-    gains weight for scoring above the typical plan, not for being used. The
+    runs without evidence; from then on the prior is the mean score recorded
+    (the template cache's default), so a template gains weight for scoring
+    above the typical plan, not for being used. The
     watched ``kind`` of template (hooks by default: their length and wording
     move the hook and topic-coverage criteria) is tabulated: each template's
     mean score over every plan that used it, and its choice probability before
@@ -370,7 +371,10 @@ async def template_learning(
     if rounds < 2 or not topics:
         raise InvalidRequestError("template learning needs at least 2 rounds and one topic")
     target = Platform(platform)
-    cache = TemplateCache()
+    # The prior is the mean score of everything recorded (the cache's default), so a
+    # template gains weight for beating the typical plan; finer buckets and a stronger
+    # boost than the cache's defaults make the small differences between hooks visible.
+    cache = TemplateCache(boost=boost, quantum=quantum, pseudo=pseudo)
     used_by: dict[str, list[float]] = defaultdict(list)
     per_round = []
     chances: list[dict[str, float]] = []
@@ -384,9 +388,6 @@ async def template_learning(
         scores = [p.quality.overall for p in plans if p.quality is not None]
         if r == 0:
             before = _probabilities(cache, kind, target.value, style)
-            cache = TemplateCache(
-                prior=statistics.fmean(scores), boost=boost, quantum=quantum, pseudo=pseudo
-            )
         for plan, score in zip(plans, scores, strict=True):
             used = plan_template_ids(plan)
             cache.record(used, score)

@@ -82,8 +82,9 @@ async def test_scores_persist_and_are_shared_through_redis(
     make_cache: MakeCache, redis_url: str, key_prefix: str
 ) -> None:
     writer = TemplateCache(store=make_cache(redis=redis_url, prefix=key_prefix))
-    for _ in range(30):
+    for _ in range(30):  # one template well above the typical plan, one well below
         writer.record(["hook.list.three_things"], 1.0)
+        writer.record(["hook.question.ever_wondered"], 0.2)
     await writer.flush()
     reader = TemplateCache(store=make_cache(redis=redis_url, prefix=key_prefix))
     assert reader.fingerprint() != writer.fingerprint()
@@ -105,3 +106,18 @@ def test_bad_input_is_a_template_error() -> None:
         cache.record(["hook.list.three_things"], 3.0)
     with pytest.raises(TemplateError, match="no hook template"):
         cache.choose("hook", random.Random(0), tags=("no-such-tag",))
+
+
+async def test_the_prior_is_the_typical_plan_so_being_used_earns_nothing() -> None:
+    adaptive, fixed = TemplateCache(), TemplateCache(prior=0.75)
+    pool = adaptive.candidates("hook", platform="tiktok", style="educational")
+    base = adaptive.fingerprint()
+    for cache in (adaptive, fixed):
+        for _ in range(30):  # every plan scores the same: no template is better than another
+            cache.record([pool[0].id, pool[1].id], 0.93)
+        await cache.flush()
+    assert adaptive.prior == pytest.approx(0.95) and adaptive.fingerprint() == base
+    # Judged against a fixed 0.75, merely being used looks like quality.
+    assert fixed.fingerprint() != base
+    weights = {t.id: t.weight for t in fixed.candidates("hook", platform="tiktok")}
+    assert weights[pool[0].id] > 1.5 * weights[pool[2].id]

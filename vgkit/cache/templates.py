@@ -10,11 +10,14 @@ scores of the plans that used it.
 
 Effectiveness tilts the seeded choice: a template's weight is multiplied by
 ``exp(boost * (score - prior))``, where the score is shrunk towards the prior
-by ``pseudo`` imaginary observations and rounded to ``quantum``, so a few
-ordinary plans do not move choices and the state that affects choices is small
-and explicit. Scores and counts are persisted through a :class:`LayeredCache`
-(so they survive restarts and are shared through Redis) and are applied only
-at :meth:`load` and :meth:`flush`, never in the middle of a run.
+by ``pseudo`` imaginary observations and rounded to ``quantum``; the prior is
+the mean effectiveness of all scored templates (rounded to ``quantum``; or a
+fixed ``prior``), so templates gain weight for beating the typical plan, not
+merely for being used. Shrinking and rounding mean a few ordinary plans do not
+move choices, and the state that affects choices is small and explicit. Scores
+and counts are persisted through a :class:`LayeredCache` (so they survive
+restarts and are shared through Redis) and are applied only at :meth:`load`
+and :meth:`flush`, never in the middle of a run.
 
 Determinism: choices are a pure function of (template state, query, RNG), and
 :meth:`fingerprint` changes whenever that state changes (new versions, pins,
@@ -76,8 +79,9 @@ class TemplateCache:
 
     ``templates``: the library to index (default: the packaged one). ``store``:
     where scores persist (None: memory only). ``alpha`` is the moving average's
-    weight of a new score; ``prior``, ``pseudo``, ``boost`` and ``quantum``
-    shape how effectiveness tilts choices (see the module docstring).
+    weight of a new score; ``prior`` (None: the mean effectiveness of the scored
+    templates), ``pseudo``, ``boost`` and ``quantum`` shape how effectiveness
+    tilts choices (see the module docstring).
     """
 
     def __init__(
@@ -86,15 +90,22 @@ class TemplateCache:
         *,
         store: LayeredCache | None = None,
         alpha: float = DEFAULT_ALPHA,
-        prior: float = DEFAULT_PRIOR,
+        prior: float | None = None,
         pseudo: float = DEFAULT_PSEUDO,
         boost: float = DEFAULT_BOOST,
         quantum: float = DEFAULT_QUANTUM,
     ) -> None:
-        if not 0 < alpha <= 1 or not 0 <= prior <= 1 or pseudo < 0 or quantum <= 0:
+        if (
+            not 0 < alpha <= 1
+            or (prior is not None and not 0 <= prior <= 1)
+            or pseudo < 0
+            or quantum <= 0
+        ):
             raise TemplateError("need 0 < alpha <= 1, 0 <= prior <= 1, pseudo >= 0, quantum > 0")
         self.store = store
-        self.alpha, self.prior, self.pseudo = alpha, prior, pseudo
+        self.fixed_prior = prior
+        self.prior = DEFAULT_PRIOR if prior is None else prior
+        self.alpha, self.pseudo = alpha, pseudo
         self.boost, self.quantum = boost, quantum
         self._versions: dict[str, dict[int, Template]] = {}
         self._pins: dict[str, int] = {}
@@ -107,6 +118,7 @@ class TemplateCache:
     # -- the index ---------------------------------------------------------------
 
     def _reindex(self) -> None:
+        self.prior = self._prior()
         self._active = {
             tid: versions[self._pins.get(tid, max(versions))]
             for tid, versions in self._versions.items()
@@ -117,6 +129,20 @@ class TemplateCache:
         self._factors = {tid: self._factor(t) for tid, t in self._active.items()}
         self._memo: dict[_Query, tuple[tuple[Template, ...], tuple[float, ...]]] = {}
         self._fingerprint = self._compute_fingerprint()
+
+    def _prior(self) -> float:
+        """The score a template is judged against: the one given, or else the mean
+        effectiveness of every scored template (each weighted by its plans), so a
+        template gains weight for scoring above the typical plan, not for being used;
+        :data:`DEFAULT_PRIOR` before any evidence."""
+        if self.fixed_prior is not None:
+            return self.fixed_prior
+        scored = [s for s in self._scores.values() if s.ema is not None and s.scored]
+        total = sum(s.scored for s in scored)
+        if not total:
+            return DEFAULT_PRIOR
+        mean = sum(s.scored * (s.ema or 0.0) for s in scored) / total
+        return round(round(mean / self.quantum) * self.quantum, 6)
 
     def _factor(self, template: Template) -> float:
         score = self._scores.get(_vid(template))
