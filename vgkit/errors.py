@@ -25,6 +25,8 @@ The tree::
     ├── ServeError             an agent server could not start (port taken, bad options)
     ├── ModelServerError       the language model could not be served or reached (missing extra,
     │                          no GGUF file at the path, a URL that does not answer)
+    ├── NetlabError            the network lab could not be built or used (bad host, failed command)
+    │   └── NetlabUnavailableError  the machine lacks root, iproute2 or nftables
     ├── LoadTestError          a load test, its workload or its target is misconfigured
     ├── TuningError            a request trace, cache configuration or tuning search is invalid
     ├── TargetError            a load-test target answered badly (counted, never raised out)
@@ -61,6 +63,8 @@ __all__ = [
     "JobStateError",
     "LoadTestError",
     "ModelServerError",
+    "NetlabError",
+    "NetlabUnavailableError",
     "QueueError",
     "QueueFullError",
     "QueueUnavailableError",
@@ -223,6 +227,14 @@ class ModelServerError(VgkitError):
     missing (``make llm``), the model path is not a GGUF file, the server process
     exited while loading, or an OpenAI-compatible URL does not answer.
     """
+
+
+class NetlabError(VgkitError):
+    """The network lab could not be built, changed or used; the message says which step."""
+
+
+class NetlabUnavailableError(NetlabError):
+    """This machine cannot run the lab: it needs root, iproute2 and nftables."""
 
 
 class LoadTestError(VgkitError, ValueError):

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from vgkit import __version__
-from vgkit.cli import cache, generate, llm, loadtest, quality, queue, render, report, serve
+from vgkit.cli import cache, generate, llm, loadtest, netlab, quality, queue, render, report, serve
 from vgkit.errors import UsageError, VgkitError
 
 #: Modules that add subcommands, in the order ``vgkit --help`` lists them.
-COMMAND_MODULES = (generate, render, serve, llm, cache, queue, loadtest, report, quality)
+COMMAND_MODULES = (generate, render, serve, llm, cache, queue, loadtest, report, quality, netlab)
 
 EXIT_USAGE = 2
 
