@@ -6,15 +6,24 @@ under CI=true (CI runs as root and .ci/run installs the tools).
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from tests.conftest import IN_CI
+from tests.queue.conftest import WorkerProcess
 from vgkit import netlab
-from vgkit.netlab import Lab
+from vgkit.netlab import Lab, LinkConfig
 from vgkit.netlab.system import netns_list
 
 MakeLab = Callable[..., Lab]
@@ -64,3 +73,124 @@ def make_lab(netlab_ready: None) -> Iterator[MakeLab]:
     for lab in made:
         assert_removed(lab)
     assert links() <= before, "the lab left interfaces in the machine's namespace"
+
+
+@dataclass
+class Cluster:
+    """A lab with a Redis host, worker hosts and a client host (the test process's seat).
+
+    Redis runs on the ``redis`` host with the append-only file on
+    (``appendfsync everysec``); ``vgkit worker`` processes run on worker hosts,
+    each host with its own L1 cache directory, like separate machines.
+    """
+
+    lab: Lab
+    workdir: Path
+    redis_proc: subprocess.Popen[bytes] | None = None
+    workers: list[WorkerProcess] = field(default_factory=list)
+    key_prefix: str = "vgkit-lab:"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://{self.lab.address('redis')}:6379/0"
+
+    def env(self, host: str) -> dict[str, str]:
+        """The environment of a process on ``host``: its own L1 directory."""
+        return {**os.environ, "VGKIT_CACHE_DIR": str(self.workdir / f"l1-{host}")}
+
+    def start_redis(self, *, aof: bool = True, save: str = "") -> None:
+        """``redis-server`` on the redis host: the append-only file on (``everysec``) or off,
+        and ``save`` the snapshot rules ("" none)."""
+        argv = ["redis-server", "--bind", self.lab.address("redis"), "--port", "6379"]
+        argv += ["--protected-mode", "no", "--dir", str(self.workdir), "--save", save]
+        if aof:
+            argv += ["--appendonly", "yes", "--appendfsync", "everysec"]
+        else:
+            argv += ["--appendonly", "no"]
+        self.redis_proc = self.lab.popen(
+            "redis", argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                with self.lab.inside("client"):
+                    client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=0.5)
+                    try:
+                        client.ping()
+                        return
+                    finally:
+                        client.close()
+            except redis.RedisError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def kill_redis(self) -> None:
+        """SIGKILL: no shutdown, no final save; what survives is what the AOF holds."""
+        if self.redis_proc is not None:
+            self.redis_proc.kill()
+            self.redis_proc.wait(5)
+            self.redis_proc = None
+
+    def worker(self, host: str, name: str, *args: str) -> WorkerProcess:
+        """``vgkit worker`` on ``host`` (visibility timeout 1 s, no /metrics)."""
+        argv = [VGKIT, "worker", "--redis", self.redis_url, "--key-prefix", self.key_prefix]
+        argv += ["--name", name, "--metrics-port", "0", "--visibility-timeout", "1", *args]
+        proc = self.lab.popen(
+            host,
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env(host),
+        )
+        worker = WorkerProcess(name, proc)
+        self.workers.append(worker)
+        return worker
+
+    def run(
+        self, host: str, argv: list[str], timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` on ``host`` to completion."""
+        return subprocess.run(
+            self.lab.command(host, argv),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=self.env(host),
+        )
+
+    def helper(self, host: str, args: dict[str, Any]) -> subprocess.Popen[str]:
+        """``python -m tests.cache._worker`` on ``host`` (its multi-process cache modes)."""
+        return self.lab.popen(
+            host,
+            [sys.executable, "-m", "tests.cache._worker", json.dumps(args)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env(host),
+        )
+
+
+VGKIT = str(Path(sys.executable).with_name("vgkit"))
+HOSTS = ["client", "redis", "worker-1", "worker-2", "worker-3"]
+
+
+@pytest.fixture
+def cluster(make_lab: MakeLab, tmp_path: Path) -> Iterator[Cluster]:
+    """A five-host lab (1 ms links) with Redis up; everything is removed afterwards."""
+    if shutil.which("redis-server") is None:
+        if IN_CI:
+            pytest.fail("redis-server is not installed (CI=true: lab tests must run)")
+        pytest.skip("redis-server is not installed")
+    lab = make_lab(HOSTS, link=LinkConfig.parse(rtt="1ms"))
+    c = Cluster(lab=lab, workdir=tmp_path)
+    c.start_redis()
+    try:
+        yield c
+    finally:
+        for w in c.workers:
+            if w.proc.poll() is None:
+                w.proc.kill()
+                w.proc.communicate(timeout=10)
+        c.kill_redis()

@@ -41,9 +41,7 @@ def test_up_detached_run_and_down(netlab_ready: None) -> None:
         assert status.returncode == 3  # the command's own status
         unknown = vgkit("netlab", "run", "--lab", name, "zz", "--", "true")
         assert unknown.returncode == 2
-        assert unknown.stderr.strip() == (
-            f"vgkit: error: lab {name} has no host 'zz'; it has a, b"
-        )
+        assert unknown.stderr.strip() == (f"vgkit: error: lab {name} has no host 'zz'; it has a, b")
     finally:
         down = vgkit("netlab", "down", name)
     assert down.returncode == 0 and f"removed lab {name}" in down.stdout

@@ -68,6 +68,7 @@ from vgkit.queue.jobs import (
     new_job_id,
     parse_queue_entry,
 )
+from vgkit.queue.persistence import Persistence, read_persistence, warn_if_volatile
 from vgkit.resource import AsyncResource
 
 __all__ = ["GROUP", "RedisJobQueue", "display_url"]
@@ -166,6 +167,8 @@ class RedisJobQueue(AsyncResource):
         self._looked: dict[str, tuple[float, str, str]] = {}
         """Per worker: when a finish last found nothing to claim, the next retry, Redis time."""
         self._groups_ready = False
+        self.persistence: Persistence | None = None
+        """Redis's persistence settings, read on first contact (None until then)."""
         submitted = (metrics if metrics is not None else default_registry()).queue_submitted()
         self._submitted = {p: submitted.labels(p.value) for p in Priority}
 
@@ -199,6 +202,10 @@ class RedisJobQueue(AsyncResource):
     async def _ensure_groups(self) -> None:
         if self._groups_ready:
             return
+        if self.persistence is None:
+            # First contact: is the queue safe across a Redis restart? Warn once if not.
+            self.persistence = await read_persistence(self.redis)
+            warn_if_volatile(self.url, self.persistence)
         for stream in self.streams.values():
             try:
                 # From id 0, not $: entries added before the group existed are work too.
