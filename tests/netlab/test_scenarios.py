@@ -248,7 +248,7 @@ def test_the_shared_cache_across_hosts(cluster: Cluster) -> None:
     # An invalidation from worker-1 reaches the L1 of a process on worker-3.
     with cluster.lab.inside("client"):
         control = redis.Redis.from_url(cluster.redis_url, decode_responses=True)
-        keys = sorted(control.keys("vgkit:v1:script:*"))
+        keys = sorted(str(k) for k in control.keys("vgkit:v1:script:*"))
         assert keys
         watcher = cluster.helper(
             "worker-3",
