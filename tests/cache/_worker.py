@@ -63,7 +63,7 @@ async def watch_invalidation(args: dict[str, Any]) -> dict[str, Any]:
         await cache.drain()
         assert cache.l1 is not None and cache.l1.contains(key)
         await control.set(f"{args['prefix']}test:watching", b"1")
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + args.get("patience", 5)
         while cache.l1.contains(key) and time.monotonic() < deadline:
             await asyncio.sleep(0.0005)
         gone_at = time.time() if not cache.l1.contains(key) else None

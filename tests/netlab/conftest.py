@@ -11,19 +11,18 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
 from tests.conftest import IN_CI
 from tests.queue.conftest import WorkerProcess
 from vgkit import netlab
 from vgkit.netlab import Lab, LinkConfig
+from vgkit.netlab.services import RedisServer
 from vgkit.netlab.system import netns_list
 
 MakeLab = Callable[..., Lab]
@@ -86,7 +85,7 @@ class Cluster:
 
     lab: Lab
     workdir: Path
-    redis_proc: subprocess.Popen[bytes] | None = None
+    redis: RedisServer | None = None
     workers: list[WorkerProcess] = field(default_factory=list)
     key_prefix: str = "vgkit-lab:"
 
@@ -100,37 +99,14 @@ class Cluster:
 
     def start_redis(self, *, aof: bool = True, save: str = "") -> None:
         """``redis-server`` on the redis host: the append-only file on (``everysec``) or off,
-        and ``save`` the snapshot rules ("" none)."""
-        argv = ["redis-server", "--bind", self.lab.address("redis"), "--port", "6379"]
-        argv += ["--protected-mode", "no", "--dir", str(self.workdir), "--save", save]
-        if aof:
-            argv += ["--appendonly", "yes", "--appendfsync", "everysec"]
-        else:
-            argv += ["--appendonly", "no"]
-        self.redis_proc = self.lab.popen(
-            "redis", argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                with self.lab.inside("client"):
-                    client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=0.5)
-                    try:
-                        client.ping()
-                        return
-                    finally:
-                        client.close()
-            except redis.RedisError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        and ``save`` the snapshot rules ("" none); its files stay in ``workdir``."""
+        self.redis = RedisServer(self.lab, "redis", self.workdir, aof=aof, save=save)
+        self.redis.start()
 
     def kill_redis(self) -> None:
         """SIGKILL: no shutdown, no final save; what survives is what the AOF holds."""
-        if self.redis_proc is not None:
-            self.redis_proc.kill()
-            self.redis_proc.wait(5)
-            self.redis_proc = None
+        if self.redis is not None:
+            self.redis.kill()
 
     def worker(self, host: str, name: str, *args: str) -> WorkerProcess:
         """``vgkit worker`` on ``host`` (visibility timeout 1 s, no /metrics)."""

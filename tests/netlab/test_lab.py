@@ -112,15 +112,16 @@ def test_a_delayed_link_holds_set_up_and_every_exchange(make_lab: MakeLab) -> No
     lab = make_lab(["a", "b"], link=LinkConfig.parse(rtt="10ms"))
     assert lab.delay in {"relay", "netem"}
     measured = lab.measure_rtt("a", "b", samples=10)
-    # Never faster than the link (the property); a busy machine may add a little.
-    assert 0.0099 <= measured["rtt"] < 0.025, measured
+    # Never faster than the link (the property); a busy machine adds some (load 16 on
+    # 2 cores: 17 ms), so the upper bounds only catch a delay applied twice or more.
+    assert 0.0099 <= measured["rtt"] < 0.03, measured
     assert 0.0198 <= measured["connect_first"] < 0.06, measured
     # Same host: no link, no delay.
     local = lab.measure_rtt("a", "a", samples=10)
     assert local["rtt"] < 0.003
     # A new link applies to new connections.
     lab.shape(LinkConfig.parse(rtt="2ms"))
-    assert 0.0019 <= lab.measure_rtt("a", "b", samples=10)["rtt"] < 0.009
+    assert 0.0019 <= lab.measure_rtt("a", "b", samples=10)["rtt"] < 0.006
 
 
 def test_jitter_varies_the_delay_and_keeps_the_order(make_lab: MakeLab) -> None:

@@ -25,10 +25,11 @@ round-trip times (two equal links of ``rtt`` give a round trip of ``rtt``), and
 the jitter is half the sum of theirs, drawn uniformly in ``[-jitter, +jitter]``.
 
 Timing: asyncio's timers go through epoll, whose timeout is whole milliseconds
-(rounded up), far too coarse for a 1 ms link. Chunks are released by one timer
-thread that sleeps on a condition variable (nanosecond timeouts, about 50-100 us
-of slack) and hands each release to the event loop, so delays of a fraction of
-a millisecond hold to within about a tenth of a millisecond.
+(rounded up), far too coarse for a 1 ms link. Chunks are released by a Linux
+timerfd armed for the earliest release (absolute, in nanoseconds) that the
+event loop watches like a socket, so delays of a fraction of a millisecond hold
+to within about a tenth of a millisecond, and the relay learns how late its
+releases run and starts them that much early.
 
 Run as ``python -m vgkit.netlab.relay CONFIG.json`` inside the host's namespace
 (the lab does this); SIGHUP re-reads the configuration (new delays apply to new
@@ -39,15 +40,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import heapq
 import itertools
 import json
+import os
 import random
 import signal
 import socket
 import struct
 import sys
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -66,7 +68,7 @@ SO_ORIGINAL_DST = 80
 HIGH_WATER = 4 << 20
 LOW_WATER = 1 << 20
 #: A chunk due this close to now is sent without another wait.
-SLACK = 50e-6
+SLACK = 10e-6
 #: Most the relay starts a release early to make up for its own latency.
 MAX_LEAD = 300e-6
 
@@ -116,50 +118,73 @@ class RelayConfig:
         )
 
 
+class _Timespec(ctypes.Structure):
+    _fields_ = (("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long))
+
+
+class _Itimerspec(ctypes.Structure):
+    _fields_ = (("it_interval", _Timespec), ("it_value", _Timespec))
+
+
+_CLOCK_MONOTONIC = 1
+_TFD_NONBLOCK = 0o4000
+_TFD_CLOEXEC = 0o2000000
+_TFD_TIMER_ABSTIME = 1
+
+
 class PreciseTimer:
     """Calls callbacks on the event loop at ``time.monotonic()`` instants, to ~0.1 ms.
 
-    One daemon thread waits on a condition variable for the earliest deadline
-    and hands what is due to the loop with ``call_soon_threadsafe``.
+    A Linux timerfd (armed for the earliest deadline, absolute, in nanoseconds)
+    is watched by the loop like a socket: the loop wakes when it fires, however
+    coarse its own timeouts are, with no thread to hand over to.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
-        self._cond = threading.Condition()
-        self._stopped = False
-        self._thread = threading.Thread(target=self._run, name="vgkit-relay-timer", daemon=True)
-        self._thread.start()
+        self._libc = ctypes.CDLL(None, use_errno=True)
+        self._fd = self._libc.timerfd_create(_CLOCK_MONOTONIC, _TFD_NONBLOCK | _TFD_CLOEXEC)
+        if self._fd < 0:
+            errno = ctypes.get_errno()
+            raise OSError(errno, f"timerfd_create: {os.strerror(errno)}")
+        self._armed_at: float | None = None
+        loop.add_reader(self._fd, self._fire)
 
     def call_at(self, when: float, callback: Callable[[], None]) -> None:
-        with self._cond:
-            entry = (when, next(self._seq), callback)
-            heapq.heappush(self._heap, entry)
-            if self._heap[0] is entry:
-                self._cond.notify()
+        entry = (when, next(self._seq), callback)
+        heapq.heappush(self._heap, entry)
+        if self._heap[0] is entry:
+            self._arm(when)
+
+    def _arm(self, when: float) -> None:
+        if self._armed_at is not None and self._armed_at <= when:
+            return
+        self._armed_at = when
+        when = max(when, 1e-9)  # zero would disarm the timer
+        spec = _Itimerspec()
+        spec.it_value.tv_sec = int(when)
+        spec.it_value.tv_nsec = int((when - int(when)) * 1e9)
+        if self._libc.timerfd_settime(self._fd, _TFD_TIMER_ABSTIME, ctypes.byref(spec), None):
+            errno = ctypes.get_errno()
+            raise OSError(errno, f"timerfd_settime: {os.strerror(errno)}")
+
+    def _fire(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            os.read(self._fd, 8)
+        self._armed_at = None
+        now = time.monotonic() + SLACK
+        due: list[Callable[[], None]] = []
+        while self._heap and self._heap[0][0] <= now:
+            due.append(heapq.heappop(self._heap)[2])
+        if self._heap:
+            self._arm(self._heap[0][0])
+        _fire(due)
 
     def stop(self) -> None:
-        with self._cond:
-            self._stopped = True
-            self._cond.notify()
-
-    def _run(self) -> None:
-        with self._cond:
-            while not self._stopped:
-                if not self._heap:
-                    self._cond.wait()
-                    continue
-                wait = self._heap[0][0] - time.monotonic()
-                if wait > SLACK:
-                    self._cond.wait(wait)
-                    continue
-                now = time.monotonic() + SLACK
-                due: list[Callable[[], None]] = []
-                while self._heap and self._heap[0][0] <= now:
-                    due.append(heapq.heappop(self._heap)[2])
-                with contextlib.suppress(RuntimeError):  # the loop closed under us
-                    self._loop.call_soon_threadsafe(_fire, due)
+        self._loop.remove_reader(self._fd)
+        os.close(self._fd)
 
 
 def _fire(callbacks: list[Callable[[], None]]) -> None:

@@ -15,6 +15,14 @@ Scripts without an event loop use ``with ServeProcess(...)``, or ``start_sync``
 and ``close``.
 A child that fails to start raises ``ServeError`` with the last lines it wrote
 to stderr.
+
+On another host of the network lab (``vgkit.netlab``): ``host`` is the address
+to bind (a throwaway certificate names it), ``launcher`` the command that starts
+the child there (``lab.command("agents", [])``) and ``probe`` a context manager
+the health checks run in (``lambda: lab.inside("client")``)::
+
+    ServeProcess(["topic_analysis"], host=lab.address("agents"),
+                 launcher=lab.command("agents", []), probe=lambda: lab.inside("client"))
 """
 
 from __future__ import annotations
@@ -31,7 +39,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from vgkit.a2a.tls import client_context, self_signed
@@ -67,6 +76,9 @@ class ServeProcess(AsyncResource):
         tls: bool = False,
         args: Sequence[str] = (),
         start_timeout: float = DEFAULT_START_TIMEOUT,
+        host: str = "127.0.0.1",
+        launcher: Sequence[str] = (),
+        probe: Callable[[], AbstractContextManager[object]] | None = None,
     ) -> None:
         if workers < 1:
             raise ServeError(f"workers must be at least 1, not {workers}")
@@ -77,7 +89,7 @@ class ServeProcess(AsyncResource):
         """The exit status of the last child, once it was stopped."""
         self._dir: Path | None = None
         self._endpoints: dict[str, list[str]] = {}
-        argv = ["--free-ports", "--workers", str(workers), "--loop", loop]
+        argv = ["--free-ports", "--workers", str(workers), "--loop", loop, "--host", host]
         for agent in self.agents:
             argv += ["--agent", agent]
         if cost is not None:
@@ -87,6 +99,9 @@ class ServeProcess(AsyncResource):
         if embedded_orchestrator:
             argv.append("--embedded-orchestrator")
         self.tls = tls
+        self.host = host
+        self.launcher = list(launcher)
+        self.probe = probe
         self.ca_file: str | None = None
         """The certificate clients trust the child with (``tls=True``, once started)."""
         self.argv = [*argv, *args]
@@ -123,15 +138,15 @@ class ServeProcess(AsyncResource):
         argv = list(self.argv)
         context = None
         if self.tls:
-            made = self_signed(self._dir / "tls")
+            made = self_signed(self._dir / "tls", hosts=_names(self.host))
             self.ca_file = made.cert_file
             argv += ["--tls-cert", made.cert_file, "--tls-key", made.key_file]
             context = client_context(made.cert_file)
         stderr = (self._dir / "stderr.txt").open("wb")
         # -P: the child's sys.path does not start with the working directory, so a
         # folder that holds a vgkit/ directory cannot shadow the installed package.
-        command = [sys.executable, "-P", "-c", "from vgkit.cli import run; run()", "serve",
-                   *argv, "--write-agents", str(agents_file)]  # fmt: skip
+        command = [*self.launcher, sys.executable, "-P", "-c", "from vgkit.cli import run; run()",
+                   "serve", *argv, "--write-agents", str(agents_file)]  # fmt: skip
         with stderr:
             self.proc = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr
@@ -143,13 +158,19 @@ class ServeProcess(AsyncResource):
                 time.sleep(0.05)
             self._endpoints = endpoints
             for urls in self._endpoints.values():
-                while not _healthy(urls[0], context):
+                while not self._healthy(urls[0], context):
                     self._check_alive(deadline)
                     time.sleep(0.05)
         except BaseException:
             self.close()
             raise
         return self.endpoints()
+
+    def _healthy(self, url: str, context: ssl.SSLContext | None) -> bool:
+        if self.probe is None:
+            return _healthy(url, context)
+        with self.probe():  # from where the child's address is reachable
+            return _healthy(url, context)
 
     def _check_alive(self, deadline: float) -> None:
         assert self.proc is not None
@@ -212,6 +233,12 @@ class ServeProcess(AsyncResource):
         if proc is not None and proc.poll() is None:
             with contextlib.suppress(OSError):
                 proc.kill()
+
+
+def _names(host: str) -> tuple[str, ...]:
+    """What a throwaway certificate for a server bound to ``host`` must name."""
+    loopback = ("127.0.0.1", "localhost")
+    return loopback if host in loopback else (host, *loopback)
 
 
 def _read_agents(path: Path) -> dict[str, list[str]]:
