@@ -14,7 +14,7 @@ is reached by namespace, each listing its public names in its ``__all__``:
 ``vgkit.agents`` (backends, agent specs, cost model), ``vgkit.cache``,
 ``vgkit.client``, ``vgkit.serve``, ``vgkit.queue``, ``vgkit.loadtest``,
 ``vgkit.tuning``, ``vgkit.reports``, ``vgkit.experiments``, ``vgkit.plots``,
-``vgkit.dashboard``, ``vgkit.claims``, ``vgkit.video`` (rendering),
+``vgkit.dashboard``, ``vgkit.claims``, ``vgkit.video`` (rendering), ``vgkit.netlab``,
 ``vgkit.executors`` and ``vgkit.scheduler``. ``import vgkit`` loads the
 embedded pipeline only; those namespaces (and aiohttp, redis, pandas) load
 when first used, as
@@ -52,8 +52,8 @@ __all__ = [
 #: Namespaces ``vgkit.NAME`` imports on first use (the others load with ``import vgkit``).
 _LAZY_NAMESPACES = frozenset(
     {
-        "cache", "claims", "client", "dashboard", "experiments", "loadtest", "plots",
-        "queue", "reports", "serve", "tuning", "video",
+        "cache", "claims", "client", "dashboard", "experiments", "loadtest", "netlab",
+        "plots", "queue", "reports", "serve", "tuning", "video",
     }
 )  # fmt: skip
 
