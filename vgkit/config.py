@@ -18,6 +18,8 @@ public helpers fill unset arguments from :func:`settings`. Variables:
 - ``VGKIT_NOTEBOOKS_DIR``: the notebooks ``vgkit report`` runs (the project's ``notebooks/``).
 - ``VGKIT_DATA_DIR``: workloads such as ``topics.csv`` (the project's ``data/``).
 - ``VGKIT_LOG_LEVEL``: level of the ``vgkit`` logger (``WARNING``).
+- ``CI``: ``true`` in continuous integration; parts that need something this machine
+  may lack (the network lab's root, iproute2, nftables) must run there, not skip.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class Settings:
     notebooks_dir: Path = PROJECT_ROOT / "notebooks"
     data_dir: Path = PROJECT_ROOT / "data"
     log_level: str = "WARNING"
+    ci: bool = False
 
     def as_dict(self) -> dict[str, object]:
         """Settings with secrets masked, for reports and ``--debug`` output."""
@@ -120,4 +123,5 @@ def settings(env: Mapping[str, str] | None = None) -> Settings:
         notebooks_dir=Path(text("VGKIT_NOTEBOOKS_DIR") or PROJECT_ROOT / "notebooks"),
         data_dir=Path(text("VGKIT_DATA_DIR") or PROJECT_ROOT / "data"),
         log_level=(text("VGKIT_LOG_LEVEL") or "WARNING").upper(),
+        ci=(text("CI") or "").lower() in {"1", "true", "yes"},
     )

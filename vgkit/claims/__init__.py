@@ -42,6 +42,7 @@ from vgkit.claims.events import measure_events
 from vgkit.claims.observability import EXPECTED_FAMILIES, measure_observability
 from vgkit.claims.parallel import measure_parallel
 from vgkit.claims.pool import measure_pool
+from vgkit.claims.pool_link import measure_pool_links
 from vgkit.claims.presentation import (
     Html,
     compliance_table,
@@ -81,6 +82,7 @@ __all__ = [
     "measure_observability",
     "measure_parallel",
     "measure_pool",
+    "measure_pool_links",
     "measure_sessions",
     "plot",
     "relative_spread",

@@ -30,9 +30,30 @@ __all__ = [
     "read_record",
     "remove_lab",
     "remove_stale",
+    "skip_reason",
 ]
 
 
 def available() -> bool:
     """Whether this machine can run a lab (root, iproute2, nftables)."""
     return not problems()
+
+
+def skip_reason(setting: bool | str = "auto") -> str | None:
+    """None when a lab section of a notebook or report should run; else one line saying why not.
+
+    ``setting`` is the notebook's ``netlab`` parameter: ``True`` (it must run:
+    raises ``NetlabUnavailableError`` where it cannot), ``False`` (never), or
+    ``"auto"``: when this machine can, and always under ``CI=true``.
+    """
+    from vgkit.config import settings
+
+    if setting is False or str(setting).lower() in {"false", "no", "off", "0"}:
+        return "skipped across an emulated link: netlab=False"
+    if setting is True or str(setting).lower() in {"true", "yes", "on", "1"} or settings().ci:
+        check()
+        return None
+    missing = problems()
+    if missing:
+        return f"skipped across an emulated link: the network lab needs {' and '.join(missing)}"
+    return None

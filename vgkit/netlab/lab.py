@@ -448,16 +448,22 @@ class Lab:
         """Start relays on every host when some link delays and netem cannot; update them."""
         wanted = not self.netem and any(h.link.delayed for h in self.hosts.values())
         folder = state.STATE_DIR / self.name
-        if not wanted:
-            return  # a running relay with zero delays only costs a hop; keep it
+        if not wanted and not self._relays:
+            return
+        # Relays already running stay (with zero delays a relay only costs a hop) and
+        # re-read their configuration.
         folder.mkdir(parents=True, exist_ok=True)
         starting: dict[str, subprocess.Popen[bytes]] = {}
+        reloading: dict[str, subprocess.Popen[bytes]] = {}
         for h in self.hosts.values():
             path = folder / f"relay-{h.name}.json"
             path.write_text(self._relay_config(h).to_json())
             running = self._relays.get(h.name)
             if running is not None and running.poll() is None:
                 running.send_signal(signal.SIGHUP)
+                reloading[h.name] = running
+                continue
+            if not wanted:
                 continue
             argv = [sys.executable, "-c", RELAY_MAIN, str(path)]
             errors = (folder / f"relay-{h.name}.err").open("wb")
@@ -469,23 +475,32 @@ class Lab:
                     stderr=errors,
                 )
         deadline = time.monotonic() + RELAY_START_TIMEOUT
-        for name, proc in starting.items():
-            assert proc.stdout is not None
-            while True:
-                left = deadline - time.monotonic()
-                ready, _, _ = select.select([proc.stdout], [], [], max(0.0, left))
-                line = proc.stdout.readline() if ready else b""
-                if line.strip() == b"ready":
-                    break
-                if proc.poll() is not None or left <= 0:
-                    err = (folder / f"relay-{name}.err").read_text(errors="replace").strip()
-                    proc.kill()
-                    raise NetlabError(
-                        f"the delaying relay on {name} did not start: "
-                        f"{err.splitlines()[-1] if err else 'no output'}"
-                    )
-            self._relays[name] = proc
-            system.nft(relay_script(), ns=self.hosts[name].namespace)
+        for name, proc in [*starting.items(), *reloading.items()]:
+            word = b"ready" if name in starting else b"reloaded"
+            self._expect(name, proc, word, deadline)
+            if name in starting:
+                self._relays[name] = proc
+                system.nft(relay_script(), ns=self.hosts[name].namespace)
+
+    def _expect(
+        self, name: str, proc: subprocess.Popen[bytes], word: bytes, deadline: float
+    ) -> None:
+        """Wait for the relay on ``name`` to print ``word`` (it is listening, or reloaded)."""
+        assert proc.stdout is not None
+        folder = state.STATE_DIR / self.name
+        while True:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([proc.stdout], [], [], max(0.0, left))
+            line = proc.stdout.readline() if ready else b""
+            if line.strip() == word:
+                return
+            if proc.poll() is not None or left <= 0:
+                err = (folder / f"relay-{name}.err").read_text(errors="replace").strip()
+                proc.kill()
+                raise NetlabError(
+                    f"the delaying relay on {name} did not answer: "
+                    f"{err.splitlines()[-1] if err else 'no output'}"
+                )
 
     def _save(self) -> None:
         if self._record is None:

@@ -33,7 +33,8 @@ releases run and starts them that much early.
 
 Run as ``python -m vgkit.netlab.relay CONFIG.json`` inside the host's namespace
 (the lab does this); SIGHUP re-reads the configuration (new delays apply to new
-connections), SIGTERM stops it. It prints ``ready`` once it listens.
+connections), SIGTERM stops it. It prints ``ready`` once it listens and
+``reloaded`` once it has read a new configuration.
 """
 
 from __future__ import annotations
@@ -421,6 +422,7 @@ class Relay:
     def reload(self) -> None:
         if self.config_path is not None:
             self.config = RelayConfig.load(self.config_path)
+        print("reloaded", flush=True)  # the lab waits for this before it measures anything
 
     async def serve(self, ready: Callable[[], None] | None = None) -> None:
         loop = asyncio.get_running_loop()

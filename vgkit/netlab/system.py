@@ -21,7 +21,18 @@ from pathlib import Path
 
 from vgkit.errors import NetlabError, NetlabUnavailableError
 
-__all__ = ["check", "inside", "ip", "netns_list", "netns_pids", "nft", "problems", "run", "tc"]
+__all__ = [
+    "check",
+    "inside",
+    "ip",
+    "lab_namespace",
+    "netns_list",
+    "netns_pids",
+    "nft",
+    "problems",
+    "run",
+    "tc",
+]
 
 log = logging.getLogger("vgkit.netlab")
 
@@ -94,6 +105,18 @@ def netns_pids(name: str) -> list[int]:
     """Processes running in namespace ``name``."""
     out = run(["ip", "netns", "pids", name], check=False)
     return [int(tok) for tok in out.split() if tok.isdigit()]
+
+
+def lab_namespace() -> str | None:
+    """The lab namespace (``vgkit-*``) this thread is in, or None (the machine's own)."""
+    try:
+        here = Path("/proc/thread-self/ns/net").stat().st_ino
+        for path in NETNS_DIR.glob("vgkit-*"):
+            if path.stat().st_ino == here:
+                return path.name
+    except OSError:
+        return None
+    return None
 
 
 @functools.cache
