@@ -47,9 +47,11 @@ async def test_the_pooling_claim_across_a_link(netlab_ready: None) -> None:
     assert row.section == "Connection Pooling" and "across a 20ms link, http" in row.metric
     assert row.baseline_label == "a new TCP connection per request, same link"
     assert row.baseline is not None and row.measured > 0 and row.baseline > 0
-    # Ten users, one round trip per pooled request, two per new connection.
-    assert row.measured <= 10 / 0.020 * 1.05
-    assert row.baseline <= 10 / 0.040 * 1.05
+    # Ten users, one round trip per pooled request, two per new connection: the link caps
+    # both (40 requests are few, so the load test's window is short; hence the margin).
+    assert row.measured <= 10 / 0.020 * 1.25
+    assert row.baseline <= 10 / 0.040 * 1.25
+    assert row.ratio is not None and row.ratio > 1.2
     assert "round trip measured" in row.notes
 
 
