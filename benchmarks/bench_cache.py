@@ -45,15 +45,16 @@ import redis.asyncio as aioredis
 
 from benchmarks._common import Row, row
 from vgkit.cache import (
-    CodecOptions,
-    DiskOptions,
+    CodecConfig,
+    DiskConfig,
     DiskTier,
     LayeredCache,
-    RedisOptions,
+    RedisConfig,
     RedisTier,
     TemplateCache,
 )
 from vgkit.cache.codec import Codec
+from vgkit.cache.counters import stats_for
 from vgkit.cache.policy import CachePolicy
 from vgkit.metrics import MetricsRegistry
 
@@ -130,11 +131,11 @@ async def l1_rows(quick: bool) -> list[Row]:
     directory = Path(tempfile.mkdtemp(prefix="bench-cache-l1-"))
     try:
         prefix = "vgkit-bench:"
-        cache = LayeredCache(prefix=prefix, metrics=MetricsRegistry())
-        cache.l1 = DiskTier(
-            DiskOptions(directory=directory / "vgkit"), stats=cache.stats, prefix=prefix
+        registry = MetricsRegistry()
+        l1 = DiskTier(
+            DiskConfig(directory=directory / "vgkit"), stats=stats_for(registry), prefix=prefix
         )
-        cache.locks.l1 = cache.l1
+        cache = LayeredCache(l1=l1, prefix=prefix, metrics=registry)
         raw = diskcache.Cache(str(directory / "raw"))
         keys = [cache.key("script", "tiktok", f"k{i}") for i in range(256)]
         for i, key in enumerate(keys):
@@ -169,11 +170,10 @@ async def l1_rows(quick: bool) -> list[Row]:
 async def redis_rows(quick: bool) -> list[Row]:
     prefix = f"vgkit-bench:{uuid.uuid4().hex[:8]}:"
     registry = MetricsRegistry()
-    cache = LayeredCache(prefix=prefix, metrics=registry)
-    cache.l2 = RedisTier(
-        RedisOptions(url=REDIS_URL, op_timeout=2.0), stats=cache.stats, prefix=prefix
+    l2 = RedisTier(
+        RedisConfig(url=REDIS_URL, op_timeout=2.0), stats=stats_for(registry), prefix=prefix
     )
-    cache.locks.l2 = cache.l2
+    cache = LayeredCache(l2=l2, prefix=prefix, metrics=registry)
     raw = aioredis.Redis.from_url(REDIS_URL, max_connections=64)
     keys = [cache.key("script", "tiktok", f"k{i}") for i in range(256)]
     raw_keys = [f"{prefix}raw:{i}" for i in range(256)]
@@ -291,14 +291,14 @@ async def miss_rows(quick: bool) -> list[Row]:
     """A read-through miss (compute once across processes) against the same steps by hand."""
     directory = Path(tempfile.mkdtemp(prefix="bench-cache-miss-"))
     prefix = f"vgkit-bench:{uuid.uuid4().hex[:8]}:"
-    cache = LayeredCache(prefix=prefix, metrics=MetricsRegistry())
-    cache.l1 = DiskTier(
-        DiskOptions(directory=directory / "vgkit"), stats=cache.stats, prefix=prefix
+    registry = MetricsRegistry()
+    stats = stats_for(registry)
+    cache = LayeredCache(
+        l1=DiskTier(DiskConfig(directory=directory / "vgkit"), stats=stats, prefix=prefix),
+        l2=RedisTier(RedisConfig(url=REDIS_URL, op_timeout=2.0), stats=stats, prefix=prefix),
+        prefix=prefix,
+        metrics=registry,
     )
-    cache.l2 = RedisTier(
-        RedisOptions(url=REDIS_URL, op_timeout=2.0), stats=cache.stats, prefix=prefix
-    )
-    cache.locks.l1, cache.locks.l2 = cache.l1, cache.l2
     raw = aioredis.Redis.from_url(REDIS_URL)
     disk = diskcache.Cache(str(directory / "raw"))
     release = raw.register_script(_RELEASE)
@@ -354,11 +354,11 @@ async def miss_rows(quick: bool) -> list[Row]:
 
 
 async def compression_rows() -> list[Row]:
-    from vgkit.cache.dictionaries import training_samples
+    from scripts.train_dictionaries import training_samples
 
     samples = (await training_samples(UNSEEN_TOPICS))["storyboard"]
     codec = Codec(CachePolicy().codec)
-    zlib_codec = Codec(CodecOptions(compression="zlib"))
+    zlib_codec = Codec(CodecConfig(compression="zlib"))
     ours = sum(len(codec.encode(orjson.loads(s), kind="storyboard")[0]) for s in samples)
     base = sum(len(zlib.compress(s, 6)) for s in samples)
     with_header = sum(

@@ -1,6 +1,7 @@
 """Shared fixtures: a real Redis (shared server, private key prefix), private
-Redis servers that a test may kill, free loopback ports, and the local language
-model (one ``vgkit llm serve`` per test session)."""
+Redis servers that a test may kill, free loopback ports, layered caches on real
+temp directories (``make_cache``), and the local language model (one ``vgkit llm
+serve`` per test session)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,19 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 
+from vgkit.breaker import BreakerConfig
+from vgkit.cache import DiskConfig, DiskTier, LayeredCache, RedisConfig, RedisTier
+from vgkit.cache.counters import stats_for
+from vgkit.cache.policy import CachePolicy
+from vgkit.metrics import MetricsRegistry
 from vgkit.queue.persistence import warned_servers
 
 REDIS_URL = os.environ.get("VGKIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -202,3 +209,44 @@ def redis_process(tmp_path: Path) -> Iterator[RedisProcess]:
     server.start()
     yield server
     server.kill()
+
+
+MakeCache = Callable[..., LayeredCache]
+
+
+@pytest.fixture
+async def make_cache(tmp_path: Path) -> AsyncIterator[MakeCache]:
+    """Build layered caches (own L1 directory each, own metrics); closed afterwards.
+
+    ``redis``: a Redis URL for L2 (None: L1 only); ``l1=False``: L2 only; the
+    rest are :class:`RedisConfig` fields (``breaker`` among them).
+    """
+    made: list[LayeredCache] = []
+
+    def build(
+        *,
+        redis: str | None = None,
+        prefix: str = "vgkit-test:",
+        l1: bool = True,
+        policy: CachePolicy | None = None,
+        breaker: BreakerConfig | None = None,
+        **redis_config: Any,
+    ) -> LayeredCache:
+        registry = MetricsRegistry()
+        stats = stats_for(registry)
+        local = shared = None
+        if l1:
+            directory = tmp_path / f"l1-{len(made)}"
+            local = DiskTier(DiskConfig(directory=directory), stats=stats, prefix=prefix)
+        if redis is not None:
+            if breaker is not None:
+                redis_config["breaker"] = breaker
+            config = RedisConfig(url=redis, **redis_config)
+            shared = RedisTier(config, stats=stats, prefix=prefix)
+        cache = LayeredCache(l1=local, l2=shared, prefix=prefix, policy=policy, metrics=registry)
+        made.append(cache)
+        return cache
+
+    yield build
+    for cache in made:
+        await cache.aclose()

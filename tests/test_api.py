@@ -40,7 +40,7 @@ def test_all_is_honest() -> None:
     modules = {n for n in public if isinstance(getattr(vgkit, n), ModuleType)}
     assert public - modules == set(vgkit.__all__) - {"__version__"}
     with pytest.raises(AttributeError, match="no attribute 'CacheIntegration'"):
-        vgkit.CacheIntegration  # type: ignore[attr-defined]  # noqa: B018 - now vgkit.cache's
+        vgkit.CacheIntegration  # type: ignore[attr-defined]  # noqa: B018 - now vgkit.plan_cache's
 
 
 def test_namespaces_load_on_first_use_and_not_on_import() -> None:
@@ -54,7 +54,7 @@ def test_namespaces_load_on_first_use_and_not_on_import() -> None:
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.splitlines()
-    assert out == ["[]", "vgkit.tuning.candidate vgkit.cache", "True True"]
+    assert out == ["[]", "vgkit.tuning.candidate vgkit.cache.factory", "True True"]
 
 
 def test_generate_in_a_plain_script() -> None:

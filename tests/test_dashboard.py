@@ -11,14 +11,15 @@ from matplotlib.figure import Figure
 
 from vgkit import Orchestrator, VideoRequest
 from vgkit.agents import SPECS, A2ABackend
-from vgkit.cache import CacheIntegration, LayeredCache
-from vgkit.cache.disk import DiskOptions, DiskTier
-from vgkit.cache.redis import RedisOptions, RedisTier
-from vgkit.cache.stats import stats_for
+from vgkit.cache import LayeredCache
+from vgkit.cache.counters import stats_for
+from vgkit.cache.disk import DiskConfig, DiskTier
+from vgkit.cache.redis import RedisConfig, RedisTier
 from vgkit.client import A2AClient
 from vgkit.dashboard import PANELS, Dashboard, draw, panel_frames, read_figures
 from vgkit.loadtest import LoadProgress, LoadTest, NoopTarget, Workload
 from vgkit.metrics import MetricsRegistry
+from vgkit.plan_cache import CacheIntegration
 from vgkit.queue import LocalJobQueue, Worker, WorkerConfig
 from vgkit.serve import ServeConfig, start_cluster
 
@@ -202,8 +203,8 @@ async def test_an_l2_hit_after_an_l1_miss_counts_as_one_hit(
     def layered(directory: Path) -> LayeredCache:
         stats = stats_for(registry)
         return LayeredCache(
-            l1=DiskTier(DiskOptions(directory=directory), stats=stats, prefix=key_prefix),
-            l2=RedisTier(RedisOptions(url=redis_url), stats=stats, prefix=key_prefix),
+            l1=DiskTier(DiskConfig(directory=directory), stats=stats, prefix=key_prefix),
+            l2=RedisTier(RedisConfig(url=redis_url), stats=stats, prefix=key_prefix),
             prefix=key_prefix,
             metrics=registry,
         )

@@ -364,9 +364,9 @@ async def template_learning(
     import pandas as pd
 
     from vgkit.agents.template import TemplateBackend
-    from vgkit.cache.integration import plan_template_ids
     from vgkit.cache.templates import TemplateCache
     from vgkit.orchestrator import Orchestrator
+    from vgkit.plan_cache import plan_template_ids
 
     if rounds < 2 or not topics:
         raise InvalidRequestError("template learning needs at least 2 rounds and one topic")

@@ -16,15 +16,17 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from vgkit.cache import BreakerConfig, CacheIntegration, LayeredCache
+from vgkit.breaker import BreakerConfig
+from vgkit.cache import LayeredCache, RedisTier, open_cache
 from vgkit.config import Settings
 from vgkit.metrics import MetricsRegistry
+from vgkit.plan_cache import CacheIntegration
 
 
 def _cache(args: dict[str, Any], **redis_options: Any) -> LayeredCache:
     config = Settings(cache_dir=Path(args["l1"]), key_prefix=args["prefix"])
-    return LayeredCache.from_settings(
-        config, redis_url=args["redis"], metrics=MetricsRegistry(), redis_options=redis_options
+    return open_cache(
+        config, redis_url=args["redis"], metrics=MetricsRegistry(), redis_config=redis_options
     )
 
 
@@ -84,7 +86,7 @@ async def generate_through_outage(args: dict[str, Any]) -> dict[str, Any]:
     runs = ok = 0
     stop = Path(args["stop"])
     states: list[str] = []
-    assert cache.l2 is not None
+    assert isinstance(cache.l2, RedisTier)
     cache.l2.breaker.on_change = states.append
     async with integration:
         while not stop.exists() or runs < 3:  # noqa: ASYNC240 - a cheap stat per plan

@@ -8,7 +8,7 @@ import zlib
 import orjson
 import pytest
 
-from vgkit.cache.codec import HEADER_SIZE, Codec, CodecOptions, CorruptEntry, is_entry
+from vgkit.cache.codec import HEADER_SIZE, Codec, CodecConfig, CorruptEntry, is_entry
 from vgkit.cache.dictionaries import dictionary_id, shipped_dictionaries
 from vgkit.errors import CacheError
 
@@ -30,7 +30,7 @@ VALUE = {"scenes": [{"index": i, "title": f"Scene {i}", "mood": "calm"} for i in
     ],
 )
 def test_round_trip_names_the_codec_in_the_header(compression, kind, codec_nibble) -> None:
-    codec = Codec(CodecOptions(compression=compression))
+    codec = Codec(CodecConfig(compression=compression))
     data, raw = codec.encode(VALUE, kind=kind, expires_at=1234.5, cost=2.25)
     assert data[0] == 0xA0 | codec_nibble and is_entry(data)
     assert raw == len(orjson.dumps(VALUE))
@@ -41,7 +41,7 @@ def test_round_trip_names_the_codec_in_the_header(compression, kind, codec_nibbl
 
 
 def test_zlib_is_level_6_above_one_kib_and_raw_below() -> None:
-    codec = Codec(CodecOptions(compression="zlib"))
+    codec = Codec(CodecConfig(compression="zlib"))
     big, _ = codec.encode(VALUE)
     assert big[HEADER_SIZE:] == zlib.compress(orjson.dumps(VALUE), 6)
     small, _ = codec.encode({"a": 1})
@@ -49,7 +49,7 @@ def test_zlib_is_level_6_above_one_kib_and_raw_below() -> None:
 
 
 async def test_the_dictionary_beats_zlib_on_storyboards_of_an_unseen_topic() -> None:
-    from vgkit.cache.dictionaries import training_samples
+    from scripts.train_dictionaries import training_samples
 
     samples = (await training_samples(("Knitting a scarf from scratch",)))["storyboard"]
     values = [orjson.loads(s) for s in samples]
@@ -82,7 +82,7 @@ def test_corrupt_bytes_raise_corrupt_entry(name: str) -> None:
 
 def test_bad_options_and_unserialisable_values_are_cache_errors() -> None:
     with pytest.raises(CacheError, match="unknown compression 'lz4'"):
-        CodecOptions(compression="lz4")  # type: ignore[arg-type]
+        CodecConfig(compression="lz4")  # type: ignore[arg-type]
     with pytest.raises(CacheError, match="JSON-serialisable"):
         Codec().encode({"x": object()})
 
@@ -95,7 +95,7 @@ def test_shipped_dictionaries_have_their_fixed_ids() -> None:
 
 
 async def test_training_is_reproducible_for_a_kind() -> None:
-    from vgkit.cache.dictionaries import train_dictionaries, training_samples
+    from scripts.train_dictionaries import train_dictionaries, training_samples
 
     samples = await training_samples()
     retrained = train_dictionaries({"cta": samples["cta"]})["cta"]

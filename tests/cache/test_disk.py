@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from vgkit.cache import DiskOptions, DiskTier
-from vgkit.cache.stats import CacheStats
+from vgkit.cache import DiskConfig, DiskTier
+from vgkit.cache.counters import CacheStats
 
 
 @pytest.fixture
 async def tier(tmp_path: Path) -> AsyncIterator[DiskTier]:
-    disk = DiskTier(DiskOptions(directory=tmp_path / "l1"), stats=CacheStats(), prefix="t:")
+    disk = DiskTier(DiskConfig(directory=tmp_path / "l1"), stats=CacheStats(), prefix="t:")
     yield disk
     await disk.aclose()
 

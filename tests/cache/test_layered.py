@@ -8,8 +8,8 @@ import time
 import pytest
 import redis.asyncio as aioredis
 
-from tests.cache.conftest import MakeCache
-from vgkit.cache import CachePolicy
+from tests.conftest import MakeCache
+from vgkit.cache import CachePolicy, DiskTier, RedisTier
 from vgkit.cache.codec import is_entry
 from vgkit.errors import CacheError
 
@@ -24,7 +24,7 @@ async def test_l2_hit_is_promoted_to_l1_with_its_remaining_ttl(
     key = writer.key("script", "tiktok", "abc")
     await writer.set(key, {"text": "hello"}, ttl=30)
     await asyncio.sleep(1.0)
-    assert reader.l1 is not None and not reader.l1.contains(key)
+    assert isinstance(reader.l1, DiskTier) and not reader.l1.contains(key)
     found = await reader.lookup(key)
     assert found is not None and found[1] == "l2" and found[0].value == {"text": "hello"}
     await reader.drain()
@@ -42,7 +42,7 @@ async def test_ttls_are_honoured_in_both_tiers(
     cache = make_cache(redis=redis_url, prefix=key_prefix)
     key = cache.key("timing", "youtube", "short")
     await cache.set(key, [1, 2, 3], ttl=0.4)
-    assert cache.l2 is not None and cache.l1 is not None
+    assert isinstance(cache.l2, RedisTier) and cache.l1 is not None
     assert 0 < (await cache.l2.pttl(key) or 0) <= 0.4
     assert await cache.get(key) == [1, 2, 3]
     await asyncio.sleep(0.5)
@@ -54,7 +54,7 @@ async def test_policy_ttls_follow_kind_and_platform(
     make_cache: MakeCache, redis_url: str, key_prefix: str
 ) -> None:
     cache = make_cache(redis=redis_url, prefix=key_prefix)
-    assert cache.l2 is not None
+    assert isinstance(cache.l2, RedisTier)
     for kind, platform, ttl in (
         ("script", "youtube", 7200),
         ("script", "tiktok", 3600),
@@ -180,7 +180,7 @@ async def test_concurrent_gets_are_batched_into_mget(
     cache = make_cache(redis=redis_url, prefix=key_prefix, l1=False)
     keys = [cache.key("script", "tiktok", f"b{i}") for i in range(64)]
     await cache.set_many({k: i for i, k in enumerate(keys)})
-    assert cache.l2 is not None
+    assert isinstance(cache.l2, RedisTier)
     sent: list[int] = []
     original = cache.l2.client.mget
 
@@ -214,7 +214,7 @@ async def test_l1_only_cache_locks_on_disk(make_cache: MakeCache, tmp_path) -> N
     cache = make_cache()
     key = cache.key("script", "tiktok", "local")
     lock = await cache.locks.try_acquire(key)
-    assert lock is not None and lock[0] == "l1"
+    assert lock is not None and lock[0] == "local"
     assert await cache.locks.try_acquire(key) is None
     await cache.locks.release(key, lock)
     assert (await cache.get_or_compute(key, _const(3))).value == 3
@@ -241,12 +241,12 @@ async def test_early_refresh_recomputes_a_hot_key_before_expiry(make_cache: Make
 async def test_a_long_computation_keeps_its_lease_and_a_dead_holder_loses_it(
     make_cache: MakeCache, redis_url: str, key_prefix: str
 ) -> None:
-    from vgkit.cache.locks import LockOptions
+    from vgkit.cache.locks import LockConfig
 
-    lease = LockOptions(ttl=0.3, wait=5.0)
+    lease = LockConfig(ttl=0.3, wait=5.0)
     first = make_cache(redis=redis_url, prefix=key_prefix)
     second = make_cache(redis=redis_url, prefix=key_prefix)
-    first.locks.options = second.locks.options = lease
+    first.locks.config = second.locks.config = lease
     key = first.key("script", "tiktok", "lease")
     calls: list[str] = []
 
@@ -354,7 +354,7 @@ async def test_the_lock_round_trip_answers_with_a_value_stored_meanwhile(
     reader = make_cache(redis=redis_url, prefix=key_prefix)
     key = writer.key("script", "tiktok", "meanwhile")
     held, data, peeked = await reader.locks.try_acquire_peek(key)
-    assert held is not None and held[0] == "l2" and data is None and peeked
+    assert held is not None and held[0] == "shared" and data is None and peeked
     await reader.locks.release(key, held)
     await writer.set(key, {"v": 2})
     # Stored after the reader's lookup: the lock script returns the value instead of the lock.

@@ -13,8 +13,7 @@ import orjson
 import pytest
 import redis
 
-from tests.cache.conftest import MakeCache
-from tests.conftest import RedisProcess
+from tests.conftest import MakeCache, RedisProcess
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]

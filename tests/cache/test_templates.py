@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from tests.cache.conftest import MakeCache
+from tests.conftest import MakeCache
 from vgkit.cache import TemplateCache
 from vgkit.errors import TemplateError
 from vgkit.templates import default_library

@@ -27,7 +27,7 @@ from vgkit.queue.worker import WorkerConfig
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 #: Families the worker's /metrics must have: agents, runs, quality, queue, and the layered
-#: cache it runs with by default (vgkit.cache.stats).
+#: cache it runs with by default (vgkit.cache.counters).
 WORKER_FAMILIES = {
     **FAMILIES,
     "vgkit_cache_hits": "counter",

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from vgkit import VideoRequest
-from vgkit.cache.trace import record_trace
 from vgkit.tuning import Candidate, EntryProfile, Trace, areplay, simulate
+from vgkit.tuning.trace import record_trace
 
 REQUEST = VideoRequest(topic="How tides work", platforms=["tiktok"])
 KINDS_TTL = ("topic", "hooks", "script", "timing", "storyboard", "cta", "result", "quality")

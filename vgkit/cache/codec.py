@@ -45,7 +45,7 @@ __all__ = [
     "DEFAULT_ZLIB_LEVEL",
     "DEFAULT_ZSTD_LEVEL",
     "Codec",
-    "CodecOptions",
+    "CodecConfig",
     "CorruptEntry",
     "is_entry",
 ]
@@ -78,7 +78,7 @@ def is_entry(data: bytes) -> bool:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CodecOptions:
+class CodecConfig:
     """How values are compressed.
 
     ``compression``: ``auto`` (zstd with the kind's dictionary where one exists,
@@ -121,10 +121,10 @@ class Codec:
 
     def __init__(
         self,
-        options: CodecOptions | None = None,
+        config: CodecConfig | None = None,
         dictionaries: Mapping[str, zstandard.ZstdCompressionDict] | None = None,
     ) -> None:
-        self.options = options or CodecOptions()
+        self.config = config or CodecConfig()
         if dictionaries is None:
             from vgkit.cache.dictionaries import shipped_dictionaries
 
@@ -138,7 +138,7 @@ class Codec:
         cache: dict[int, zstandard.ZstdCompressor] = self._local.__dict__.setdefault("c", {})
         comp = cache.get(dict_id)
         if comp is None:
-            level = self.options.zstd_level
+            level = self.config.zstd_level
             if dict_id:
                 comp = zstandard.ZstdCompressor(level=level, dict_data=self._by_id[dict_id])
             else:
@@ -165,11 +165,11 @@ class Codec:
 
     def choose(self, kind: str, size: int) -> tuple[int, int]:
         """``(codec, dictionary id)`` for a value of ``kind`` whose JSON is ``size`` bytes."""
-        mode = self.options.compression
+        mode = self.config.compression
         dictionary = self.dictionaries.get(kind) if mode == "auto" else None
-        if dictionary is not None and size >= self.options.dict_threshold:
+        if dictionary is not None and size >= self.config.dict_threshold:
             return ZSTD_DICT, dictionary.dict_id()
-        if mode == "none" or size < self.options.threshold:
+        if mode == "none" or size < self.config.threshold:
             return RAW, 0
         return (ZLIB, 0) if mode == "zlib" else (ZSTD, 0)
 
@@ -186,13 +186,13 @@ class Codec:
         """``(L1 bytes, L2 bytes, JSON size)``: L1 keeps small entries uncompressed."""
         raw = self._dumps(value)
         shared = self._pack(raw, *self.choose(kind, len(raw)), expires_at, cost)
-        if shared[0] == FORMAT | RAW or len(raw) >= self.options.l1_threshold:
+        if shared[0] == FORMAT | RAW or len(raw) >= self.config.l1_threshold:
             return shared, shared, len(raw)
         return self._pack(raw, RAW, 0, expires_at, cost), shared, len(raw)
 
     def localize(self, data: bytes, entry: Entry) -> bytes:
         """An L2 entry as L1 keeps it (uncompressed when small); ``data`` must decode."""
-        if data[0] == FORMAT | RAW or entry.raw_bytes >= self.options.l1_threshold:
+        if data[0] == FORMAT | RAW or entry.raw_bytes >= self.config.l1_threshold:
             return data
         return self._pack(orjson.dumps(entry.value), RAW, 0, entry.expires_at, entry.cost)
 
@@ -207,7 +207,7 @@ class Codec:
         self, raw: bytes, codec: int, dict_id: int, expires_at: float | None, cost: float
     ) -> bytes:
         if codec == ZLIB:
-            payload = zlib.compress(raw, self.options.zlib_level)
+            payload = zlib.compress(raw, self.config.zlib_level)
         elif codec in (ZSTD, ZSTD_DICT):
             payload = self._compressor(dict_id).compress(raw)
         else:

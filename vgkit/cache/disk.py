@@ -32,10 +32,10 @@ import diskcache
 import orjson
 
 from vgkit.cache.base import parse_key
-from vgkit.cache.stats import CacheStats
+from vgkit.cache.counters import CacheStats
 from vgkit.errors import CacheError
 
-__all__ = ["DEFAULT_EVICTION_POLICY", "DiskOptions", "DiskTier"]
+__all__ = ["DEFAULT_EVICTION_POLICY", "DiskConfig", "DiskTier"]
 
 log = logging.getLogger("vgkit.cache")
 T = TypeVar("T")
@@ -49,7 +49,7 @@ _ERRORS = (sqlite3.Error, diskcache.Timeout, OSError)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DiskOptions:
+class DiskConfig:
     """Where and how big the local tier is."""
 
     directory: Path
@@ -89,21 +89,21 @@ class DiskTier:
 
     name = "l1"
 
-    def __init__(self, options: DiskOptions, *, stats: CacheStats, prefix: str = "") -> None:
-        self.options = options
+    def __init__(self, config: DiskConfig, *, stats: CacheStats, prefix: str = "") -> None:
+        self.config = config
         self.stats = stats
         self.prefix = prefix
         try:
-            options.directory.mkdir(parents=True, exist_ok=True)
+            config.directory.mkdir(parents=True, exist_ok=True)
             self.cache = diskcache.Cache(
-                str(options.directory),
-                size_limit=options.size_limit,
-                eviction_policy=options.eviction_policy,
+                str(config.directory),
+                size_limit=config.size_limit,
+                eviction_policy=config.eviction_policy,
                 cull_limit=0,
             )
         except (OSError, sqlite3.Error) as exc:
             raise CacheError(
-                f"cannot open the cache directory {options.directory}: {exc}; "
+                f"cannot open the cache directory {config.directory}: {exc}; "
                 "set VGKIT_CACHE_DIR to a writable directory"
             ) from exc
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vgkit-l1")
@@ -114,7 +114,7 @@ class DiskTier:
 
     @property
     def directory(self) -> Path:
-        return self.options.directory
+        return self.config.directory
 
     def _kind(self, key: str) -> str:
         return parse_key(self.prefix, key)[0]
@@ -372,8 +372,8 @@ class DiskTier:
             "directory": str(self.directory),
             "entries": sum(1 for k in self.cache.iterkeys() if not str(k).startswith(_RESERVED)),
             "volume_bytes": self.cache.volume(),
-            "size_limit": self.options.size_limit,
-            "eviction_policy": self.options.eviction_policy,
+            "size_limit": self.config.size_limit,
+            "eviction_policy": self.config.eviction_policy,
         }
 
     async def aclose(self) -> None:

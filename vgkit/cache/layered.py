@@ -1,4 +1,8 @@
-"""The layered cache: diskcache (L1, local) in front of Redis (L2, shared).
+"""The layered cache: a local tier (L1, diskcache) in front of a shared tier (L2, Redis).
+
+The tiers are whatever implements :class:`~vgkit.cache.base.LocalTier` and
+:class:`~vgkit.cache.base.SharedTier`, given to the constructor;
+:func:`~vgkit.cache.factory.open_cache` builds the usual pair from settings.
 
 Read path: L1, then L2 (a hit there is promoted into L1 with its remaining
 TTL), then compute. A miss computes once per key across every process:
@@ -27,19 +31,27 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from pathlib import Path
 from time import perf_counter
-from typing import Any, Self
+from typing import Any
 
-from vgkit.cache.base import Entry, Lookup, build_key, kind_of, parse_key
+from vgkit.cache.base import (
+    Entry,
+    LocalTier,
+    Lookup,
+    SharedTier,
+    Tier,
+    build_key,
+    kind_of,
+    parse_key,
+)
 from vgkit.cache.codec import Codec, CorruptEntry
-from vgkit.cache.disk import DiskOptions, DiskTier
-from vgkit.cache.locks import KeyLock, LockOptions, SingleFlight
+from vgkit.cache.counters import CacheStats, stats_for
+from vgkit.cache.locks import KeyLock, LockConfig, SingleFlight
 from vgkit.cache.policy import CachePolicy
-from vgkit.cache.redis import RedisOptions, RedisTier
-from vgkit.cache.stats import CacheStats, stats_for
-from vgkit.config import DEFAULT_KEY_PREFIX, Settings, settings
+from vgkit.config import DEFAULT_KEY_PREFIX
+from vgkit.errors import CacheError
 from vgkit.metrics import MetricsRegistry, default_registry
+from vgkit.resource import AsyncResource
 
 __all__ = ["POLICY_TTL", "LayeredCache"]
 
@@ -62,22 +74,23 @@ class _Unread:
 _UNREAD = _Unread()
 
 
-class LayeredCache:
-    """Get, set, invalidate and read-through over L1 (diskcache) and L2 (Redis).
+class LayeredCache(AsyncResource):
+    """Get, set, invalidate and read-through over L1 (a local tier) and L2 (a shared one).
 
     Either tier may be absent: L1 only is the single-machine default, L2 only
     suits stateless workers. Keys are full keys (``cache.key(kind, platform,
-    digest)`` builds them); values are anything JSON can hold.
+    digest)`` builds them); values are anything JSON can hold. ``locks``
+    configures the compute-once lock; ``clock`` is wall-clock seconds (expiry).
     """
 
     def __init__(
         self,
         *,
-        l1: DiskTier | None = None,
-        l2: RedisTier | None = None,
+        l1: LocalTier | None = None,
+        l2: SharedTier | None = None,
         policy: CachePolicy | None = None,
         prefix: str = DEFAULT_KEY_PREFIX,
-        locks: LockOptions | None = None,
+        locks: LockConfig | None = None,
         metrics: MetricsRegistry | None = None,
         codec: Codec | None = None,
         clock: Callable[[], float] = time.time,
@@ -91,7 +104,7 @@ class LayeredCache:
         self.stats: CacheStats = stats_for(self.metrics)
         self.clock = clock
         self.origin = uuid.uuid4().hex
-        self.locks = KeyLock(l1=l1, l2=l2, prefix=prefix, options=locks)
+        self.locks = KeyLock(local=l1, shared=l2, prefix=prefix, config=locks)
         self._flights: SingleFlight[Lookup] = SingleFlight()
         self._refreshing: set[str] = set()
         self._background: set[asyncio.Future[Any]] = set()
@@ -101,46 +114,7 @@ class LayeredCache:
         self._started = False
         self._closed = False
 
-    @classmethod
-    def from_settings(
-        cls,
-        config: Settings | None = None,
-        *,
-        redis_url: str | None = None,
-        use_redis: bool = True,
-        directory: str | Path | None = None,
-        policy: CachePolicy | None = None,
-        metrics: MetricsRegistry | None = None,
-        redis_options: Mapping[str, Any] | None = None,
-    ) -> LayeredCache:
-        """L1 at ``VGKIT_CACHE_DIR`` (``VGKIT_CACHE_SIZE``), plus Redis at ``redis_url``
-        or ``VGKIT_REDIS_URL`` when set (and ``use_redis``); ``VGKIT_KEY_PREFIX``;
-        the TTL policy from ``VGKIT_CACHE_POLICY`` when set."""
-        cfg = config or settings()
-        if policy is None:
-            policy = CachePolicy.from_file(cfg.cache_policy) if cfg.cache_policy else CachePolicy()
-        registry = metrics if metrics is not None else default_registry()
-        stats = stats_for(registry)
-        l1 = DiskTier(
-            DiskOptions(directory=Path(directory or cfg.cache_dir), size_limit=cfg.cache_size),
-            stats=stats,
-            prefix=cfg.key_prefix,
-        )
-        url = redis_url or cfg.redis_url
-        l2 = None
-        if use_redis and url:
-            options = RedisOptions(url=url, **dict(redis_options or {}))
-            l2 = RedisTier(options, stats=stats, prefix=cfg.key_prefix)
-        return cls(l1=l1, l2=l2, policy=policy, prefix=cfg.key_prefix, metrics=registry)
-
     # -- lifecycle ---------------------------------------------------------------
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     async def start(self) -> None:
         """Subscribe to invalidations (done on first use anyway)."""
@@ -194,7 +168,7 @@ class LayeredCache:
 
     # -- reads ---------------------------------------------------------------------
 
-    def _decode(self, tier: DiskTier | RedisTier, key: str, kind: str, data: bytes) -> Entry | None:
+    def _decode(self, tier: Tier, key: str, kind: str, data: bytes) -> Entry | None:
         try:
             entry = self.codec.decode(data)
         except CorruptEntry as exc:
@@ -263,10 +237,11 @@ class LayeredCache:
             await self.start()
         out: dict[str, Any] = {}
         missing: list[str] = []
+        l1 = self.l1
         for key in keys:
             kind = kind_of(self.prefix, key)
-            data = await self.l1.get(key) if self.l1 is not None else None
-            entry = self._decode(self.l1, key, kind, data) if data is not None else None  # type: ignore[arg-type]
+            data = await l1.get(key) if l1 is not None else None
+            entry = None if l1 is None or data is None else self._decode(l1, key, kind, data)
             if entry is not None:
                 self.stats.add("hits", "l1", kind)
                 out[key] = entry.value
@@ -336,7 +311,7 @@ class LayeredCache:
         unlock: tuple[str, str] | None = None,
         behind: bool = False,
     ) -> bool:
-        """Write both tiers; True when ``unlock`` (a Redis lock) was released with the write.
+        """Write both tiers; True when ``unlock`` (a shared lock) was released with the write.
 
         Redis first: it indexes the tags of what it holds (invalidating a tag
         reads the members there and deletes them from every L1 by key), so the
@@ -422,7 +397,7 @@ class LayeredCache:
     async def _fill(
         self, key: str, fn: Callable[[], Awaitable[Any]], ttl: Any, tags: tuple[str, ...]
     ) -> Lookup:
-        deadline = time.monotonic() + self.locks.options.wait
+        deadline = time.monotonic() + self.locks.config.wait
         while True:
             # Taking a Redis lock also reads the key (the double check, same round trip).
             held, l2_data, peeked = await self.locks.try_acquire_peek(key)
@@ -449,7 +424,7 @@ class LayeredCache:
                     cost = time.perf_counter() - start
                     # Store and release in one Redis round trip; the disk write
                     # finishes behind (waiters elsewhere read Redis).
-                    unlock = self.locks.redis_unlock(key, held)
+                    unlock = self.locks.shared_unlock(key, held)
                     released = await self._store(
                         key, value, ttl, tags, cost, unlock=unlock, behind=True
                     )
@@ -505,8 +480,6 @@ class LayeredCache:
         Returns how many distinct keys were removed here.
         """
         if sum(x is not None for x in (key, tag, pattern)) != 1:
-            from vgkit.errors import CacheError
-
             raise CacheError("invalidate takes exactly one of key, tag or pattern")
         if not self._started:
             await self.start()
@@ -594,10 +567,10 @@ class LayeredCache:
     @contextlib.asynccontextmanager
     async def locked(self, key: str) -> Any:
         """Hold the cross-process lock of ``key`` (for read-modify-write of shared state)."""
-        deadline = time.monotonic() + self.locks.options.wait
+        deadline = time.monotonic() + self.locks.config.wait
         held = await self.locks.try_acquire(key)
         while held is None and time.monotonic() < deadline:
-            await asyncio.sleep(self.locks.options.poll_min)
+            await asyncio.sleep(self.locks.config.poll_min)
             held = await self.locks.try_acquire(key)
         try:
             async with self.locks.kept(key, held):

@@ -3,9 +3,12 @@
 :class:`SingleFlight` lets the first caller of a key do the work while the
 others in the same process await its result (or its exception: failures are
 shared, never cached). :class:`KeyLock` then makes the work happen once across
-processes and machines: a Redis lock (``SET NX PX`` with a random token,
-released by compare-and-delete) when Redis is reachable, otherwise a diskcache
-lock (``add`` with expiry) that covers the processes sharing one directory.
+processes and machines: the shared tier's lock (Redis: ``SET NX PX`` with a
+random token, released by compare-and-delete) when it is reachable, otherwise
+the local tier's (diskcache: ``add`` with expiry), which covers the processes
+sharing one directory. A held lock is a :data:`Held` pair: which of the two
+holds it (``"shared"``, ``"local"``, or ``"none"`` when the cache has neither)
+and the token.
 
 A lock is a lease: it expires ``ttl`` seconds after it was last renewed, and
 the holder renews it every ``ttl / 3`` while it computes (:meth:`KeyLock.kept`).
@@ -18,22 +21,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
-from vgkit.cache.disk import DiskTier
-from vgkit.cache.redis import RedisTier, new_token
+from vgkit.cache.base import LocalTier, SharedTier
 from vgkit.errors import CacheError
 
-__all__ = ["DEFAULT_LOCK_TTL", "KeyLock", "LockOptions", "SingleFlight"]
+__all__ = ["DEFAULT_LOCK_TTL", "Held", "KeyLock", "LockConfig", "SingleFlight", "new_token"]
 
 T = TypeVar("T")
 DEFAULT_LOCK_TTL = 5.0
 
+#: A lock this caller holds: where (the shared tier, the local tier, or nowhere when the
+#: cache has neither) and the token that proves it is ours.
+Held = tuple[Literal["shared", "local", "none"], str]
+
+
+def new_token() -> str:
+    """A random lock token (who holds the lock)."""
+    return uuid.uuid4().hex
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LockOptions:
+class LockConfig:
     """``ttl``: the lease, how long a lock outlives a crashed holder (a live
     holder renews it every ``ttl / 3``); ``wait``: how long a caller waits for
     another process's result before computing it anyway."""
@@ -80,80 +92,81 @@ class SingleFlight(Generic[T]):
 
 
 class KeyLock:
-    """A lock per key across processes: Redis when available, else diskcache."""
+    """A lock per key across processes: the shared tier's when reachable, else the local one's."""
 
     def __init__(
         self,
         *,
-        l1: DiskTier | None,
-        l2: RedisTier | None,
+        local: LocalTier | None,
+        shared: SharedTier | None,
         prefix: str,
-        options: LockOptions | None = None,
+        config: LockConfig | None = None,
     ) -> None:
-        self.l1 = l1
-        self.l2 = l2
+        self.local = local
+        self.shared = shared
         self.prefix = prefix
-        self.options = options or LockOptions()
+        self.config = config or LockConfig()
 
     def lock_key(self, key: str) -> str:
         return f"{self.prefix}lock:{key.removeprefix(self.prefix)}"
 
-    async def try_acquire(self, key: str) -> tuple[str, str] | None:
-        """``(backend, token)`` when this caller now holds the lock, None when another does."""
+    async def try_acquire(self, key: str) -> Held | None:
+        """The lock when this caller now holds it, None when another does."""
         token = new_token()
         lock_key = self.lock_key(key)
-        if self.l2 is not None:
-            got = await self.l2.acquire(lock_key, token, self.options.ttl)
+        if self.shared is not None:
+            got = await self.shared.acquire(lock_key, token, self.config.ttl)
             if got is not None:
-                return ("l2", token) if got else None
+                return ("shared", token) if got else None
         return await self._acquire_local(lock_key, token)
 
-    async def try_acquire_peek(self, key: str) -> tuple[tuple[str, str] | None, bytes | None, bool]:
-        """``try_acquire`` unless Redis already holds ``key``, in one round trip.
+    async def try_acquire_peek(self, key: str) -> tuple[Held | None, bytes | None, bool]:
+        """``try_acquire`` unless the shared tier already holds ``key``, in one round trip.
 
-        ``(held, Redis bytes of key, whether Redis was read)``: when Redis has
-        the value it comes back instead of the lock (held is None), so the
+        ``(held, shared bytes of key, whether the shared tier was read)``: when it
+        has the value it comes back instead of the lock (held is None), so the
         double check after acquiring needs no round trip of its own.
         """
         token = new_token()
         lock_key = self.lock_key(key)
-        if self.l2 is not None:
-            got, data = await self.l2.acquire_and_get(lock_key, token, self.options.ttl, key)
+        if self.shared is not None:
+            got, data = await self.shared.acquire_and_get(lock_key, token, self.config.ttl, key)
             if got is not None:
-                return (("l2", token) if got else None), data, True
+                return (("shared", token) if got else None), data, True
         return await self._acquire_local(lock_key, token), None, False
 
-    async def _acquire_local(self, lock_key: str, token: str) -> tuple[str, str] | None:
-        if self.l1 is not None:
-            return ("l1", token) if await self.l1.add(lock_key, token, self.options.ttl) else None
+    async def _acquire_local(self, lock_key: str, token: str) -> Held | None:
+        if self.local is not None:
+            got = await self.local.add(lock_key, token, self.config.ttl)
+            return ("local", token) if got else None
         return ("none", token)
 
-    def redis_unlock(self, key: str, held: tuple[str, str] | None) -> tuple[str, str] | None:
-        """``(lock key, token)`` when ``held`` is a Redis lock (released with a write)."""
-        if held is None or held[0] != "l2":
+    def shared_unlock(self, key: str, held: Held | None) -> tuple[str, str] | None:
+        """``(lock key, token)`` when ``held`` is a shared lock (released with a write)."""
+        if held is None or held[0] != "shared":
             return None
         return self.lock_key(key), held[1]
 
-    async def release(self, key: str, held: tuple[str, str]) -> None:
-        backend, token = held
+    async def release(self, key: str, held: Held) -> None:
+        where, token = held
         lock_key = self.lock_key(key)
-        if backend == "l2" and self.l2 is not None:
-            await self.l2.release(lock_key, token)
-        elif backend == "l1" and self.l1 is not None:
-            await self.l1.remove_if(lock_key, token)
+        if where == "shared" and self.shared is not None:
+            await self.shared.release(lock_key, token)
+        elif where == "local" and self.local is not None:
+            await self.local.remove_if(lock_key, token)
 
-    async def renew(self, key: str, held: tuple[str, str]) -> bool:
+    async def renew(self, key: str, held: Held) -> bool:
         """Extend the lease of a lock this caller holds; False when it was lost."""
-        backend, token = held
+        where, token = held
         lock_key = self.lock_key(key)
-        if backend == "l2" and self.l2 is not None:
-            return await self.l2.renew(lock_key, token, self.options.ttl)
-        if backend == "l1" and self.l1 is not None:
-            return await self.l1.renew_if(lock_key, token, self.options.ttl)
+        if where == "shared" and self.shared is not None:
+            return await self.shared.renew(lock_key, token, self.config.ttl)
+        if where == "local" and self.local is not None:
+            return await self.local.renew_if(lock_key, token, self.config.ttl)
         return True
 
     @contextlib.asynccontextmanager
-    async def kept(self, key: str, held: tuple[str, str] | None) -> AsyncIterator[None]:
+    async def kept(self, key: str, held: Held | None) -> AsyncIterator[None]:
         """Renew the lease of ``held`` in the background while the block runs."""
         if held is None or held[0] == "none":
             yield
@@ -161,7 +174,7 @@ class KeyLock:
 
         async def renew_forever() -> None:
             while True:
-                await asyncio.sleep(self.options.ttl / 3)
+                await asyncio.sleep(self.config.ttl / 3)
                 await self.renew(key, held)
 
         renewer = asyncio.create_task(renew_forever())
@@ -172,14 +185,14 @@ class KeyLock:
             await asyncio.gather(renewer, return_exceptions=True)
 
     async def held_elsewhere(self, key: str) -> bool:
-        """Whether some process still holds the lock (False when no backend can tell)."""
+        """Whether some process still holds the lock (False when no tier can tell)."""
         lock_key = self.lock_key(key)
-        if self.l2 is not None:
-            exists = await self.l2.exists(lock_key)
+        if self.shared is not None:
+            exists = await self.shared.exists(lock_key)
             if exists is not None:
                 return exists
-        if self.l1 is not None:
-            return self.l1.contains(lock_key)
+        if self.local is not None:
+            return self.local.contains(lock_key)
         return False
 
     async def wait_for(
@@ -190,8 +203,8 @@ class KeyLock:
         ``(value, False)`` when a value appeared, ``(None, True)`` when the lock
         was released (or timed out) without one: the caller should try again.
         """
-        deadline = time.monotonic() + self.options.wait
-        delay = self.options.poll_min
+        deadline = time.monotonic() + self.config.wait
+        delay = self.config.poll_min
         while time.monotonic() < deadline:
             await asyncio.sleep(delay)
             value = await probe()
@@ -199,5 +212,5 @@ class KeyLock:
                 return value, False
             if not await self.held_elsewhere(key):
                 return await probe(), True
-            delay = min(self.options.poll_max, delay * 2)
+            delay = min(self.config.poll_max, delay * 2)
         return None, True

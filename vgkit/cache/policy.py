@@ -23,7 +23,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from vgkit.cache.codec import CodecOptions
+from vgkit.cache.codec import CodecConfig
 from vgkit.errors import CacheError
 
 __all__ = ["DEFAULT_TTL", "DEFAULT_TTLS", "CachePolicy"]
@@ -57,7 +57,7 @@ class CachePolicy:
     ttls: Mapping[str, Mapping[str, float | None]] = field(default_factory=lambda: DEFAULT_TTLS)
     default_ttl: float | None = DEFAULT_TTL
     early_refresh: float = 1.0
-    codec: CodecOptions = field(default_factory=CodecOptions)
+    codec: CodecConfig = field(default_factory=CodecConfig)
 
     def __post_init__(self) -> None:
         for kind, by_platform in self.ttls.items():
@@ -100,7 +100,7 @@ class CachePolicy:
         codec = start.codec
         if "codec" in data:
             try:
-                codec = CodecOptions(**data["codec"])
+                codec = CodecConfig(**data["codec"])
             except TypeError as exc:
                 raise CacheError(f"invalid cache policy codec options: {exc}") from exc
         return cls(

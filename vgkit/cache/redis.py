@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -33,10 +32,10 @@ from redis.exceptions import RedisError
 
 from vgkit.breaker import BreakerConfig, CircuitBreaker
 from vgkit.cache.base import parse_key
-from vgkit.cache.stats import CacheStats
+from vgkit.cache.counters import CacheStats
 from vgkit.errors import CacheError
 
-__all__ = ["REDIS_BREAKER", "RedisOptions", "RedisTier"]
+__all__ = ["REDIS_BREAKER", "RedisConfig", "RedisTier"]
 
 log = logging.getLogger("vgkit.cache")
 T = TypeVar("T")
@@ -93,7 +92,7 @@ return 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RedisOptions:
+class RedisConfig:
     """How to reach Redis and how long to wait for it."""
 
     url: str
@@ -124,25 +123,25 @@ class RedisTier:
 
     name = "l2"
 
-    def __init__(self, options: RedisOptions, *, stats: CacheStats, prefix: str) -> None:
-        self.options = options
+    def __init__(self, config: RedisConfig, *, stats: CacheStats, prefix: str) -> None:
+        self.config = config
         self.stats = stats
         self.prefix = prefix
         self.channel = f"{prefix}invalidate"
-        self.breaker = CircuitBreaker(options.breaker)
+        self.breaker = CircuitBreaker(config.breaker)
         no_retry = Retry(NoBackoff(), 0)
         try:
             pool = aioredis.ConnectionPool.from_url(
-                options.url,
-                max_connections=options.max_connections,
-                socket_timeout=options.op_timeout,
-                socket_connect_timeout=options.connect_timeout,
+                config.url,
+                max_connections=config.max_connections,
+                socket_timeout=config.op_timeout,
+                socket_connect_timeout=config.connect_timeout,
                 retry=no_retry,
             )
         except ValueError as exc:
-            raise CacheError(f"invalid Redis URL {options.url!r}: {exc}") from exc
+            raise CacheError(f"invalid Redis URL {config.url!r}: {exc}") from exc
         self.client = aioredis.Redis(connection_pool=pool)
-        self._url = options.url
+        self._url = config.url
         self._release = self.client.register_script(_RELEASE)
         self._renew = self.client.register_script(_RENEW)
         self._delete_tag = self.client.register_script(_DELETE_TAG)
@@ -189,7 +188,7 @@ class RedisTier:
     # -- reads -------------------------------------------------------------------
 
     async def get(self, key: str) -> bytes | None:
-        if self._inflight < self.options.max_inflight and not self._pending:
+        if self._inflight < self.config.max_inflight and not self._pending:
             self._inflight += 1
             try:
                 return (await self._mget([key]))[0]
@@ -201,9 +200,9 @@ class RedisTier:
         return await future
 
     def _drain(self) -> None:
-        while self._pending and self._inflight < self.options.max_inflight:
-            batch = self._pending[: self.options.max_batch]
-            del self._pending[: self.options.max_batch]
+        while self._pending and self._inflight < self.config.max_inflight:
+            batch = self._pending[: self.config.max_batch]
+            del self._pending[: self.config.max_batch]
             self._inflight += 1
             asyncio.get_running_loop().create_task(self._run_batch(batch))
 
@@ -240,8 +239,8 @@ class RedisTier:
         if not keys:
             return []
         out: list[bytes | None] = []
-        for start in range(0, len(keys), self.options.max_batch):
-            out.extend(await self._mget(list(keys[start : start + self.options.max_batch])))
+        for start in range(0, len(keys), self.config.max_batch):
+            out.extend(await self._mget(list(keys[start : start + self.config.max_batch])))
         return out
 
     async def keys(self, pattern: str = "*") -> list[str]:
@@ -414,7 +413,7 @@ class RedisTier:
         ready = asyncio.Event()
         self._listener = asyncio.get_running_loop().create_task(self._listen(handler, ready))
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(max(1.0, 4 * self.options.connect_timeout)):
+            async with asyncio.timeout(max(1.0, 4 * self.config.connect_timeout)):
                 await ready.wait()
 
     async def _listen(
@@ -424,7 +423,7 @@ class RedisTier:
         client = aioredis.Redis.from_url(
             self._url,
             socket_timeout=None,
-            socket_connect_timeout=self.options.connect_timeout,
+            socket_connect_timeout=self.config.connect_timeout,
             retry=Retry(NoBackoff(), 0),
         )
         delay = 0.05
@@ -470,8 +469,3 @@ class RedisTier:
         with contextlib.suppress(*_ERRORS):
             await self.client.aclose()
             await self.client.connection_pool.disconnect()
-
-
-def new_token() -> str:
-    """A random lock token (who holds the lock)."""
-    return uuid.uuid4().hex

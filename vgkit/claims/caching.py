@@ -38,7 +38,7 @@ async def measure_cache(
     they are labelled *assumed*: they echo the profile (script ~15 s,
     storyboard ~20 s), and the rows beside them time what the hit itself costs.
     """
-    from vgkit.cache import CacheIntegration
+    from vgkit.plan_cache import CacheIntegration
 
     saved: dict[str, list[float]] = {"result": [], "script": [], "storyboard": []}
     hit_wall: dict[str, list[float]] = {"result": [], "script": []}

@@ -26,7 +26,7 @@ async def measure_observability(registry: MetricsRegistry | None = None) -> list
     """Which of the reference's metric families a real run exports, and that they parse."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    from vgkit.cache import CacheIntegration
+    from vgkit.plan_cache import CacheIntegration
 
     reg = registry if registry is not None else MetricsRegistry()
     with tempfile.TemporaryDirectory(prefix="vgkit-claims-") as tmp:

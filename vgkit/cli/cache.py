@@ -8,9 +8,9 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from vgkit.cache import CacheIntegration
 from vgkit.cli import tune
 from vgkit.errors import CacheError
+from vgkit.plan_cache import CacheIntegration
 from vgkit.platforms import Platform
 
 T = TypeVar("T")

@@ -12,7 +12,6 @@ from vgkit.agents import Backend, TemplateBackend
 from vgkit.agents.cost import COST_PROFILES
 from vgkit.agents.llm import GENERATIVE_AGENTS, SCHEMA_STYLES
 from vgkit.agents.remote import A2ABackend
-from vgkit.cache import CacheIntegration
 from vgkit.cli.render import add_render_options, render_options
 from vgkit.config import settings
 from vgkit.endpoints import parse_agents
@@ -23,6 +22,7 @@ from vgkit.generation import GenerationResult
 from vgkit.models import Style
 from vgkit.orchestrator import Orchestrator
 from vgkit.pipeline import make_request
+from vgkit.plan_cache import CacheIntegration
 from vgkit.platforms import Platform
 
 if TYPE_CHECKING:

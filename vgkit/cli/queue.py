@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
-from vgkit.cache import CacheIntegration
 from vgkit.cli.generate import (
     add_request_arguments,
     cached_backend,
@@ -35,6 +34,7 @@ from vgkit.events import (
 )
 from vgkit.executors import EXECUTORS
 from vgkit.metrics import MetricsServer, default_registry
+from vgkit.plan_cache import CacheIntegration
 from vgkit.queue.base import (
     DEFAULT_BACKOFF,
     DEFAULT_FAIRNESS,

@@ -183,7 +183,7 @@ def _write(path: str, doc: Any) -> None:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    from vgkit.cache.trace import load_trace, record_trace
+    from vgkit.tuning.trace import load_trace, record_trace
 
     if args.record:
         command = list(args.command)

@@ -55,11 +55,11 @@ from vgkit.resource import AsyncResource
 if TYPE_CHECKING:
     import aiohttp
 
-    from vgkit.cache import CacheIntegration
     from vgkit.generation import GenerationResult
     from vgkit.loadtest.workload import WorkItem
     from vgkit.metrics import MetricsRegistry
     from vgkit.orchestrator import Orchestrator
+    from vgkit.plan_cache import CacheIntegration
 
 __all__ = [
     "TARGETS",
@@ -335,10 +335,10 @@ class CacheTarget(BaseTarget):
             if self._plans:
                 return
             from vgkit.agents import TemplateBackend
-            from vgkit.cache import CacheIntegration
             from vgkit.config import settings
             from vgkit.metrics import MetricsRegistry
             from vgkit.orchestrator import Orchestrator
+            from vgkit.plan_cache import CacheIntegration
             from vgkit.platforms import Platform
 
             if self.cache is None:
@@ -355,7 +355,7 @@ class CacheTarget(BaseTarget):
                     learn_templates=False,
                     metrics=self.metrics,
                 )
-            await self.cache.load()
+            await self.cache.start()
             self._fingerprint = TemplateBackend().fingerprint()
             # A private registry: generating the stored plans is not the load measured.
             async with Orchestrator(metrics=MetricsRegistry()) as orchestrator:

@@ -19,17 +19,9 @@ may be before it is stale, per kind), ``expansion`` (a trace as the cache
 keys the orchestrator uses), ``simulator`` (the fast mode: an exact model of the
 diskcache L1), ``replay`` (the real mode), ``search`` (:func:`recommend`, size
 and TTL curves), ``recommendation``, ``evaluation`` (:class:`SimulationResult`)
-and ``plots``. Traces and their recording live in :mod:`vgkit.cache.trace`.
+and ``plots``. Traces and their recording live in :mod:`vgkit.tuning.trace`.
 """
 
-from vgkit.cache.trace import (
-    Trace,
-    TraceRecord,
-    TraceRecorder,
-    bundled_trace_path,
-    load_trace,
-    record_trace,
-)
 from vgkit.tuning.candidate import CODECS, EVICTION_POLICIES, Candidate
 from vgkit.tuning.evaluation import KindStats, SimulationResult, results_frame
 from vgkit.tuning.freshness import DEFAULT_FRESHNESS, Freshness
@@ -48,6 +40,14 @@ from vgkit.tuning.search import (
 )
 from vgkit.tuning.simulator import DiskModel, simulate
 from vgkit.tuning.synthetic import TraceSpec, generate_trace
+from vgkit.tuning.trace import (
+    Trace,
+    TraceRecord,
+    TraceRecorder,
+    bundled_trace_path,
+    load_trace,
+    record_trace,
+)
 
 __all__ = [
     "CODECS",

@@ -20,7 +20,7 @@ from typing import Any
 
 import diskcache
 
-from vgkit.cache.codec import CodecOptions
+from vgkit.cache.codec import CodecConfig
 from vgkit.cache.disk import DEFAULT_EVICTION_POLICY
 from vgkit.cache.policy import DEFAULT_TTL, DEFAULT_TTLS, CachePolicy
 from vgkit.errors import TuningError
@@ -35,21 +35,21 @@ __all__ = [
 ]
 
 #: Codec presets: how values are encoded, and so how many bytes each entry takes.
-CODECS: Mapping[str, CodecOptions] = MappingProxyType(
+CODECS: Mapping[str, CodecConfig] = MappingProxyType(
     {
         # The original system: zlib level 6 above 1 KiB.
-        "zlib-6": CodecOptions(compression="zlib"),
+        "zlib-6": CodecConfig(compression="zlib"),
         # vgkit's default: zstd (level 3) with the shipped dictionaries where one
         # exists, else without; L1 keeps entries under 16 KiB uncompressed.
-        "zstd+dict": CodecOptions(),
+        "zstd+dict": CodecConfig(),
         # The same, but L1 compresses too (smaller on disk, a decompression per hit).
-        "zstd+dict-l1": CodecOptions(l1_threshold=0),
-        "none": CodecOptions(compression="none"),
+        "zstd+dict-l1": CodecConfig(l1_threshold=0),
+        "none": CodecConfig(compression="none"),
     }
 )
 ORIGINAL_CODEC = "zlib-6"
 DEFAULT_CODEC = "zstd+dict"
-#: diskcache's eviction policies, as ``DiskOptions(eviction_policy=...)`` takes them.
+#: diskcache's eviction policies, as ``DiskConfig(eviction_policy=...)`` takes them.
 EVICTION_POLICIES: tuple[str, ...] = tuple(diskcache.EVICTION_POLICY)
 
 

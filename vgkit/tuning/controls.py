@@ -20,10 +20,10 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from vgkit.cache.trace import Trace
     from vgkit.tuning.evaluation import SimulationResult
     from vgkit.tuning.profile import EntryProfile
     from vgkit.tuning.recommendation import Recommendation
+    from vgkit.tuning.trace import Trace
 
 __all__ = [
     "HOURS",

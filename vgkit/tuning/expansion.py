@@ -23,11 +23,11 @@ from typing import Any
 
 from vgkit.agents import SPECS
 from vgkit.cache.base import NO_PLATFORM
-from vgkit.cache.trace import Trace
 from vgkit.models import VideoRequest, canonical_json
 from vgkit.pipeline import build_graph, narrow
 from vgkit.platforms import Platform
 from vgkit.tuning.profile import EntryProfile, set_name
+from vgkit.tuning.trace import Trace
 
 __all__ = ["KINDS", "REQUEST", "Expanded", "Shape", "expand", "shape_for"]
 

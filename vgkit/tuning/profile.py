@@ -31,8 +31,8 @@ from vgkit._sync import run_sync
 from vgkit.agents.cost import COST_PROFILES, CostProfile
 from vgkit.cache.base import NO_PLATFORM, build_key
 from vgkit.cache.codec import Codec
-from vgkit.cache.disk import DiskOptions, DiskTier
-from vgkit.cache.stats import stats_for
+from vgkit.cache.counters import stats_for
+from vgkit.cache.disk import DiskConfig, DiskTier
 from vgkit.errors import TuningError
 from vgkit.loadtest.workload import load_topics
 from vgkit.metrics import MetricsRegistry
@@ -238,7 +238,7 @@ async def _disk_overhead(
         sample = entries[:: max(1, len(entries) // DISK_SAMPLE)][:DISK_SAMPLE]
         with tempfile.TemporaryDirectory(prefix="vgkit-profile-") as folder:
             tier = DiskTier(
-                DiskOptions(directory=Path(folder), size_limit=1 << 40), stats=stats, prefix=_PREFIX
+                DiskConfig(directory=Path(folder), size_limit=1 << 40), stats=stats, prefix=_PREFIX
             )
             try:
                 base = tier.cache.volume()

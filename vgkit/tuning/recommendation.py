@@ -16,9 +16,9 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from vgkit.cache.trace import Trace
     from vgkit.tuning.freshness import Freshness
     from vgkit.tuning.profile import EntryProfile
+    from vgkit.tuning.trace import Trace
 
 __all__ = ["FrontPoint", "Recommendation", "Step"]
 

@@ -2,7 +2,7 @@
 
 :func:`areplay` runs every request of (a prefix of) the trace through a real
 :class:`~vgkit.orchestrator.Orchestrator` with the template backend and a real
-:class:`~vgkit.cache.integration.CacheIntegration` over a real
+:class:`~vgkit.plan_cache.CacheIntegration` over a real
 :class:`~vgkit.cache.layered.LayeredCache` whose L1 is a real diskcache-backed
 :class:`~vgkit.cache.disk.DiskTier` in a temporary directory, configured as the
 :class:`Candidate` says (TTL policy, codec, size limit, eviction policy). It
@@ -34,19 +34,19 @@ from pathlib import Path
 
 from vgkit._sync import run_sync
 from vgkit.agents import SPECS, TemplateBackend
-from vgkit.cache.disk import DiskOptions, DiskTier
-from vgkit.cache.integration import CacheIntegration
+from vgkit.cache.counters import CacheStats, stats_for
+from vgkit.cache.disk import DiskConfig, DiskTier
 from vgkit.cache.layered import LayeredCache
-from vgkit.cache.stats import CacheStats
-from vgkit.cache.trace import Trace, TraceRecord, paused_recording
 from vgkit.cache.warming import TopicLog
 from vgkit.errors import TuningError
 from vgkit.metrics import MetricsRegistry
 from vgkit.orchestrator import Orchestrator
+from vgkit.plan_cache import CacheIntegration
 from vgkit.tuning.candidate import Candidate
 from vgkit.tuning.evaluation import KindStats, SimulationResult
 from vgkit.tuning.expansion import KINDS, REQUEST, expand
 from vgkit.tuning.profile import EntryProfile, default_profile
+from vgkit.tuning.trace import Trace, TraceRecord, paused_recording
 
 __all__ = ["DEFAULT_REPLAY_LIMIT", "areplay", "replay"]
 
@@ -77,7 +77,7 @@ class ExpiringDiskTier(DiskTier):
     """
 
     def __init__(
-        self, options: DiskOptions, *, stats: CacheStats, prefix: str, clock: SimulatedClock
+        self, options: DiskConfig, *, stats: CacheStats, prefix: str, clock: SimulatedClock
     ) -> None:
         super().__init__(options, stats=stats, prefix=prefix)
         self.clock = clock
@@ -154,18 +154,19 @@ async def _replay(
     first = trace.start if measure_from is None else measure_from
     clock = SimulatedClock()
     registry = MetricsRegistry()
-    cache = LayeredCache(policy=config.policy(), prefix=PREFIX, metrics=registry, clock=clock)
     tier = ExpiringDiskTier(
-        DiskOptions(
+        DiskConfig(
             directory=folder,
             size_limit=config.l1_size or UNLIMITED,
             eviction_policy=config.eviction,
         ),
-        stats=cache.stats,
+        stats=stats_for(registry),
         prefix=PREFIX,
         clock=clock,
     )
-    cache.l1 = cache.locks.l1 = tier
+    cache = LayeredCache(
+        l1=tier, policy=config.policy(), prefix=PREFIX, metrics=registry, clock=clock
+    )
     integration = CacheIntegration(cache, templates=None, topics=TopicLog(clock=clock))
     seconds = {name: profile.seconds[name] for name in SPECS}
     n = len(KINDS)

@@ -37,7 +37,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from vgkit.cache.trace import Trace
 from vgkit.errors import TuningError
 from vgkit.platforms import Platform
 from vgkit.tuning.candidate import CODECS, EVICTION_POLICIES, Candidate
@@ -47,6 +46,7 @@ from vgkit.tuning.freshness import DEFAULT_FRESHNESS, Freshness
 from vgkit.tuning.profile import EntryProfile, default_profile
 from vgkit.tuning.recommendation import FrontPoint, Recommendation, Step
 from vgkit.tuning.simulator import simulate
+from vgkit.tuning.trace import Trace
 
 if TYPE_CHECKING:
     import pandas as pd

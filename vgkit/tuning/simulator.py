@@ -36,12 +36,12 @@ from collections import OrderedDict, deque
 from typing import Any
 
 from vgkit.cache.disk import CULL_EVERY
-from vgkit.cache.trace import Trace
 from vgkit.tuning.candidate import Candidate
 from vgkit.tuning.evaluation import KindStats, SimulationResult
 from vgkit.tuning.expansion import KINDS, REQUEST, Expanded, expand
 from vgkit.tuning.freshness import DEFAULT_FRESHNESS, Freshness, StalenessClock
 from vgkit.tuning.profile import EntryProfile, default_profile
+from vgkit.tuning.trace import Trace
 
 __all__ = ["CULL_BATCH", "DiskModel", "simulate"]
 

@@ -36,11 +36,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from vgkit.cache.trace import Trace, TraceRecord
 from vgkit.errors import LoadTestError, TuningError
 from vgkit.loadtest.workload import Topic, load_topics
 from vgkit.models import Style, VideoRequest
 from vgkit.platforms import Platform
+from vgkit.tuning.trace import Trace, TraceRecord
 
 __all__ = ["DEFAULT_PLATFORM_SETS", "DEFAULT_STYLES", "TraceSpec", "generate_trace"]
 

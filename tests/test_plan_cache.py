@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 import vgkit
-from tests.cache.conftest import MakeCache
+from tests.conftest import MakeCache
 from vgkit import Orchestrator
-from vgkit.cache import CacheIntegration, TemplateCache, plan_template_ids
+from vgkit.cache import TemplateCache
+from vgkit.plan_cache import CacheIntegration, plan_template_ids
 
 TOPIC = "How tides work"
 

@@ -9,19 +9,20 @@ synthetic one seconds since its start; readers only use differences). The
 request holds :class:`~vgkit.models.VideoRequest` fields; absent ones take
 their defaults. Blank lines are skipped; lines need not be in time order.
 
-Record one while using vgkit as usual: give a :class:`CacheIntegration` a
-:class:`TraceRecorder` (``CacheIntegration(cache, recorder=TraceRecorder(path))``),
-or run code inside ``with record_trace(path):`` (what ``vgkit cache trace
---record FILE -- COMMAND`` does), and every request that reaches the cache
-is appended, one ``write`` per line, so several processes may share a file.
-Warming runs are not recorded. :func:`load_trace` reads the file back as a
-:class:`Trace` that ``vgkit.tuning`` replays.
+Record one while using vgkit as usual: give a
+:class:`~vgkit.plan_cache.CacheIntegration` a :class:`TraceRecorder`
+(``CacheIntegration(cache, recorder=TraceRecorder(path))``), or run code inside
+``with record_trace(path):`` (what ``vgkit cache trace --record FILE --
+COMMAND`` does), and every request that reaches the cache is appended, one
+``write`` per line, so several processes may share a file. Warming runs are
+not recorded. :func:`load_trace` reads the file back as a :class:`Trace` that
+``vgkit.tuning`` replays. (The plan cache only knows a recorder as something
+with ``record(request)``; this module is where traces are made and read.)
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import math
 import os
 import time
@@ -35,6 +36,7 @@ import orjson
 from vgkit.config import settings
 from vgkit.errors import InvalidRequestError, TuningError
 from vgkit.models import VideoRequest
+from vgkit.plan_cache import active_recorder, recording
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,10 +56,6 @@ __all__ = [
 
 #: The bundled week-long trace, relative to the data directory (``VGKIT_DATA_DIR``).
 BUNDLED_TRACE = "traces/requests-week.jsonl"
-
-_active: contextvars.ContextVar[TraceRecorder | None] = contextvars.ContextVar(
-    "vgkit_trace_recorder", default=None
-)
 
 
 def request_fields(request: VideoRequest) -> dict[str, Any]:
@@ -304,28 +302,16 @@ class TraceRecorder:
         self.close()
 
 
-def active_recorder() -> TraceRecorder | None:
-    """The recorder of the enclosing :func:`record_trace` block, if any."""
-    return _active.get()
-
-
 @contextlib.contextmanager
 def record_trace(path: str | Path) -> Iterator[TraceRecorder]:
     """Record every request any cache integration sees inside the block to ``path``."""
-    with TraceRecorder(path) as recorder:
-        token = _active.set(recorder)
-        try:
-            yield recorder
-        finally:
-            _active.reset(token)
+    with TraceRecorder(path) as recorder, recording(recorder):
+        yield recorder
 
 
 @contextlib.contextmanager
 def paused_recording() -> Iterator[None]:
     """Record nothing inside the block, even within a :func:`record_trace` block
     (a replay must not append the trace it replays to the file being recorded)."""
-    token = _active.set(None)
-    try:
+    with recording(None):
         yield
-    finally:
-        _active.reset(token)

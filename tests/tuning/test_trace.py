@@ -9,10 +9,10 @@ import pytest
 
 import vgkit
 from vgkit import TuningError, VideoRequest
-from vgkit.cache import CacheIntegration
-from vgkit.cache.trace import Trace, paused_recording, record_trace
+from vgkit.plan_cache import CacheIntegration
 from vgkit.platforms import Platform
 from vgkit.tuning import TraceRecorder, load_trace
+from vgkit.tuning.trace import Trace, paused_recording, record_trace
 
 
 def _write(path: Path, *lines: str) -> Path:

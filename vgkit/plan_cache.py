@@ -1,8 +1,9 @@
-"""Cache integration: the glue between the orchestrator and the cache layer.
+"""The plan-level cache: the orchestrator's cache, on top of the generic layered cache.
 
 :class:`CacheIntegration` is the orchestrator's cache (``Orchestrator(cache=...)``,
-``vgkit.generate(..., cache=...)``). It is the one module that knows both
-sides; the cache layer below it knows nothing of agents.
+``vgkit.generate(..., cache=...)``). It lives beside the orchestrator because it
+is the one module that knows both sides: agents, plans and runs above,
+:mod:`vgkit.cache` (which knows nothing of agents or the graph) below.
 
 * Every agent node is looked up before it runs, under
   ``{prefix}v1:{kind}:{platform}:{hash}``, the hash covering agent name and
@@ -18,28 +19,31 @@ sides; the cache layer below it knows nothing of agents.
 * Requested topics go to a :class:`TopicLog`; :meth:`warm` pre-generates given
   topics, :meth:`warm_predictive` the most requested lately, and
   :meth:`warm_when_idle` does that whenever no request came for a while.
-* Every request is also appended to a trace when a recorder is given (or a
-  ``record_trace`` block is active): what ``vgkit cache tune`` replays.
+* Every request is also given to a recorder when one is set (or a
+  :func:`recording` block is active): :class:`vgkit.tuning.trace.TraceRecorder`
+  appends it to the trace that ``vgkit cache tune`` replays
+  (``vgkit.tuning.record_trace`` opens such a block).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
 from vgkit.agents import AgentCall, Backend, TemplateBackend
+from vgkit.cache.factory import open_cache
 from vgkit.cache.layered import LayeredCache
 from vgkit.cache.templates import TemplateCache
-from vgkit.cache.trace import TraceRecorder, active_recorder
 from vgkit.cache.warming import TopicLog
 from vgkit.config import Settings
 from vgkit.generation import GenerationResult
@@ -47,12 +51,49 @@ from vgkit.metrics import MetricsRegistry
 from vgkit.models import Model, VideoPlan, VideoRequest, canonical_json
 from vgkit.orchestrator import CachedRun, CacheOutcome, Orchestrator
 from vgkit.platforms import Platform
+from vgkit.resource import AsyncResource
 
-__all__ = ["CacheIntegration", "WarmReport", "plan_template_ids"]
+__all__ = [
+    "CacheIntegration",
+    "RequestRecorder",
+    "WarmReport",
+    "active_recorder",
+    "plan_template_ids",
+    "recording",
+]
 
 log = logging.getLogger("vgkit.cache")
 
 _warming: contextvars.ContextVar[bool] = contextvars.ContextVar("vgkit_warming", default=False)
+
+
+class RequestRecorder(Protocol):
+    """Whatever keeps the requests the cache sees (a trace file: ``TraceRecorder``)."""
+
+    def record(self, request: VideoRequest) -> None: ...
+
+
+_recorder: contextvars.ContextVar[RequestRecorder | None] = contextvars.ContextVar(
+    "vgkit_trace_recorder", default=None
+)
+
+
+def active_recorder() -> RequestRecorder | None:
+    """The recorder of the enclosing :func:`recording` block, if any."""
+    return _recorder.get()
+
+
+@contextlib.contextmanager
+def recording(recorder: RequestRecorder | None) -> Iterator[None]:
+    """Give every request any :class:`CacheIntegration` sees inside the block to
+    ``recorder`` (None: record nothing, even inside an outer block)."""
+    token = _recorder.set(recorder)
+    try:
+        yield
+    finally:
+        _recorder.reset(token)
+
+
 #: Request fields that shape a plan besides its platforms (what the topic log keeps).
 _REQUEST_FIELDS = ("topic", "style", "tone", "audience", "duration", "seed")
 
@@ -77,15 +118,17 @@ def plan_template_ids(plan: VideoPlan) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-class CacheIntegration:
+class CacheIntegration(AsyncResource):
     """The orchestrator's cache over a :class:`LayeredCache` (see the module docstring).
 
     ``templates``: the template cache agents choose from (None: the packaged
     library, no learning). ``topics``: the topic log for predictive warming.
     ``backend``: what warming runs (default: the template backend over
     ``templates``, which is also what :meth:`backend` gives callers).
-    ``recorder``: a trace every request is appended to (default: the one of an
-    enclosing :func:`~vgkit.cache.trace.record_trace` block, if any).
+    ``recorder``: where every request goes (default: the one of an enclosing
+    :func:`recording` block, if any; ``vgkit.tuning.record_trace`` opens one).
+    ``start`` (or entering ``async with``) reads the persisted state; the first
+    lookup does it otherwise.
     """
 
     def __init__(
@@ -95,7 +138,7 @@ class CacheIntegration:
         templates: TemplateCache | None = None,
         topics: TopicLog | None = None,
         backend: Callable[[], Backend] | None = None,
-        recorder: TraceRecorder | None = None,
+        recorder: RequestRecorder | None = None,
     ) -> None:
         self.cache = cache
         self.templates = templates
@@ -115,9 +158,9 @@ class CacheIntegration:
         learn_templates: bool = True,
         metrics: MetricsRegistry | None = None,
     ) -> CacheIntegration:
-        """A layered cache from settings (see ``LayeredCache.from_settings``), with a
+        """A layered cache from settings (see :func:`vgkit.cache.open_cache`), with a
         template cache that learns from quality scores when ``learn_templates``."""
-        cache = LayeredCache.from_settings(
+        cache = open_cache(
             config, redis_url=redis_url, use_redis=use_redis, directory=directory, metrics=metrics
         )
         templates = TemplateCache(store=cache) if learn_templates else None
@@ -129,14 +172,7 @@ class CacheIntegration:
             return self._backend_factory()
         return TemplateBackend(templates=self.templates)
 
-    async def __aenter__(self) -> Self:
-        await self.load()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def load(self) -> None:
+    async def start(self) -> None:
         """Start the cache and read the persisted template scores and topic log."""
         if self._loaded:
             return
@@ -213,7 +249,7 @@ class CacheIntegration:
 
     async def lookup_run(self, request: VideoRequest, fingerprint: str) -> CachedRun | None:
         if not self._loaded:
-            await self.load()
+            await self.start()
         if not _warming.get():
             fields = request.model_dump(mode="json", include=set(_REQUEST_FIELDS))
             self.topics.record(fields, [p.value for p in request.platforms])
@@ -274,7 +310,7 @@ class CacheIntegration:
 
     async def _warm(self, requests: Sequence[VideoRequest]) -> WarmReport:
         if not self._loaded:
-            await self.load()
+            await self.start()
         start = time.perf_counter()
         computed = cached = 0
         token = _warming.set(True)
