@@ -85,6 +85,7 @@ async def generate_through_outage(args: dict[str, Any]) -> dict[str, Any]:
     errors: list[str] = []
     runs = ok = 0
     stop = Path(args["stop"])
+    progress = Path(args["progress"])
     states: list[str] = []
     assert isinstance(cache.l2, RedisTier)
     cache.l2.breaker.on_change = states.append
@@ -96,6 +97,9 @@ async def generate_through_outage(args: dict[str, Any]) -> dict[str, Any]:
             except Exception as exc:  # the test asserts there are none
                 errors.append(repr(exc))
             runs += 1
+            done = progress.with_suffix(".tmp")
+            done.write_text(str(runs))
+            done.replace(progress)  # the test reads whole counts only
         breaker = cache.l2.breaker
         report = {"runs": runs, "ok": ok, "errors": errors, "opens": breaker.times_opened}
         report.update(closes=breaker.times_closed, state=breaker.state.value, states=states)

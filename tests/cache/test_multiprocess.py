@@ -108,10 +108,32 @@ async def test_an_invalidation_leaves_another_process_l1_within_100_ms(
     assert seen["gone_at"] - invalidated_at < 0.1
 
 
+def runs_done(progress: Path) -> int:
+    """How many generations a worker has finished (0 before its first)."""
+    try:
+        return int(progress.read_text() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def wait_for_runs(progress: list[Path], at_least: list[int], timeout: float = 60) -> list[int]:
+    """Wait until every worker has finished ``at_least`` generations; their counts."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = [runs_done(p) for p in progress]
+        if all(d >= n for d, n in zip(done, at_least, strict=True)):
+            return done
+        time.sleep(0.02)
+    raise AssertionError(f"workers finished {done} generations, not {at_least}")
+
+
 def test_generations_survive_redis_dying_and_the_breaker_recovers(
     redis_process: RedisProcess, tmp_path: Path
 ) -> None:
+    # Phases are driven by the workers' progress, not by sleeps: on a busy machine a
+    # worker may still be importing when a fixed sleep ends, and never see the outage.
     stop = tmp_path / "stop"
+    progress = [tmp_path / f"progress-{i}" for i in range(2)]
     workers = [
         spawn(
             {
@@ -120,22 +142,24 @@ def test_generations_survive_redis_dying_and_the_breaker_recovers(
                 "prefix": "vgkit-outage:",
                 "l1": str(tmp_path / f"l1-{i}"),
                 "stop": str(stop),
+                "progress": str(progress[i]),
                 "topic": f"Tidal power worker {i}",
             }
         )
         for i in range(2)
     ]
     try:
-        time.sleep(2.0)  # both workers are generating through Redis by now
+        done = wait_for_runs(progress, [2, 2])  # both generate through Redis
         redis_process.kill()
-        time.sleep(1.5)  # generations carry on from L1 while Redis is gone
+        done = wait_for_runs(progress, [n + 2 for n in done])  # carry on while it is gone
         redis_process.start()
-        time.sleep(1.5)  # long enough for a probe to close the breaker
+        time.sleep(0.3)  # past the breaker's reset_timeout: the next call is a probe
+        wait_for_runs(progress, [n + 2 for n in done])  # and again through Redis
         stop.touch()
         reports = [report(w) for w in workers]
     finally:
         for w in workers:
             w.kill()
     for r in reports:
-        assert r["errors"] == [] and r["runs"] == r["ok"] >= 5, r
+        assert r["errors"] == [] and r["runs"] == r["ok"] >= 6, r
         assert r["opens"] >= 1 and r["closes"] >= 1 and r["state"] == "closed", r
