@@ -220,7 +220,11 @@ async def test_graceful_shutdown_finishes_requests_in_flight() -> None:
             )
             for _ in range(5)
         ]
-        await asyncio.sleep(0.02)
+        # All five reached the server (not a fixed sleep: a busy machine may not
+        # have sent them yet), then stop it under their feet.
+        async with asyncio.timeout(10):
+            while len(server.tasks) < 5:  # running or already done
+                await asyncio.sleep(0.002)
         await server.aclose()
         results = await asyncio.gather(*pending)
         assert all(isinstance(r, Task) and r.state is TaskState.COMPLETED for r in results)
