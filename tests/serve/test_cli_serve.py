@@ -220,12 +220,16 @@ def test_a_worker_that_cannot_start_is_retried_with_backoff_then_given_up() -> N
     assert supervisor.run() == 1
     assert time.monotonic() - started < 20
     assert supervisor.pids == []
-    first = [line for line in lines if "worker 1 " in line]
-    delays = [line.rsplit(" ", 2)[-2] for line in first if "restarting it in" in line]
+    # One slot gives up (whichever reached 4 failures first: on a busy machine it is not
+    # always worker 1), and the supervisor stops the other.
+    (given_up,) = [line for line in lines if "giving up" in line]
+    assert "4 failures in a row; giving up" in given_up
+    slot = given_up.split(" (pid")[0]  # "vgkit serve: worker N"
+    mine = [line for line in lines if line.startswith(slot + " (pid")]
+    delays = [line.rsplit(" ", 2)[-2] for line in mine if "restarting it in" in line]
     assert delays == ["0.01", "0.02", "0.04"]  # doubling, capped at max_backoff
+    assert mine[-1] == given_up
     assert all("exited with status 3" in line for line in lines)
-    assert "4 failures in a row; giving up" in first[-1]
-    assert sum("giving up" in line for line in lines) == 1
 
 
 def test_restart_backoff_doubles_up_to_its_cap() -> None:
