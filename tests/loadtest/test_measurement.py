@@ -26,7 +26,7 @@ def test_summary_counts_and_percentiles(result: LoadTestResult) -> None:
     assert s["scheduled"] == s["sent"] == s["ok"] == 200  # 50 + 150
     assert s["rate"] == "100@0.5,300@0.5"
     latency = s["latency_ms"]
-    assert list(latency) == ["p50", "p90", "p99", "p99.9", "max", "mean"]
+    assert list(latency) == ["min", "p50", "p90", "p95", "p99", "p99.9", "max", "mean"]
     assert 2.0 <= latency["p50"] <= latency["p90"] <= latency["p99"] <= latency["max"]
     assert s["workload"]["seed"] == 1
 

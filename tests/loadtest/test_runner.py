@@ -189,7 +189,7 @@ async def test_errors_are_counted_not_raised(workload: Workload, registry: Metri
     summary = result.summary()
     assert summary["ok"] == 10
     assert summary["errors"] == 30
-    assert summary["error_kinds"] == {"ValueError": 10, "HTTP 503": 10, "timeout": 10}
+    assert summary["error_kinds"] == {"ValueError": 10, "HTTP 503": 10, "timeout after 0.05 s": 10}
     assert result.to_frame().set_index("index").loc[2, "error"] == "HTTP 503"
 
 

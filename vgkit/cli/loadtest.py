@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from vgkit.errors import LoadTestError
 from vgkit.loadtest import (
     TARGETS,
@@ -21,7 +23,9 @@ from vgkit.loadtest import (
     make_target,
 )
 from vgkit.loadtest.profile import SYNTAX
+from vgkit.loadtest.progress import LoadProgressBar
 from vgkit.loadtest.runner import DEFAULT_DRAIN_TIMEOUT, DEFAULT_MAX_IN_FLIGHT
+from vgkit.loadtest.thresholds import Threshold, ThresholdReport, check_thresholds
 from vgkit.loadtest.workload import DEFAULT_ZIPF
 
 
@@ -58,20 +62,7 @@ def _progress_bar(args: argparse.Namespace) -> tuple[Callable[[LoadProgress], No
     from tqdm import tqdm
 
     bar = tqdm(total=args.count, unit="req", file=sys.stderr, dynamic_ncols=True, leave=False)
-
-    def update(progress: LoadProgress) -> None:
-        bar.update(progress.completed + progress.dropped + progress.abandoned - bar.n)
-        p99 = f"{progress.p99 * 1e3:.1f}ms" if progress.p99 == progress.p99 else "-"
-        bar.set_postfix(
-            t=f"{progress.elapsed:.1f}s",
-            rps=f"{progress.throughput:.0f}",
-            p99=p99,
-            err=progress.errors,
-            inflight=progress.in_flight,
-            refresh=False,
-        )
-
-    return update, bar
+    return LoadProgressBar(bar).update, bar
 
 
 def format_summary(result: LoadTestResult) -> str:
@@ -90,7 +81,9 @@ def format_summary(result: LoadTestResult) -> str:
         f"max in flight {s['max_in_flight']}",
     ]
     if s["error_kinds"]:
-        lines.append("errors: " + ", ".join(f"{k} x{v}" for k, v in s["error_kinds"].items()))
+        causes = sorted(s["error_kinds"].items(), key=lambda kv: -kv[1])
+        lines.append("errors by cause:")
+        lines += [f"  {count:>6} x  {cause}" for cause, count in causes]
     header = f"{'latency (ms)':<14}" + "".join(f"{k:>10}" for k in s["latency_ms"])
     lines.append(header)
     rows = [("corrected", s["latency_ms"])]
@@ -103,6 +96,7 @@ def format_summary(result: LoadTestResult) -> str:
 
 
 def cmd_loadtest(args: argparse.Namespace) -> int:
+    thresholds = [Threshold.parse(text) for text in args.threshold or ()]
     test = LoadTest(
         mode=args.mode,
         rate=args.rate,
@@ -146,12 +140,33 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
         looked = target.hits + target.misses
         rate = f" ({target.hits / looked:.0%} hit rate)" if looked else ""
         print(f"cache: {target.hits} hits · {target.misses} misses{rate}")
+    verdict = check_thresholds(result, thresholds)
+    if thresholds:
+        print(verdict.text())
     if args.json:
-        result.to_json(Path(args.json), requests=args.requests)
+        data = result.as_dict(requests=args.requests)
+        data["thresholds"] = verdict.as_dict()
+        option = orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY
+        Path(args.json).write_bytes(orjson.dumps(data, option=option, default=str) + b"\n")
         print(f"wrote {args.json}")
     if args.csv:
         result.to_csv(Path(args.csv))
         print(f"wrote {args.csv}")
+    return _exit_status(result, verdict)
+
+
+def _exit_status(result: LoadTestResult, verdict: ThresholdReport) -> int:
+    """1 when a threshold failed or no request succeeded (a run that only measured
+    errors passed nothing), else 0; says why on stderr."""
+    scheduled = len(result.records)
+    if scheduled and result.ok == 0:
+        print(f"vgkit: every request failed ({scheduled} of {scheduled}); see the causes above",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    if not verdict.passed:
+        failed = ", ".join(r.threshold.text for r in verdict.failed)
+        print(f"vgkit: threshold failed: {failed}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -197,5 +212,12 @@ def register(sub: Any) -> None:
     p.add_argument("--json", metavar="FILE", help="write summary, settings and time series")
     p.add_argument("--requests", action="store_true", help="with --json: every request too")
     p.add_argument("--csv", metavar="FILE", help="write one row per request")
+    p.add_argument(
+        "--threshold",
+        action="append",
+        metavar="RULE",
+        help="pass or fail, k6 style: p99<200ms, p95<=1s, errors<1%%, errors<=5, rps>=50 "
+        "(repeat for several; exit status 1 when any fails)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=cmd_loadtest)

@@ -8,9 +8,10 @@ Quick start (in a notebook cell or any coroutine)::
         result = await LoadTest(rate=50, duration=5, max_requests=500).run(
             target, Workload.from_csv(zipf=1.1, seed=1)
         )
-    result.summary()["latency_ms"]      # p50, p90, p99, p99.9, max and mean, corrected
+    result.summary()["latency_ms"]      # min, p50, p90, p95, p99, p99.9, max, mean (corrected)
     result.timeseries()                  # one row per second
     result.plot_latency()
+    result.check("p99<200ms", "errors<1%").passed   # k6-style thresholds
 
 Modules: :mod:`~vgkit.loadtest.workload` (what to send),
 :mod:`~vgkit.loadtest.profile` (rates and ramps),
@@ -18,7 +19,9 @@ Modules: :mod:`~vgkit.loadtest.workload` (what to send),
 :mod:`~vgkit.loadtest.a2a` (the targets ``vgkit serve`` serves),
 :mod:`~vgkit.loadtest.runner` (the generator), :mod:`~vgkit.loadtest.live` (figures
 while it runs), :mod:`~vgkit.loadtest.measurement` (what it measured),
-:mod:`~vgkit.loadtest.sweep` (saturation).
+:mod:`~vgkit.loadtest.sweep` (saturation), :mod:`~vgkit.loadtest.thresholds` (pass or
+fail), :mod:`~vgkit.loadtest.causes` (why requests failed), :mod:`~vgkit.loadtest.progress`
+(a progress bar).
 """
 
 from vgkit.loadtest.a2a import AgentTarget, RemoteOrchestratorTarget, ServeTarget, run_over_a2a
@@ -40,6 +43,7 @@ from vgkit.loadtest.targets import (
     TargetKind,
     make_target,
 )
+from vgkit.loadtest.thresholds import Threshold, ThresholdReport, check_thresholds
 from vgkit.loadtest.workload import Topic, WorkItem, Workload, load_topics
 
 __all__ = [
@@ -63,10 +67,13 @@ __all__ = [
     "Steps",
     "Target",
     "TargetKind",
+    "Threshold",
+    "ThresholdReport",
     "Topic",
     "WorkItem",
     "Workload",
     "arrival_offsets",
+    "check_thresholds",
     "compare_results",
     "load_topics",
     "make_target",

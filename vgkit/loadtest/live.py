@@ -28,8 +28,8 @@ from vgkit.metrics import MetricsRegistry
 
 __all__ = ["LATENCY_QUANTILES", "LiveStats", "LoadProgress", "LoadTestCollector", "new_histogram"]
 
-#: Percentiles every load test reports (p50, p90, p99, p99.9, max).
-LATENCY_QUANTILES: tuple[float, ...] = (50.0, 90.0, 99.0, 99.9, 100.0)
+#: Percentiles every load test reports (p50, p90, p95, p99, p99.9, max).
+LATENCY_QUANTILES: tuple[float, ...] = (50.0, 90.0, 95.0, 99.0, 99.9, 100.0)
 OUTCOMES = ("ok", "error", "dropped", "abandoned")
 # HDR histograms hold integer microseconds from 1 µs to one hour at 3 significant digits.
 HDR_LOWEST_US = 1

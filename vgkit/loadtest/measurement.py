@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from vgkit.loadtest.runner import LoadTest
+    from vgkit.loadtest.thresholds import Threshold, ThresholdReport
     from vgkit.loadtest.workload import WorkItem
 
 __all__ = ["LoadTestResult", "Outcome", "Records", "compare_results", "percentile_label"]
@@ -131,12 +132,21 @@ class LoadTestResult:
         return self._histogram("service_time")
 
     def latency(self, *, corrected: bool = True) -> dict[str, float]:
-        """p50, p90, p99, p99.9, max and mean in seconds (NaN when nothing succeeded)."""
+        """min, p50, p90, p95, p99, p99.9, max and mean in seconds (NaN when nothing
+        succeeded)."""
         histogram = self.histogram if corrected else self.histogram_uncorrected
-        out = {percentile_label(q): percentile_seconds(histogram, q) for q in LATENCY_QUANTILES}
         count = histogram.get_total_count()
+        out = {"min": histogram.get_min_value() / 1e6 if count else math.nan}
+        out |= {percentile_label(q): percentile_seconds(histogram, q) for q in LATENCY_QUANTILES}
         out["mean"] = histogram.get_mean_value() / 1e6 if count else math.nan
         return out
+
+    def check(self, *thresholds: str | Threshold) -> ThresholdReport:
+        """Judge this run against k6-style thresholds (``"p99<200ms"``, ``"errors<1%"``;
+        see :mod:`vgkit.loadtest.thresholds`)."""
+        from vgkit.loadtest.thresholds import check_thresholds
+
+        return check_thresholds(self, thresholds)
 
     def count(self, outcome: Outcome) -> int:
         return int((self.records["outcome"] == outcome).sum())

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from vgkit.errors import LoadTestError
+from vgkit.loadtest.causes import error_cause
 from vgkit.loadtest.live import LiveStats, LoadProgress, collector_for
 from vgkit.loadtest.measurement import LoadTestResult, Outcome, Records
 from vgkit.loadtest.profile import ARRIVALS, Arrivals, Profile, arrival_offsets, parse_profile
@@ -174,13 +175,6 @@ async def run_load_test(
     )
 
 
-def _error_kind(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "timeout"
-    kind = getattr(exc, "kind", None)
-    return kind if isinstance(kind, str) and kind else type(exc).__name__
-
-
 class _Run:
     """One execution of a LoadTest: the clock, the records, the live stats."""
 
@@ -266,7 +260,7 @@ class _Run:
             stats.abandoned += 1
             raise
         except Exception as exc:  # a failed request is data, not a crash
-            outcome, kind = "error", _error_kind(exc)
+            outcome, kind = "error", error_cause(exc, timeout=self.config.timeout)
         finally:
             stats.in_flight -= 1
         end = self._now()
