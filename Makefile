@@ -7,6 +7,7 @@ LAB_STAMP := $(VENV)/.vgkit-lab-installed
 LLM_STAMP := $(VENV)/.vgkit-llm-installed
 PYTEST_ARGS ?=
 PORT ?= 8888
+DEMO_OUT ?= demo-output
 EXAMPLE := reports/examples/performance
 
 .PHONY: setup demo test lint bench report example-report lab llm lock clean
@@ -15,11 +16,16 @@ setup: $(STAMP)
 
 # constraints.txt pins every dependency to the versions CI last passed with; `make lock`
 # refreshes it on purpose (and every report records its hash).
+# PYTHONWARNINGS=ignore for the install: setuptools prints a boxed warning on every editable
+# install ("be careful with folders ... with the same name as your package"), which is
+# about how editable installs work, not about vgkit.
+PIP_INSTALL := PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet
+
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "vgkit needs Python 3.11 or newer")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PIP_INSTALL) --upgrade pip
+	$(PIP_INSTALL) -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
 lock: setup
@@ -29,8 +35,8 @@ lock: setup
 
 demo: setup
 	$(BIN)/vgkit generate "How solar panels turn sunlight into electricity" \
-		-p youtube -p tiktok -p instagram_reels --out demo-output
-	$(BIN)/vgkit render demo-output/tiktok.json -o demo-output/tiktok.mp4 --preview
+		-p youtube -p tiktok -p instagram_reels --out $(DEMO_OUT)
+	$(BIN)/vgkit render $(DEMO_OUT)/tiktok.json -o $(DEMO_OUT)/tiktok.mp4 --preview
 
 lint: setup
 	$(BIN)/ruff check vgkit tests benchmarks scripts
@@ -62,7 +68,7 @@ lab: setup $(LAB_STAMP)
 	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 $(LAB_STAMP): pyproject.toml
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[lab]'
+	$(PIP_INSTALL) -c constraints.txt -e '.[lab]'
 	@touch $(LAB_STAMP)
 
 # The local language model: llama-cpp-python's server (built from source the first time,

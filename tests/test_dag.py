@@ -10,10 +10,13 @@ import pytest
 from matplotlib.collections import PathCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.text import Annotation
 
+from vgkit._drawing import CRITICAL
 from vgkit.dag import DAG
 from vgkit.errors import CycleError, GraphError
+from vgkit.models import VideoRequest
 
 
 def diamond() -> DAG:
@@ -255,8 +258,29 @@ def test_draw_shows_every_node_and_edge_with_the_critical_path_in_red():
     assert ax.get_title() == "plan"
     legend = ax.get_legend()
     assert legend is not None
-    assert [t.get_text() for t in legend.get_texts()] == ["(no group)", "youtube", "tiktok"]
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels[:3] == ["shared", "youtube", "tiktok"] and labels[3].startswith("critical path")
     assert render_png(fig).startswith(b"\x89PNG")
+
+
+def test_the_critical_path_red_is_no_platform_colour_and_the_legend_says_which_is_which():
+    from vgkit.pipeline import build_graph
+
+    dag, _ = build_graph(VideoRequest(topic="How tides work"))
+    fig = dag.draw()
+    ax = fig.axes[0]
+    red = to_rgba(CRITICAL)
+    fills = {tuple(np.asarray(c.get_facecolor(), dtype=float)[0]) for c in ax.collections}
+    assert len(fills) == 4 and red not in fills  # shared + three platforms, none of them red
+    legend = ax.get_legend()
+    assert legend is not None
+    handles = [h for h in legend.legend_handles if isinstance(h, Line2D)]
+    entries = dict(zip([t.get_text() for t in legend.get_texts()], handles, strict=True))
+    assert set(entries) == {"shared", "youtube", "tiktok", "instagram_reels",
+                            "critical path (44)"}  # fmt: skip
+    assert to_rgba(entries["critical path (44)"].get_color()) == red
+    for name in ("youtube", "tiktok", "instagram_reels"):  # a group's marker has no red outline
+        assert to_rgba(entries[name].get_markeredgecolor()) != red
 
 
 def test_draw_into_given_axes_and_large_graphs():

@@ -12,8 +12,10 @@ from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import matplotlib
+from matplotlib.artist import Artist
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -21,6 +23,9 @@ if TYPE_CHECKING:
     from vgkit.dag import IndexedDAG, Node
 
 CRITICAL = "#d62728"
+#: Group (platform) colours: tab10 without its red (the critical path's) and its grey
+#: (the edges').
+GROUP_COLOURS = tuple(matplotlib.colormaps["tab10"](i) for i in (0, 1, 2, 4, 5, 6, 8, 9))
 STATUS_COLOURS = {"ok": "#2ca02c", "failed": "#d62728", "cancelled": "#ff7f0e"}
 MAX_LABELS = 120
 """Above this many nodes labels would overlap into a smear, so none are drawn."""
@@ -85,17 +90,16 @@ def draw_dag(
         colours = [CRITICAL if e in critical_edges else "0.75" for e in edges]
         ax.add_collection(LineCollection(lines, colors=colours, linewidths=0.5, zorder=1))
 
-    palette = matplotlib.colormaps["tab10"]
     for group in groups:
         members = [i for i in range(len(nodes)) if nodes[i].group == group]
         ax.scatter(
             [xy[i][0] for i in members],
             [xy[i][1] for i in members],
             s=120 if len(nodes) <= MAX_LABELS else 12,
-            color=palette(rank[group] % 10),
+            color=GROUP_COLOURS[rank[group] % len(GROUP_COLOURS)],
             edgecolors=[CRITICAL if i in on_path else "0.2" for i in members],
             linewidths=[2.5 if i in on_path else 0.6 for i in members],
-            label=group or "(no group)",
+            label=group or "shared",
             zorder=3,
         )
     if len(nodes) <= MAX_LABELS:
@@ -107,8 +111,21 @@ def draw_dag(
     ax.margins(x=0.15, y=0.15)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
-    if len(groups) > 1 or groups[:1] != [""]:
-        ax.legend(loc="best", fontsize=8, frameon=False)
+    # The legend says which colour is which: a fill per group, the red outline and arrows
+    # for the critical path.
+    # Legend markers of their own: a group's first node may sit on the critical path,
+    # and its red outline must not look like the group's colour.
+    handles: list[Artist] = [
+        Line2D([], [], linestyle="", marker="o", markersize=9, markeredgecolor="0.2",
+               markerfacecolor=GROUP_COLOURS[rank[g] % len(GROUP_COLOURS)])
+        for g in groups
+    ]  # fmt: skip
+    labels = [g or "shared" for g in groups]
+    if path:
+        handles.append(Line2D([], [], color=CRITICAL, linewidth=2.5))
+        labels.append(f"critical path ({length:g})")
+    if len(groups) > 1 or groups[:1] != [""] or path:
+        ax.legend(handles, labels, loc="best", fontsize=8, frameon=False)
     ax.set_title(title or f"{len(nodes)} nodes, critical path {length:g} (red)")
 
 

@@ -32,6 +32,7 @@ The tree::
     ├── TargetError            a load-test target answered badly (counted, never raised out)
     ├── ReportError            a report could not run: unknown notebook or parameter, failed cell
     ├── TemplateError          the template library is malformed, or no template matches a query
+    ├── OutputError            a file or folder vgkit was asked to write cannot be written
     ├── UsageError             the ``vgkit`` command line itself is wrong (unknown option, ...)
     └── RenderError            a video could not be rendered (output not writable, disk full...)
         ├── VoiceError             the narration voice or language is not one eSpeak NG has
@@ -65,6 +66,7 @@ __all__ = [
     "ModelServerError",
     "NetlabError",
     "NetlabUnavailableError",
+    "OutputError",
     "QueueError",
     "QueueFullError",
     "QueueUnavailableError",
@@ -266,6 +268,11 @@ class ReportError(VgkitError):
 
 class TemplateError(VgkitError):
     """The template library is malformed, or no template matches a query."""
+
+
+class OutputError(VgkitError):
+    """A file or folder vgkit was asked to write cannot be written (checked before the
+    work that would fill it); the message names the path, the reason and what to do."""
 
 
 class UsageError(VgkitError):

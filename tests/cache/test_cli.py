@@ -95,3 +95,17 @@ def test_bad_cache_commands_are_one_line_errors(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("vgkit: error: ") and fragment in err and err.count("\n") == 1
+
+
+def test_cache_stats_prints_sizes_people_read(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["generate", TOPIC, "-p", "tiktok"]) == 0
+    capsys.readouterr()
+    assert main(["cache", "stats"]) == 0
+    out = capsys.readouterr().out
+    l1 = out.splitlines()[0]
+    assert "(limit 1 GiB, " in l1 and " KiB " in l1 and "bytes" not in l1
+    storyboard = next(x for x in out.splitlines() if "l1 storyboard" in x)
+    assert storyboard.split()[2:4] == ["3", "entries"] and storyboard.endswith("KiB")
+    assert main(["cache", "stats", "--json"]) == 0
+    raw = json.loads(capsys.readouterr().out)
+    assert isinstance(raw["l1"]["volume_bytes"], int)  # --json keeps the raw counts

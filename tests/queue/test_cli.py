@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -117,3 +118,37 @@ def test_no_redis_configured_or_reachable_is_a_clear_error(
     assert code == 2 and "Redis at redis://127.0.0.1:1/0 did not answer" in err
     code, _, err = run(capsys, "jobs", "--redis", "http://127.0.0.1:6379")
     assert code == 2 and "must start with redis://" in err
+
+
+async def test_jobs_json_has_the_result_and_out_writes_the_plans(
+    redis_url: str, key_prefix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    from vgkit.models import VideoRequest
+
+    where = ["--redis", redis_url, "--key-prefix", key_prefix]
+    queue = RedisJobQueue(redis_url, key_prefix=key_prefix)
+    waiting = await queue.submit(VideoRequest(topic="How tides work", platforms=["tiktok"]))
+    # Not run yet: no result in the JSON, and nothing to write.
+    assert await asyncio.to_thread(main, ["jobs", waiting, "--json", *where]) == 0
+    assert json.loads(capsys.readouterr().out)["result"] is None
+    assert await asyncio.to_thread(main, ["jobs", waiting, "--out", str(tmp_path), *where]) == 2
+    assert "is queued and has no result to write" in capsys.readouterr().err
+    assert not await asyncio.to_thread(lambda: list(tmp_path.iterdir()))
+
+    await Worker(queue, config=WorkerConfig(max_jobs=1), metrics=MetricsRegistry()).run()
+    await queue.aclose()
+    assert await asyncio.to_thread(main, ["jobs", waiting, "--json", *where]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["status"] == "succeeded" and shown["result"]["ok"] is True
+    plan = shown["result"]["plans"]["tiktok"]
+    assert plan["platform"] == "tiktok" and plan["quality"]["passed"] is True
+
+    out = tmp_path / "plans"
+    assert await asyncio.to_thread(main, ["jobs", waiting, "--out", str(out), *where]) == 0
+    assert "wrote 3 files" in capsys.readouterr().out
+    names = await asyncio.to_thread(lambda: {p.name for p in out.iterdir()})
+    assert names == {"tiktok.json", "tiktok.md", "tiktok.srt"}
+    written = await asyncio.to_thread((out / "tiktok.json").read_text)
+    assert json.loads(written) == plan

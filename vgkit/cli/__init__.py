@@ -2,12 +2,15 @@
 
 Each command group lives in its own module with a ``register(subparsers)``
 function; ``main`` wires them up, and turns every ``VgkitError`` (and every
-argument error) into one line on stderr and exit status 2.
+argument error) into one line on stderr and exit status 2. When the reader of
+the output goes away (``vgkit cache stats | head -1``) every command stops
+quietly with the status of a writer killed by SIGPIPE (141), without a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -20,6 +23,8 @@ from vgkit.errors import UsageError, VgkitError
 COMMAND_MODULES = (generate, render, serve, llm, cache, queue, loadtest, report, quality, netlab)
 
 EXIT_USAGE = 2
+EXIT_PIPE = 141
+"""128 + SIGPIPE: what a shell reports for a writer whose reader went away."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -47,7 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         code: int = args.handler(args)
+        sys.stdout.flush()  # a reader that went away shows here, not at interpreter exit
         return code
+    except BrokenPipeError:
+        return _reader_gone()
     except VgkitError as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"vgkit: error: {message}", file=sys.stderr)
@@ -55,6 +63,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vgkit: interrupted", file=sys.stderr)
         return 130
+
+
+def _reader_gone() -> int:
+    """Stop quietly: point stdout at /dev/null so the exit's flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is no real file (captured)
+        pass
+    return EXIT_PIPE
 
 
 def run() -> None:

@@ -12,6 +12,7 @@ from vgkit.cli import tune
 from vgkit.errors import CacheError
 from vgkit.plan_cache import CacheIntegration
 from vgkit.platforms import Platform
+from vgkit.reports.tables import format_bytes
 
 T = TypeVar("T")
 
@@ -28,6 +29,10 @@ def _run(args: argparse.Namespace, fn: Callable[[CacheIntegration], Awaitable[T]
             return await fn(integration)
 
     return asyncio.run(go())
+
+
+def _entries(count: int) -> str:
+    return f"{count} entr{'y' if count == 1 else 'ies'}"
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -49,8 +54,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     l1 = info.get("l1")
     if l1:
         print(
-            f"l1  {l1['directory']}: {l1['entries']} entries, {l1['volume_bytes']} bytes "
-            f"(limit {l1['size_limit']}, {l1['eviction_policy']})"
+            f"l1  {l1['directory']}: {_entries(l1['entries'])}, {format_bytes(l1['volume_bytes'])} "
+            f"(limit {format_bytes(l1['size_limit'])}, {l1['eviction_policy']})"
         )
     l2 = info.get("l2")
     print(
@@ -62,8 +67,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
         kinds = sorted({k.split(".")[0] for k in sizes})
         for kind in kinds:
             print(
-                f"    {tier} {kind:<12} {sizes[kind + '.entries']:>6} entries "
-                f"{sizes[kind + '.bytes']:>10} bytes"
+                f"    {tier} {kind:<12} {_entries(sizes[kind + '.entries']):>12} "
+                f"{format_bytes(sizes[kind + '.bytes']):>10}"
             )
     for stat in info["top_topics"]:
         print(f"top {stat['score']:8.2f}  {stat['topic']} ({', '.join(stat['platforms'])})")

@@ -5,21 +5,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from vgkit.agents import Backend, TemplateBackend
 from vgkit.agents.cost import COST_PROFILES
 from vgkit.agents.llm import GENERATIVE_AGENTS, SCHEMA_STYLES
 from vgkit.agents.remote import A2ABackend
+from vgkit.cli.output import output_dir, output_file
 from vgkit.cli.render import add_render_options, render_options
 from vgkit.config import settings
 from vgkit.endpoints import parse_agents
-from vgkit.errors import ConfigError
+from vgkit.errors import ConfigError, OutputError
 from vgkit.events import Event, NodeFinished
 from vgkit.executors import EXECUTORS
 from vgkit.generation import GenerationResult
-from vgkit.models import Style
+from vgkit.models import Style, VideoPlan
 from vgkit.orchestrator import Orchestrator
 from vgkit.pipeline import make_request
 from vgkit.plan_cache import CacheIntegration
@@ -43,8 +46,18 @@ def add_request_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--style", default="educational", help=f"one of {', '.join(s.value for s in Style)}"
     )
-    parser.add_argument("--tone", default="friendly")
-    parser.add_argument("--audience", default="general viewers")
+    parser.add_argument(
+        "--tone",
+        default="friendly",
+        help="the voice of the script and captions, free text up to 60 characters "
+        "(default: friendly; e.g. calm, playful, authoritative)",
+    )
+    parser.add_argument(
+        "--audience",
+        default="general viewers",
+        help="who the video is for, free text up to 200 characters; the topic analysis and "
+        "the script address it (default: general viewers)",
+    )
     parser.add_argument("--duration", type=float, help="target seconds for every platform")
     parser.add_argument("--seed", type=int, default=0, help="same seed, same plan")
 
@@ -198,23 +211,101 @@ def cached_backend(args: argparse.Namespace, cache: CacheIntegration) -> Backend
     return remote if remote is not None else cache.backend()
 
 
+def served_whole(result: GenerationResult) -> bool:
+    """Whether the run was answered by a complete-result cache hit (no agent ran)."""
+    return "request" in result.cache_hits
+
+
+def timings_frame(result: GenerationResult) -> Any:
+    """The node timings to write: measured ones, or, when the whole run came from the
+    cache, every node marked ``cached`` with no times (it did not run: zeros would lie)."""
+    frame = result.timings_frame()
+    if served_whole(result):
+        frame = frame.assign(status="cached", start=None, end=None, duration=None)
+    return frame
+
+
+def write_plans(plans: Mapping[Platform, VideoPlan], out: Path) -> list[Path]:
+    """JSON, Markdown and SRT per platform into ``out`` (created if need be)."""
+    output_dir(out)
+    written: list[Path] = []
+    try:
+        for platform, plan in plans.items():
+            for suffix, text in (
+                ("json", plan.to_json()),
+                ("md", plan.to_markdown()),
+                ("srt", plan.to_srt()),
+            ):
+                path = out / f"{platform.value}.{suffix}"
+                path.write_text(text, encoding="utf-8")
+                written.append(path)
+    except OSError as exc:
+        raise OutputError(
+            f"--out {out}: writing failed after {len(written)} files ({exc.strerror or exc}); "
+            "free some space or choose another folder"
+        ) from exc
+    return written
+
+
 def write_outputs(result: GenerationResult, out: Path) -> list[Path]:
     """JSON, Markdown and SRT per platform, plus the node timings as CSV."""
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for platform, plan in result.plans.items():
-        for suffix, text in (
-            ("json", plan.to_json()),
-            ("md", plan.to_markdown()),
-            ("srt", plan.to_srt()),
-        ):
-            path = out / f"{platform.value}.{suffix}"
-            path.write_text(text, encoding="utf-8")
-            written.append(path)
-    timings = out / "timings.csv"
-    result.timings_frame().to_csv(timings, index=False)
+    written = write_plans(result.plans, out)
+    try:
+        timings = out / "timings.csv"
+        timings_frame(result).to_csv(timings, index=False)
+    except OSError as exc:
+        raise OutputError(
+            f"--out {out}: writing failed after {len(written)} files ({exc.strerror or exc}); "
+            "free some space or choose another folder"
+        ) from exc
     written.append(timings)
     return written
+
+
+def describe_outputs(result: GenerationResult, out: Path, written: list[Path]) -> str:
+    """Where the files went, one platform a line (what ``vgkit generate --out`` prints)."""
+    lines = [f"wrote {len(written)} files to {out}/:"]
+    for platform in result.plans:
+        names = "  ".join(p.name for p in written if p.stem == platform.value)
+        lines.append(f"  {names}")
+    lines.append("  (.md production notes, .json the whole plan, .srt captions)")
+    note = (
+        " (served whole from the cache: no agent ran, so the nodes are marked cached)"
+        if served_whole(result)
+        else ""
+    )
+    lines.append(f"  timings.csv: when each agent ran{note}")
+    return "\n".join(lines)
+
+
+def shared_tier_warning(url: str | None) -> str | None:
+    """A one-line warning when the Redis of the shared cache tier does not answer (the
+    run then uses the local tier only), else None."""
+    if not url:
+        return None
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except (redis.RedisError, OSError, ValueError) as exc:
+        parts = urlsplit(url)
+        shown = f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}{parts.path}"
+        text = str(exc)
+        if "refused" in text.lower():
+            reason = "connection refused"
+        elif isinstance(exc, redis.TimeoutError) or "timed out" in text.lower():
+            reason = "no answer within 1 s"
+        else:
+            reason = text.rstrip(".") or type(exc).__name__
+        return (
+            f"vgkit: warning: the shared cache tier at {shown} is unreachable ({reason}); "
+            "this run uses the local tier only"
+        )
+    return None
 
 
 def _print_event(event: Event) -> None:
@@ -231,6 +322,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
     request = request_from(args)
     if args.no_cache and args.redis:
         raise ConfigError("--no-cache and --redis contradict each other; drop one")
+    out = output_dir(args.out) if args.out else None  # before the work, not after it
+    use_redis = True
+    if not args.no_cache:
+        warning = shared_tier_warning(args.redis or settings().redis_url)
+        if warning is not None:
+            print(warning, file=sys.stderr)
+            use_redis = False
 
     if args.backend == "llm" and (args.agents or settings().agents_file):
         raise ConfigError("--backend llm runs the agents here: drop --agents / VGKIT_AGENTS")
@@ -242,7 +340,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             extra: dict[str, Any] = {"backend": llm} if llm is not None else {}
             async with orchestrator_from(args, **extra) as orchestrator:
                 return await orchestrator.run(request, on_event=on_event)
-        cache = CacheIntegration.from_settings(redis_url=args.redis)
+        cache = CacheIntegration.from_settings(redis_url=args.redis, use_redis=use_redis)
         backend = llm if llm is not None else cached_backend(args, cache)
         async with cache, orchestrator_from(args, backend=backend, cache=cache) as orch:
             return await orch.run(request, on_event=on_event)
@@ -252,11 +350,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise ConfigError("--render needs --out DIR: the videos are written beside the plans")
     result = asyncio.run(go())
     print(result.summary())
-    if args.out:
-        written = write_outputs(result, Path(args.out))
-        print(f"wrote {len(written)} files to {args.out}/")
-    if options is not None and result.plans:
-        rendered = result.render(Path(args.out), **options)
+    if out is not None:
+        print(describe_outputs(result, out, write_outputs(result, out)))
+    if options is not None and out is not None and result.plans:
+        rendered = result.render(out, **options)
         print(rendered.summary())
         for v in rendered.videos.values():
             print(f"open {v.path}")
@@ -267,14 +364,23 @@ def cmd_plan(args: argparse.Namespace) -> int:
     request = request_from(args)
     if args.agents:
         parse_agents(args.agents)  # validate the configuration; the plan needs no network
+    target = None
+    if args.draw:  # checked before anything is printed or drawn
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        formats = frozenset(FigureCanvasBase.get_supported_filetypes())
+        target = output_file(args.draw, "--draw", suffixes=formats)
     orchestrator = orchestrator_from(args, backend=None)
     dag = orchestrator.graph(request)
     print(dag.to_text())
-    if args.draw:
+    if target is not None:
         figure = dag.draw(
             title=f"{request.topic} ({', '.join(p.value for p in request.platforms)})"
         )
-        figure.savefig(args.draw, dpi=120, bbox_inches="tight")
+        try:
+            figure.savefig(target, dpi=120, bbox_inches="tight")
+        except OSError as exc:
+            raise OutputError(f"--draw {args.draw}: cannot write the drawing ({exc})") from exc
         print(f"wrote {args.draw}")
     return 0
 

@@ -13,16 +13,20 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any
+
+import orjson
 
 from vgkit.cli.generate import (
     add_request_arguments,
     cached_backend,
     orchestrator_from,
     request_from,
+    write_plans,
 )
 from vgkit.config import settings
-from vgkit.errors import ConfigError
+from vgkit.errors import ConfigError, JobStateError
 from vgkit.events import (
     ArtifactReady,
     NodeFinished,
@@ -266,11 +270,23 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         if args.follow:
             return await follow(queue, args.job_id)
         job = await queue.status(args.job_id)
+        result = await queue.result(args.job_id)
+        if args.out:
+            if result is None:
+                raise JobStateError(
+                    f"job {args.job_id} is {job.status.value} and has no result to write; "
+                    f"wait for it (vgkit jobs {args.job_id} --follow), then retry"
+                )
+            written = write_plans(result.plans, Path(args.out))
+            print(f"wrote {len(written)} files to {args.out}/: "
+                  + "  ".join(p.name for p in written))  # fmt: skip
+            return 0
         if args.json:
-            print(job.to_json())
+            shown = orjson.loads(job.to_json())
+            shown["result"] = result.model_dump(mode="json") if result is not None else None
+            print(orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode())
             return 0
         print("\n".join(_details(job)))
-        result = await queue.result(args.job_id)
         if result is not None:
             print(f"result    makespan {result.makespan:.3f} s on {result.worker}")
             for platform, plan in result.plans.items():
@@ -417,7 +433,12 @@ def register(sub: Any) -> None:
     jobs.add_argument("--status", choices=[s.value for s in JobStatus], help="only these")
     jobs.add_argument("--limit", type=int, default=50)
     jobs.add_argument("--follow", action="store_true", help="print the job's events until it ends")
-    jobs.add_argument("--json", action="store_true", help="the job as JSON")
+    jobs.add_argument(
+        "--json", action="store_true", help="the job as JSON, with its result (null until done)"
+    )
+    jobs.add_argument(
+        "--out", metavar="DIR", help="write a finished job's plans here (JSON, Markdown, SRT)"
+    )
     jobs.set_defaults(handler=cmd_jobs)
 
     cancel = sub.add_parser("cancel", help="cancel a queued or running job")
