@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.vgkit-installed
 LAB_STAMP := $(VENV)/.vgkit-lab-installed
 LLM_STAMP := $(VENV)/.vgkit-llm-installed
-PYTEST_ARGS ?=
+# Two to four xdist workers (a notebook's cells stay on one: --dist loadfile in pyproject).
+PYTEST_ARGS ?= -n auto --maxprocesses 4
 PORT ?= 8888
 DEMO_OUT ?= demo-output
 EXAMPLE := reports/examples/performance

@@ -41,6 +41,7 @@ def test_column_units_come_from_their_names() -> None:
     assert unit_of_column("throughput_rps") == "req/s"
     assert unit_of_column("hit_ratio") == "fraction"
     assert unit_of_column("makespan") == "s"
+    assert unit_of_column("late_fraction") == "fraction"
     assert unit_of_column("topic") == ""
 
 

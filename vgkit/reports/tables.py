@@ -144,6 +144,7 @@ _SUFFIX_UNITS: tuple[tuple[str, str], ...] = (
     ("_ratio", "fraction"),
     ("_share", "fraction"),
     ("_rate", "fraction"),
+    ("_fraction", "fraction"),
 )
 _NAME_UNITS = {
     "makespan": "s",
