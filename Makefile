@@ -78,7 +78,7 @@ $(LAB_STAMP): pyproject.toml
 llm: setup $(LLM_STAMP)
 
 $(LLM_STAMP): pyproject.toml constraints.txt $(STAMP)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[llm]'
+	$(PIP_INSTALL) -c constraints.txt -e '.[llm]'
 	@touch $(LLM_STAMP)
 
 clean:
