@@ -57,6 +57,7 @@ def test_the_editable_install_prints_no_warning_box(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # two demos, each rendering a preview video
 def test_make_demo_says_where_the_plans_are_and_its_second_run_keeps_honest_timings(
     tmp_path: Path,
 ) -> None:
