@@ -85,14 +85,20 @@ def _captions(plan: VideoPlan, segments: Sequence[ScriptSegment]) -> tuple[Capti
 
 
 def _duplicate_sentences(plan: VideoPlan) -> VideoPlan:
-    """Every second sentence of the narration replaced by the one before it (segments
-    keep their number of sentences, so the pace barely moves)."""
+    """Every second sentence of the narration replaced by the one before it, each
+    segment kept at its number of words (so the pace does not move)."""
     said = [sentences(seg.text) for seg in plan.script.segments]
     flat = [s for group in said for s in group]
     doubled = [flat[i - i % 2] for i in range(len(flat))]
     texts, at = [], 0
-    for group in said:
-        texts.append(" ".join(doubled[at : at + len(group)]))
+    for seg, group in zip(plan.script.segments, said, strict=True):
+        size = len(seg.text.split())
+        pool = doubled[at : at + len(group)] or [seg.text]
+        tokens: list[str] = []
+        while len(tokens) < size:
+            for sentence in pool:
+                tokens.extend(sentence.split())
+        texts.append(" ".join(tokens[:size]))
         at += len(group)
     return _with_texts(plan, texts)
 
@@ -173,8 +179,8 @@ DEGRADATIONS: Mapping[str, Callable[[VideoPlan], VideoPlan]] = {
 def degrade(plan: VideoPlan, how: str) -> VideoPlan:
     """``plan`` made worse on purpose (see :data:`DEGRADATIONS`), scored again.
 
-    ``duplicate_sentences``: every second sentence of each segment is the one
-    before it said again; ``remove_topic_words``: the words of the topic's
+    ``duplicate_sentences``: every second sentence is the one before it said
+    again (each segment keeps its number of words); ``remove_topic_words``: the words of the topic's
     keywords deleted from the narration and the hook; ``double_pace``: every
     time in the plan halved, so the same words are spoken twice as fast.
     """
