@@ -25,6 +25,7 @@ __all__ = [
     "QualityReady",
     "RunFinished",
     "RunStarted",
+    "VideoReady",
     "parse_event",
 ]
 
@@ -98,6 +99,20 @@ class PlanReady(_Event):
     plan: VideoPlan
 
 
+class VideoReady(_Event):
+    """A plan was rendered (``Orchestrator(render=...)``): the file and its figures."""
+
+    type: Literal["video"] = "video"
+    platform: Platform
+    path: str
+    duration: float
+    frames: int
+    width: int
+    height: int
+    cached_nodes: int = 0
+    rendered_nodes: int = 0
+
+
 class RunFinished(_Event):
     type: Literal["run_finished"] = "run_finished"
     ok: bool
@@ -114,6 +129,7 @@ Event = Annotated[
     | ArtifactReady
     | QualityReady
     | PlanReady
+    | VideoReady
     | RunFinished,
     Field(discriminator="type"),
 ]

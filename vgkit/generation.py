@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from vgkit.video import RenderResult
+    from vgkit.video import RenderResult, VideoOutput
 
 __all__ = ["GenerationResult"]
 
@@ -40,6 +40,13 @@ class GenerationResult:
     notes: dict[str, CallNote] = field(default_factory=dict)
     """Node id -> how a model-backed backend answered it (model, repairs, fallback);
     empty for the template and A2A backends, and for nodes served by the cache."""
+    videos: dict[Platform, VideoOutput] = field(default_factory=dict)
+    """The rendered video of each platform, when the orchestrator renders
+    (``Orchestrator(render=...)``); its render nodes are in ``schedule`` and ``graph``."""
+    render_cache_hits: tuple[str, ...] = ()
+    """Render nodes the clip cache answered."""
+    render_errors: dict[Platform, BaseException] = field(default_factory=dict)
+    """Platform -> the error that stopped its render (empty when every video was made)."""
 
     @property
     def repairs(self) -> dict[str, int]:
@@ -160,6 +167,12 @@ class GenerationResult:
             lines.append(
                 f"{platform.value:<16} {plan.duration:>7g} s · {len(plan.script.segments):>2} "
                 f"segments · {len(plan.storyboard.shots):>3} shots · {verdict} · {plan.title}"
+            )
+        for platform, video in self.videos.items():
+            loud = f", {video.loudness:.1f} LUFS" if video.loudness is not None else ""
+            lines.append(
+                f"{platform.value:<16} video {video.width}x{video.height} · {video.frames} frames"
+                f"{loud} -> {video.path}"
             )
         for node, reason in self.failures.items():
             lines.append(f"  {node}: {reason}")

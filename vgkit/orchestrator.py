@@ -14,13 +14,13 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from vgkit.agents import STEPS, AgentCall, AgentSpec, Backend, TemplateBackend
 from vgkit.agents.cost import SEED_PROFILE, CostModel, CostProfile
 from vgkit.agents.notes import CallNote, note_scope
 from vgkit.dag import DAG
-from vgkit.errors import ExecutorError
+from vgkit.errors import ExecutorError, VgkitError
 from vgkit.events import (
     ArtifactReady,
     Event,
@@ -31,6 +31,7 @@ from vgkit.events import (
     QualityReady,
     RunFinished,
     RunStarted,
+    VideoReady,
 )
 from vgkit.executors import executor as executor_named
 from vgkit.generation import GenerationResult
@@ -41,6 +42,9 @@ from vgkit.platforms import Platform
 from vgkit.resource import AsyncResource
 from vgkit.scheduler import NodeRecord, ScheduleResult, run_graph
 from vgkit.sessions import Session, session_scope
+
+if TYPE_CHECKING:
+    from vgkit.video import RenderConfig, RenderSession, VideoOutput
 
 __all__ = [
     "AgentCache",
@@ -113,6 +117,13 @@ class _RunState:
     hit_nodes: dict[str, str] = field(default_factory=dict)
     artifacts: dict[str, Model] = field(default_factory=dict)
     notes: dict[str, CallNote] = field(default_factory=dict)
+    render: RenderSession | None = None
+    render_records: list[NodeRecord] = field(default_factory=list)
+    render_nodes: dict[str, Platform] = field(default_factory=dict)
+    render_deps: dict[str, list[str]] = field(default_factory=dict)
+    videos: dict[Platform, VideoOutput] = field(default_factory=dict)
+    render_errors: dict[Platform, BaseException] = field(default_factory=dict)
+    t0: float = 0.0
 
 
 class Orchestrator(AsyncResource):
@@ -125,7 +136,12 @@ class Orchestrator(AsyncResource):
     ``cost`` (a profile name, a ``CostProfile`` or a ``CostModel``) adds seeded
     latency for experiments, scaled by ``time_scale``. ``cache`` is consulted
     before every agent call. ``metrics`` receives agent, run and quality figures
-    (default: the process registry served at ``/metrics``).
+    (default: the process registry served at ``/metrics``). ``render`` (a
+    :class:`vgkit.video.RenderConfig`) renders every plan into
+    ``render.out_dir/PLATFORM.mp4`` as part of the run: each platform's render
+    graph (narration, one node per shot and transition, soundtrack, mux) starts
+    as soon as its plan is assembled, and its nodes are in the result's
+    schedule, graph and Gantt chart and on the event stream.
     """
 
     def __init__(
@@ -138,6 +154,7 @@ class Orchestrator(AsyncResource):
         time_scale: float = 1.0,
         cache: AgentCache | None = None,
         metrics: MetricsRegistry | None = None,
+        render: RenderConfig | None = None,
     ) -> None:
         executor_named(executor)  # an unknown name fails here, not at the first run
         if concurrency is not None and concurrency < 1:
@@ -152,6 +169,7 @@ class Orchestrator(AsyncResource):
         self.executor = executor
         self.concurrency = concurrency
         self.cache = cache
+        self.render = render
         self.metrics = metrics if metrics is not None else default_registry()
         self._requests = self.metrics.agent_requests()
         self._durations = self.metrics.agent_duration()
@@ -209,7 +227,9 @@ class Orchestrator(AsyncResource):
     async def _run(
         self, request: VideoRequest, emit: Callable[[Event], None] | None
     ) -> GenerationResult:
-        if isinstance(self.cache, RunCache):
+        # A rendering run goes through the graph even when the whole result is cached:
+        # its render nodes hang off the assemble nodes (which the cache answers at once).
+        if isinstance(self.cache, RunCache) and self.render is None:
             start = time.perf_counter()
             cached = await self.cache.lookup_run(request, self.backend.fingerprint())
             if cached is not None:
@@ -295,27 +315,51 @@ class Orchestrator(AsyncResource):
         dag, nodes = build_graph(request, costs=self._profile())
         session = Session(request_id=request.request_id)
         state = _RunState(session=session, nodes=nodes, emit=emit, total=len(dag))
+        drivers: dict[str, Platform] = {}
+        if self.render is not None:
+            # Checked before any agent runs: the voice, music, assets and output directory.
+            from vgkit.video import RenderSession
+            from vgkit.video.graph import check_writable
+
+            check_writable(self.render.out_dir)
+            state.render = await RenderSession.open(self.render)
+            for platform in request.platforms:
+                driver = f"video:{platform.value}"
+                dag.add(driver, [STEPS["assemble"].node_id(platform)], group=platform.value)
+                drivers[driver] = platform
+        try:
+            with session_scope(session):
+                if emit:
+                    self._started(emit, session, request, len(dag))
+                log.info("run %s: %d nodes, executor %s", session.id, len(dag), self.executor)
+
+                async def node_fn(node: str, parents: Mapping[str, Any]) -> Any:
+                    if node in drivers:
+                        return await self._render_plan(state, drivers[node], parents)
+                    spec, platform = nodes[node]
+                    inputs = {nodes[parent][0].step: value for parent, value in parents.items()}
+                    call = AgentCall(spec, narrow(request, spec, platform), platform, inputs)
+                    artifact = await self._invoke(call, state, node)
+                    state.artifacts[node] = artifact
+                    return artifact
+
+                state.t0 = time.perf_counter()
+                schedule = await run_graph(
+                    dag,
+                    node_fn,
+                    executor=self.executor,
+                    concurrency=self.concurrency,
+                    on_start=(lambda node: self._on_start(state, node)) if emit else None,
+                    on_finish=lambda record: self._on_finish(state, record),
+                )
+        except BaseException:
+            if state.render is not None:
+                await state.render.aclose(kill=True)
+            raise
+        if state.render is not None:
+            await state.render.aclose()
+            dag, schedule = _with_render_nodes(dag, schedule, state, drivers)
         with session_scope(session):
-            if emit:
-                self._started(emit, session, request, len(dag))
-            log.info("run %s: %d nodes, executor %s", session.id, len(dag), self.executor)
-
-            async def node_fn(node: str, parents: Mapping[str, Any]) -> Model:
-                spec, platform = nodes[node]
-                inputs = {nodes[parent][0].step: value for parent, value in parents.items()}
-                call = AgentCall(spec, narrow(request, spec, platform), platform, inputs)
-                artifact = await self._invoke(call, state, node)
-                state.artifacts[node] = artifact
-                return artifact
-
-            schedule = await run_graph(
-                dag,
-                node_fn,
-                executor=self.executor,
-                concurrency=self.concurrency,
-                on_start=(lambda node: self._on_start(state, node)) if emit else None,
-                on_finish=lambda record: self._on_finish(state, record),
-            )
             plans = self._collect_plans(request, schedule)
             self._record_run(schedule, plans)
             result = GenerationResult(
@@ -330,10 +374,85 @@ class Orchestrator(AsyncResource):
                 seconds_saved=round(state.seconds_saved, 6),
                 cache_tiers=dict(state.hit_nodes),
                 notes=dict(state.notes),
+                videos=dict(state.videos),
+                render_cache_hits=tuple(state.render.hits) if state.render is not None else (),
+                render_errors=dict(state.render_errors),
             )
             if emit:
                 self._finished(emit, session, result)
             return result
+
+    async def _render_plan(
+        self, state: _RunState, platform: Platform, parents: Mapping[str, Any]
+    ) -> str:
+        """Render one assembled plan: its render graph, its nodes' events forwarded."""
+        assert state.render is not None and self.render is not None
+        plan = parents[STEPS["assemble"].node_id(platform)]
+        assert isinstance(plan, VideoPlan)
+        render = state.render
+        job = render.add(plan, self.render.out_dir / f"{platform.value}.mp4")
+        render.pool.prestart(render.config.workers)
+        sub, _ = render.dag([job])
+        state.total += len(sub)
+        assemble = STEPS["assemble"].node_id(platform)
+        for node in sub:
+            state.render_nodes[node] = platform
+            extra = [assemble] if node.startswith(("narration:", "shot:")) else []
+            state.render_deps[node] = [*extra, *sub.parents(node)]
+        offset = time.perf_counter() - state.t0
+
+        def started(node: str) -> None:
+            if state.emit is not None:
+                state.emit(
+                    NodeStarted(
+                        session_id=state.session.id, node=node, agent="render", platform=platform
+                    )
+                )
+
+        def finished(record: NodeRecord) -> None:
+            start = None if record.start is None else record.start + offset
+            end = None if record.end is None else record.end + offset
+            state.render_records.append(record._replace(start=start, end=end))
+            state.done += 1
+            if state.emit is None:
+                return
+            state.emit(
+                NodeFinished(
+                    session_id=state.session.id,
+                    node=record.node,
+                    agent="render",
+                    platform=platform,
+                    status=record.status,
+                    duration=record.duration,
+                    cache_hit=record.node in render.hits,
+                    error=record.error,
+                )
+            )
+            self._emit_progress(state)
+
+        try:
+            await render.run([job], on_start=started, on_finish=finished)
+        except VgkitError as exc:
+            state.render_errors[platform] = exc
+            raise
+        video = render.output(job)
+        state.videos[platform] = video
+        if state.emit is not None:
+            prefix = f":{platform.value}"
+            state.emit(
+                VideoReady(
+                    session_id=state.session.id,
+                    platform=platform,
+                    path=str(video.path),
+                    duration=video.duration,
+                    frames=video.frames,
+                    width=video.width,
+                    height=video.height,
+                    cached_nodes=sum(1 for n in render.hits if prefix in n),
+                    rendered_nodes=sum(1 for n in render.rendered if prefix in n),
+                )
+            )
+        return str(video.path)
 
     async def _invoke(self, call: AgentCall, state: _RunState, node: str) -> Model:
         # The backend notes how it answered (model, repairs, fallback) in this scope.
@@ -360,12 +479,16 @@ class Orchestrator(AsyncResource):
 
     def _on_start(self, state: _RunState, node: str) -> None:
         assert state.emit is not None
+        if node not in state.nodes:  # a platform's render: its own nodes report themselves
+            return
         spec, platform = state.nodes[node]
         state.emit(
             NodeStarted(session_id=state.session.id, node=node, agent=spec.name, platform=platform)
         )
 
     def _on_finish(self, state: _RunState, record: NodeRecord) -> None:
+        if record.node not in state.nodes:  # a platform's render driver (see _render_plan)
+            return
         state.done += 1
         spec, platform = state.nodes[record.node]
         self._requests.labels(spec.name, platform.value if platform else "", record.status).inc()
@@ -415,9 +538,14 @@ class Orchestrator(AsyncResource):
                 state.emit(
                     QualityReady(session_id=sid, platform=artifact.platform, report=artifact)
                 )
+        self._emit_progress(state)
+
+    @staticmethod
+    def _emit_progress(state: _RunState) -> None:
+        assert state.emit is not None
         state.emit(
             Progress(
-                session_id=sid,
+                session_id=state.session.id,
                 done=state.done,
                 total=state.total,
                 percent=round(100 * state.done / state.total, 1),
@@ -449,6 +577,42 @@ class Orchestrator(AsyncResource):
                 plan = plan.model_copy(update={"quality": report})
             plans[platform] = plan
         return plans
+
+
+def _with_render_nodes(
+    dag: DAG, schedule: ScheduleResult, state: _RunState, drivers: Mapping[str, Platform]
+) -> tuple[DAG, ScheduleResult]:
+    """The run's graph and schedule with each platform's render nodes in place of its driver.
+
+    A platform's render ran as its own graph inside one node of the run; here
+    its nodes join the run's graph with the edges of DESIGN.md (narration and
+    shots after assemble, transitions after their shots, mux last) and their
+    records, on the run's clock, join the run's records.
+    """
+    merged = DAG()
+    for node_id, node in dag.nodes.items():
+        if node_id not in drivers:
+            merged.add(node_id, node.deps, cost=node.cost, label=node.label, group=node.group)
+    for node_id, deps in state.render_deps.items():
+        platform = state.render_nodes[node_id]
+        merged.add(node_id, deps, label=node_id.split(":")[0], group=platform.value)
+    levels = merged.level_of()
+    records: dict[str, NodeRecord] = {
+        n: r._replace(level=levels[n]) for n, r in schedule.records.items() if n not in drivers
+    }
+    for record in state.render_records:
+        records[record.node] = record._replace(level=levels[record.node])
+    for node_id in state.render_deps:  # nodes a failed render never reached
+        if node_id not in records:
+            records[node_id] = NodeRecord(
+                node_id, "cancelled", levels[node_id], None, None, None, "the render stopped"
+            )
+    results = {n: v for n, v in schedule.results.items() if n not in drivers}
+    errors = {n: e for n, e in schedule.errors.items() if n not in drivers}
+    merged_schedule = ScheduleResult(
+        schedule.executor, results, records, errors, schedule.makespan, merged
+    )
+    return merged, merged_schedule
 
 
 def _summarise(artifact: Model) -> dict[str, Any]:

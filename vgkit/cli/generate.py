@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -15,7 +15,7 @@ from vgkit.agents.cost import COST_PROFILES
 from vgkit.agents.llm import GENERATIVE_AGENTS, SCHEMA_STYLES
 from vgkit.agents.remote import A2ABackend
 from vgkit.cli.output import output_dir, output_file
-from vgkit.cli.render import add_render_options, render_options
+from vgkit.cli.render import add_render_options, render_config
 from vgkit.config import settings
 from vgkit.endpoints import parse_agents
 from vgkit.errors import ConfigError, OutputError
@@ -225,17 +225,19 @@ def timings_frame(result: GenerationResult) -> Any:
     return frame
 
 
-def write_plans(plans: Mapping[Platform, VideoPlan], out: Path) -> list[Path]:
-    """JSON, Markdown and SRT per platform into ``out`` (created if need be)."""
+def write_plans(
+    plans: Mapping[Platform, VideoPlan], out: Path, *, rendered: Collection[Platform] = ()
+) -> list[Path]:
+    """JSON, Markdown and SRT per platform into ``out`` (created if need be); no SRT for
+    the ``rendered`` platforms, whose render wrote the SRT of the spoken words."""
     output_dir(out)
     written: list[Path] = []
     try:
         for platform, plan in plans.items():
-            for suffix, text in (
-                ("json", plan.to_json()),
-                ("md", plan.to_markdown()),
-                ("srt", plan.to_srt()),
-            ):
+            documents = [("json", plan.to_json()), ("md", plan.to_markdown())]
+            if platform not in rendered:
+                documents.append(("srt", plan.to_srt()))
+            for suffix, text in documents:
                 path = out / f"{platform.value}.{suffix}"
                 path.write_text(text, encoding="utf-8")
                 written.append(path)
@@ -249,7 +251,7 @@ def write_plans(plans: Mapping[Platform, VideoPlan], out: Path) -> list[Path]:
 
 def write_outputs(result: GenerationResult, out: Path) -> list[Path]:
     """JSON, Markdown and SRT per platform, plus the node timings as CSV."""
-    written = write_plans(result.plans, out)
+    written = write_plans(result.plans, out, rendered=result.videos)
     try:
         timings = out / "timings.csv"
         timings_frame(result).to_csv(timings, index=False)
@@ -322,7 +324,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     request = request_from(args)
     if args.no_cache and args.redis:
         raise ConfigError("--no-cache and --redis contradict each other; drop one")
+    if args.render and not args.out:
+        raise ConfigError("--render needs --out DIR: the videos are written beside the plans")
     out = output_dir(args.out) if args.out else None  # before the work, not after it
+    render = render_config(args, out) if args.render and out is not None else None
     use_redis = True
     if not args.no_cache:
         warning = shared_tier_warning(args.redis or settings().redis_url)
@@ -338,25 +343,24 @@ def cmd_generate(args: argparse.Namespace) -> int:
         llm = await llm_backend_from(args) if args.backend == "llm" else None
         if args.no_cache:
             extra: dict[str, Any] = {"backend": llm} if llm is not None else {}
-            async with orchestrator_from(args, **extra) as orchestrator:
+            async with orchestrator_from(args, render=render, **extra) as orchestrator:
                 return await orchestrator.run(request, on_event=on_event)
         cache = CacheIntegration.from_settings(redis_url=args.redis, use_redis=use_redis)
         backend = llm if llm is not None else cached_backend(args, cache)
-        async with cache, orchestrator_from(args, backend=backend, cache=cache) as orch:
+        async with (
+            cache,
+            orchestrator_from(args, backend=backend, cache=cache, render=render) as orch,
+        ):
             return await orch.run(request, on_event=on_event)
 
-    options = render_options(args) if args.render else None
-    if args.render and not args.out:
-        raise ConfigError("--render needs --out DIR: the videos are written beside the plans")
     result = asyncio.run(go())
     print(result.summary())
     if out is not None:
         print(describe_outputs(result, out, write_outputs(result, out)))
-    if options is not None and out is not None and result.plans:
-        rendered = result.render(out, **options)
-        print(rendered.summary())
-        for v in rendered.videos.values():
-            print(f"open {v.path}")
+    for error in result.render_errors.values():
+        raise error  # a video could not be made: one line, exit 2
+    for video in result.videos.values():
+        print(f"open {video.path}")
     return 0 if result.ok else 1
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vgkit.errors import RenderError
+
+if TYPE_CHECKING:
+    from vgkit.video import RenderConfig
 
 
 def add_render_options(parser: argparse.ArgumentParser, *, with_input: bool) -> None:
@@ -54,6 +57,22 @@ def render_options(args: argparse.Namespace) -> dict[str, Any]:
         "cache": not args.no_render_cache,
     }
     return options
+
+
+def render_config(args: argparse.Namespace, out_dir: Path) -> RenderConfig:
+    """The RenderConfig of parsed options (``vgkit generate --render``)."""
+    from vgkit.video import RenderConfig
+
+    options = render_options(args)
+    return RenderConfig(
+        preset="preview" if options["preview"] else "final",
+        voice=options["voice"],
+        music=Path(options["music"]) if options["music"] else None,
+        assets=Path(options["assets"]) if options["assets"] else None,
+        jobs=options["jobs"],
+        cache=options["cache"],
+        out_dir=out_dir,
+    )
 
 
 def default_output(source: Path) -> Path:

@@ -26,10 +26,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from vgkit.video.api import RenderResult, VideoOutput, arender, load_plans, render
+    from vgkit.video.api import RenderResult, arender, load_plans, render
     from vgkit.video.cache import RENDERER_VERSION, ClipCache
     from vgkit.video.captions import Cue, Word, build_cues, cues_srt
     from vgkit.video.encode import FPS, PRESETS, EncodePreset, probe
+    from vgkit.video.graph import RenderConfig, RenderSession, VideoOutput
     from vgkit.video.look import Look
     from vgkit.video.narration import DEFAULT_VOICE, voices
 
@@ -38,7 +39,9 @@ if TYPE_CHECKING:
 #: scheduler it never runs (about half a second of start-up per worker).
 _EXPORTS = {
     "RenderResult": "api",
-    "VideoOutput": "api",
+    "VideoOutput": "graph",
+    "RenderConfig": "graph",
+    "RenderSession": "graph",
     "arender": "api",
     "load_plans": "api",
     "render": "api",
@@ -66,7 +69,9 @@ __all__ = [
     "Cue",
     "EncodePreset",
     "Look",
+    "RenderConfig",
     "RenderResult",
+    "RenderSession",
     "VideoOutput",
     "Word",
     "arender",

@@ -19,11 +19,9 @@ process running.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,41 +29,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vgkit._sync import run_sync
-from vgkit.config import settings
-from vgkit.errors import AssetError, InvalidRequestError, RenderError
+from vgkit.errors import InvalidRequestError, RenderError
 from vgkit.models import VideoPlan
 from vgkit.scheduler import ScheduleResult
-from vgkit.video.cache import ClipCache
 from vgkit.video.encode import FPS
-from vgkit.video.graph import RenderConfig, RenderGraph
+from vgkit.video.graph import RenderConfig, RenderSession, VideoOutput
 from vgkit.video.narration import DEFAULT_VOICE
-from vgkit.video.pool import WorkerPool, default_jobs
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
 __all__ = ["RenderResult", "VideoOutput", "arender", "load_plans", "render"]
-
-
-@dataclass(frozen=True)
-class VideoOutput:
-    """One rendered video and the files beside it."""
-
-    platform: str
-    path: Path
-    srt: Path
-    poster: Path | None
-    contact_sheet: Path | None
-    duration: float
-    """Seconds, as planned (the file is within one frame of it)."""
-    width: int
-    height: int
-    fps: int
-    frames: int
-    cues: int
-    loudness: float | None
-    """Integrated loudness of the soundtrack in LUFS (None without audio)."""
 
 
 @dataclass(frozen=True)
@@ -193,35 +168,6 @@ def _outputs(plans: Sequence[VideoPlan], out: Path) -> list[tuple[VideoPlan, Pat
     return [(p, out / f"{p.platform.value}.mp4") for p in plans]
 
 
-def _check_writable(directory: Path) -> None:
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".vgkit-probe-", dir=directory)
-        os.close(fd)
-        Path(probe).unlink()
-    except OSError as exc:
-        raise RenderError(
-            f"cannot write to {directory}: {exc.strerror or exc}; "
-            "choose an output path you can write"
-        ) from None
-
-
-def _check_music(path: Path) -> None:
-    import av
-
-    if not path.is_file():
-        raise AssetError(f"music file {path} does not exist")
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise AssetError(f"music file {path} has no audio stream; give an audio file")
-            next(container.decode(audio=0))
-    except AssetError:
-        raise
-    except Exception as exc:
-        raise AssetError(f"cannot read music file {path}: {exc}; give an audio file") from None
-
-
 def _in_notebook() -> bool:
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None else None
@@ -255,89 +201,40 @@ async def arender(
     started = time.perf_counter()
     plans = load_plans(source, platforms)
     outputs = _outputs(plans, Path(out))
-    if jobs is None:
-        jobs = default_jobs()
-    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
-        raise RenderError(f"jobs must be a positive number of worker processes, not {jobs!r}")
-    if voice is not None:
-        from vgkit.video.narration import check_voice
-
-        await asyncio.to_thread(check_voice, voice)
-    music_path = Path(music) if music is not None else None
-    if music_path is not None:
-        await asyncio.to_thread(_check_music, music_path)
-    for directory in {o.parent for _, o in outputs}:
-        _check_writable(directory)
     config = RenderConfig(
         preset="preview" if preview else "final",
         voice=voice,
-        music=music_path,
+        music=Path(music) if music is not None else None,
         pad=pad,
         assets=Path(assets) if assets is not None else None,
         jobs=jobs,
+        cache_dir=Path(cache_dir) if cache_dir is not None else None,
+        cache=cache,
         captions=captions,
         audio=audio,
     )
-    temporary: tempfile.TemporaryDirectory[str] | None = None
-    if cache:
-        directory = Path(cache_dir) if cache_dir is not None else settings().cache_dir / "clips"
-    else:
-        temporary = tempfile.TemporaryDirectory(prefix="vgkit-render-")
-        directory = Path(temporary.name)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RenderError(f"cannot create the clip cache {directory}: {exc.strerror}") from None
-    clip_cache = ClipCache(directory)
-    pool = WorkerPool(jobs, log_dir=None)
+    session = await RenderSession.open(config)
     bar = _progress_bar(outputs, config) if _want_progress(progress) else None
-    graph: RenderGraph | None = None
     try:
-        graph = await asyncio.to_thread(
-            RenderGraph, outputs, config, clip_cache, pool, on_progress=None
-        )
-        if bar is not None:
-            graph.on_progress = lambda node, frames, hit: bar.update(frames)
-        pool.prestart(jobs)
-        schedule = await graph.run()
-    except BaseException:
-        if graph is not None:
-            graph.cleanup_parts()
-        await pool.aclose(kill=True)
-        raise
-    else:
-        await pool.aclose()
+        async with session:
+            for plan, path in outputs:
+                session.add(plan, path)
+            if bar is not None:
+                session.on_progress = lambda node, frames, hit: bar.update(frames)
+            session.pool.prestart(config.workers)
+            schedule = await session.run()
     finally:
         if bar is not None:
             bar.close()
-        if temporary is not None:
-            temporary.cleanup()
-    videos = {}
-    for p, job in graph.jobs.items():
-        frames = sum(s.frames for s in job.slots)
-        videos[p] = VideoOutput(
-            platform=p,
-            path=job.out,
-            srt=job.sibling(".srt"),
-            poster=job.sibling(".poster.png") if config.poster else None,
-            contact_sheet=job.sibling(".contact.png") if config.poster else None,
-            duration=job.plan.duration,
-            width=job.size[0],
-            height=job.size[1],
-            fps=FPS,
-            frames=frames,
-            cues=len(job.cues),
-            loudness=job.loudness,
-        )
     return RenderResult(
-        videos=videos,
+        videos={p: session.output(job) for p, job in session.jobs.items()},
         schedule=schedule,
-        cache_hits=tuple(graph.hits),
-        rendered=tuple(graph.rendered),
+        cache_hits=tuple(session.hits),
+        rendered=tuple(session.rendered),
         wall=time.perf_counter() - started,
-        jobs=jobs,
+        jobs=config.workers,
         preset=config.preset,
-        worker_seconds=dict(graph.worker_seconds),
+        worker_seconds=dict(session.worker_seconds),
     )
 
 

@@ -26,18 +26,23 @@ raised; nothing is left at the output paths.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.metadata
+import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vgkit.config import settings
 from vgkit.dag import DAG
-from vgkit.errors import RenderError, VgkitError
+from vgkit.errors import AssetError, RenderError, VgkitError
 from vgkit.models import VideoPlan
+from vgkit.resource import AsyncResource
 from vgkit.scheduler import NodeRecord, ScheduleResult, run_graph
 from vgkit.video.assets import Asset, load_assets, match_assets
 from vgkit.video.cache import ClipCache, ClipEntry, file_sha256, spec_key
@@ -51,33 +56,111 @@ from vgkit.video.captions import (
 )
 from vgkit.video.encode import FPS, PRESETS, EncodePreset, frame_size
 from vgkit.video.look import Look
-from vgkit.video.narration import speak_segments
-from vgkit.video.pool import WorkerCrashed, WorkerPool, os_message
+from vgkit.video.narration import DEFAULT_VOICE, check_voice, speak_segments
+from vgkit.video.pool import WorkerCrashed, WorkerPool, default_jobs, os_message
 from vgkit.video.timeline import Slot, layout
 from vgkit.video.transitions import style_of
 from vgkit.video.visuals import content_words
 
-__all__ = ["PlanRender", "RenderConfig", "RenderGraph", "node_ids"]
+__all__ = [
+    "PlanRender",
+    "RenderConfig",
+    "RenderSession",
+    "VideoOutput",
+    "check_music",
+    "check_writable",
+    "node_ids",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
 class RenderConfig:
-    """How to render (the ``vgkit render`` options; see :func:`vgkit.video.render`)."""
+    """How to render: the options of ``vgkit render`` (see :func:`vgkit.video.render`).
+
+    ``out_dir`` is where the orchestrator writes ``PLATFORM.mp4`` when it renders
+    as part of a run (``Orchestrator(render=RenderConfig(...))``); ``jobs=None``
+    is one worker per CPU; ``cache_dir=None`` is ``$VGKIT_CACHE_DIR/clips`` and
+    ``cache=False`` keeps nothing (a private directory removed afterwards).
+    """
 
     preset: str = "final"
-    voice: str | None = "en-us"
+    voice: str | None = DEFAULT_VOICE
     music: Path | None = None
     pad: bool = True
     assets: Path | None = None
-    jobs: int = 1
+    jobs: int | None = None
     cache_dir: Path | None = None
+    cache: bool = True
     captions: bool = True
     audio: bool = True
     poster: bool = True
+    out_dir: Path = Path()
+
+    def __post_init__(self) -> None:
+        if self.preset not in PRESETS:
+            raise RenderError(f"unknown preset {self.preset!r}; choose from {', '.join(PRESETS)}")
+        jobs = self.jobs
+        if jobs is not None and (not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1):
+            raise RenderError(f"jobs must be a positive number of worker processes, not {jobs!r}")
 
     @property
     def encode(self) -> EncodePreset:
         return PRESETS[self.preset]
+
+    @property
+    def workers(self) -> int:
+        return self.jobs if self.jobs is not None else default_jobs()
+
+
+@dataclass(frozen=True)
+class VideoOutput:
+    """One rendered video and the files beside it."""
+
+    platform: str
+    path: Path
+    srt: Path
+    poster: Path | None
+    contact_sheet: Path | None
+    duration: float
+    """Seconds, as planned (the file is within one frame of it)."""
+    width: int
+    height: int
+    fps: int
+    frames: int
+    cues: int
+    loudness: float | None
+    """Integrated loudness of the soundtrack in LUFS (None without audio)."""
+
+
+def check_writable(directory: Path) -> None:
+    """RenderError unless files can be created in ``directory`` (created if missing)."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".vgkit-probe-", dir=directory)
+        os.close(fd)
+        Path(probe).unlink()
+    except OSError as exc:
+        raise RenderError(
+            f"cannot write to {directory}: {exc.strerror or exc}; "
+            "choose an output path you can write"
+        ) from None
+
+
+def check_music(path: Path) -> None:
+    """AssetError unless ``path`` is an audio file FFmpeg can decode."""
+    import av
+
+    if not path.is_file():
+        raise AssetError(f"music file {path} does not exist")
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise AssetError(f"music file {path} has no audio stream; give an audio file")
+            next(container.decode(audio=0))
+    except AssetError:
+        raise
+    except Exception as exc:
+        raise AssetError(f"cannot read music file {path}: {exc}; give an audio file") from None
 
 
 @dataclass
@@ -174,53 +257,101 @@ def _espeak_version() -> str:
         return "unknown"
 
 
-class RenderGraph:
-    """Builds and runs the render graph for some plans (see the module docstring)."""
+class RenderSession(AsyncResource):
+    """Renders plans: the clip cache, the worker pool and the graph of each plan.
+
+    ``await RenderSession.open(config)`` checks everything that can be checked
+    (voice, music, assets, cache directory) before any work; :meth:`add` takes a
+    plan and its output path, :meth:`dag` builds the graph of some added plans
+    and :meth:`run` runs it. :func:`vgkit.video.render` adds every plan and runs
+    one graph; the orchestrator runs each plan's graph as soon as its plan is
+    assembled, forwarding the node events. ``aclose(kill=True)`` (after a
+    failure or a cancellation) kills the workers and removes every temporary
+    file.
+    """
 
     def __init__(
         self,
-        plans: Sequence[tuple[VideoPlan, Path]],
         config: RenderConfig,
-        cache: ClipCache,
-        pool: WorkerPool,
         *,
+        assets: Sequence[Asset] = (),
         on_progress: Callable[[str, int, bool], object] | None = None,
     ) -> None:
         self.config = config
-        self.cache = cache
-        self.pool = pool
+        self.assets = list(assets)
         self.on_progress = on_progress
-        self.scratch = cache.scratch()
+        self._temporary: tempfile.TemporaryDirectory[str] | None = None
+        if config.cache:
+            directory = config.cache_dir or settings().cache_dir / "clips"
+        else:
+            self._temporary = tempfile.TemporaryDirectory(prefix="vgkit-render-")
+            directory = Path(self._temporary.name)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RenderError(
+                f"cannot create the clip cache {directory}: {exc.strerror}; "
+                "set VGKIT_CACHE_DIR or cache_dir to a directory you can write"
+            ) from None
+        self.cache = ClipCache(directory)
+        self.scratch = self.cache.scratch()
+        self.pool = WorkerPool(config.workers)
         self.jobs: dict[str, PlanRender] = {}
         self.hits: list[str] = []
         self.rendered: list[str] = []
         self.worker_seconds: dict[str, float] = {}
-        self.pending_clips = 0
         self.errors: dict[str, BaseException] = {}
-        assets = load_assets(config.assets) if config.assets is not None else []
-        for plan, out in plans:
-            slots = layout(plan, FPS)
-            shots = sorted(plan.storyboard.shots, key=lambda s: s.start)
-            texts = [f"{s.description} {s.text_overlay or ''} {s.shot_type}" for s in shots]
-            matched: list[Asset | None] = (
-                match_assets(assets, texts) if assets else [None] * len(shots)
-            )
-            job = PlanRender(
-                plan=plan,
-                out=out,
-                look=Look.for_topic(plan.request.topic, plan.request.seed),
-                size=frame_size(plan.resolution, config.encode),
-                slots=slots,
-                assets=matched,
-            )
-            self.jobs[job.platform] = job
+        self._pending: dict[str, int] = {}
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls,
+        config: RenderConfig,
+        *,
+        on_progress: Callable[[str, int, bool], object] | None = None,
+    ) -> RenderSession:
+        """A session whose voice, music and assets were checked (VgkitError if not)."""
+        if config.voice is not None:
+            await asyncio.to_thread(check_voice, config.voice)
+        if config.music is not None:
+            await asyncio.to_thread(check_music, config.music)
+        assets: list[Asset] = []
+        if config.assets is not None:
+            assets = await asyncio.to_thread(load_assets, config.assets)
+        return await asyncio.to_thread(cls, config, assets=assets, on_progress=on_progress)
+
+    def add(self, plan: VideoPlan, out: Path) -> PlanRender:
+        """Take ``plan`` to be rendered into ``out`` (checks ``out``'s directory is writable)."""
+        check_writable(out.parent)
+        if plan.platform.value in self.jobs:
+            raise RenderError(f"a {plan.platform.value} plan is already in this render")
+        slots = layout(plan, FPS)
+        shots = sorted(plan.storyboard.shots, key=lambda s: s.start)
+        texts = [f"{s.description} {s.text_overlay or ''} {s.shot_type}" for s in shots]
+        matched: list[Asset | None] = (
+            match_assets(self.assets, texts) if self.assets else [None] * len(shots)
+        )
+        job = PlanRender(
+            plan=plan,
+            out=out,
+            look=Look.for_topic(plan.request.topic, plan.request.seed),
+            size=frame_size(plan.resolution, self.config.encode),
+            slots=slots,
+            assets=matched,
+        )
+        self.jobs[job.platform] = job
+        self._pending[job.platform] = len(slots)
+        return job
 
     # -- the graph ----------------------------------------------------------------
 
-    def dag(self) -> tuple[DAG, dict[str, float]]:
+    def dag(self, jobs: Sequence[PlanRender] | None = None) -> tuple[DAG, dict[str, float]]:
+        """The render graph of ``jobs`` (default: every plan added) and node costs (frames)."""
         dag = DAG()
         costs: dict[str, float] = {}
-        for p, job in self.jobs.items():
+        for job in jobs if jobs is not None else list(self.jobs.values()):
+            p = job.platform
             narration = f"narration:{p}"
             dag.add(narration, [], cost=1.0, group=p)
             ids = node_ids(p, job.slots)
@@ -241,21 +372,71 @@ class RenderGraph:
             dag.add(f"mux:{p}", deps, cost=10.0, group=p)
         return dag, costs
 
-    async def run(self) -> ScheduleResult:
-        """Run the graph; the first node to fail stops it and its error is raised."""
-        dag, costs = self.dag()
-        self.pending_clips = sum(len(j.slots) for j in self.jobs.values())
+    async def run(
+        self,
+        jobs: Sequence[PlanRender] | None = None,
+        *,
+        on_start: Callable[[str], object] | None = None,
+        on_finish: Callable[[NodeRecord], object] | None = None,
+    ) -> ScheduleResult:
+        """Run the graph of ``jobs``; the first node to fail stops it and its error is raised."""
+        dag, costs = self.dag(jobs)
 
-        def on_finish(record: NodeRecord) -> None:
+        def finished(record: NodeRecord) -> None:
+            if on_finish is not None:
+                on_finish(record)
             if record.status == "failed":
                 raise _Stop(record.node)
 
         try:
-            return await run_graph(dag, self._node, costs=costs, on_finish=on_finish)
+            # At most one node per worker in flight: a node's record then times its work,
+            # not its wait for a worker, and the eager order (most frames first) decides
+            # who goes next.
+            return await run_graph(
+                dag,
+                self._node,
+                costs=costs,
+                concurrency=self.config.workers,
+                on_start=on_start,
+                on_finish=finished,
+            )
         except _Stop as stop:
             raise self._error_of(stop.node) from None
+
+    def output(self, job: PlanRender) -> VideoOutput:
+        """What a finished plan's render wrote."""
+        return VideoOutput(
+            platform=job.platform,
+            path=job.out,
+            srt=job.sibling(".srt"),
+            poster=job.sibling(".poster.png") if self.config.poster else None,
+            contact_sheet=job.sibling(".contact.png") if self.config.poster else None,
+            duration=job.plan.duration,
+            width=job.size[0],
+            height=job.size[1],
+            fps=FPS,
+            frames=sum(s.frames for s in job.slots),
+            cues=len(job.cues),
+            loudness=job.loudness,
+        )
+
+    async def aclose(self, *, kill: bool = False) -> None:
+        """Stop the workers (``kill``: at once) and remove temporary files."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self.pool.aclose(kill=kill)
         finally:
+            if kill:
+                self.cleanup_parts()
             shutil.rmtree(self.scratch, ignore_errors=True)
+            if self._temporary is not None:
+                self._temporary.cleanup()
+
+    async def __aexit__(self, *exc: object) -> None:
+        # Leaving by an exception (a failure, a cancellation): kill the workers at once.
+        await self.aclose(kill=bool(exc) and exc[0] is not None)
 
     def _error_of(self, node: str) -> BaseException:
         exc = self.errors.get(node)
@@ -318,7 +499,7 @@ class RenderGraph:
                 segments = [
                     {"text": s.text, "seconds": s.duration, "out": str(out)} for s, _, out in todo
                 ]
-                infos = await speak_segments(segments, voice, concurrency=self.config.jobs)
+                infos = await speak_segments(segments, voice, concurrency=self.config.workers)
                 for (seg, key, out), info in zip(todo, infos, strict=True):
                     entries[seg.index] = self.cache.put(key, {"speech.pcm": out}, info)
                 self.rendered.append(f"narration:{job.platform}")
@@ -384,10 +565,11 @@ class RenderGraph:
             self.hits.append(node)
         thumb = entry.files.get("thumb.png")
         job.clips[node] = (str(entry.files["clip.mp4"]), str(thumb) if thumb else None, slot.frames)
-        self.pending_clips -= 1
+        self._pending[job.platform] -= 1
         if self.on_progress is not None:
             self.on_progress(node, slot.frames, hit)
-        if self.pending_clips == 0:
+        if not any(self._pending.values()):
+            # Only soundtracks and muxes are left: idle workers give back their memory.
             await self.pool.shrink(keep=max(1, len(self.jobs)))
         return key
 
