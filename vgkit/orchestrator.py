@@ -391,7 +391,6 @@ class Orchestrator(AsyncResource):
         assert isinstance(plan, VideoPlan)
         render = state.render
         job = render.add(plan, self.render.out_dir / f"{platform.value}.mp4")
-        render.pool.prestart(render.config.workers)
         sub, _ = render.dag([job])
         state.total += len(sub)
         assemble = STEPS["assemble"].node_id(platform)

@@ -54,6 +54,7 @@ from vgkit.claims.presentation import (
     summary_table,
 )
 from vgkit.claims.registry import REGISTRY, ClaimSection, Findings, claim_section, measure_all
+from vgkit.claims.rendering import measure_rendering
 from vgkit.claims.runtime import measure_async, measure_sessions
 
 __all__ = [
@@ -83,6 +84,7 @@ __all__ = [
     "measure_parallel",
     "measure_pool",
     "measure_pool_links",
+    "measure_rendering",
     "measure_sessions",
     "plot",
     "relative_spread",

@@ -18,6 +18,7 @@ The modules, one per concern:
 - :mod:`~vgkit.video.pool`, :mod:`~vgkit.video.worker`, :mod:`~vgkit.video.jobs`:
   worker processes that speak JSON over pipes, and what they do per node
 - :mod:`~vgkit.video.api`: the public entry points and their result
+- :mod:`~vgkit.video.display`: a player and the contact sheet in Jupyter
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from vgkit.video.api import RenderResult, arender, load_plans, render
     from vgkit.video.cache import RENDERER_VERSION, ClipCache
     from vgkit.video.captions import Cue, Word, build_cues, cues_srt
+    from vgkit.video.display import contact_sheet, output_dir, player
     from vgkit.video.encode import FPS, PRESETS, EncodePreset, probe
     from vgkit.video.graph import RenderConfig, RenderSession, VideoOutput
     from vgkit.video.look import Look
@@ -56,6 +58,9 @@ _EXPORTS = {
     "EncodePreset": "encode",
     "probe": "encode",
     "Look": "look",
+    "contact_sheet": "display",
+    "output_dir": "display",
+    "player": "display",
     "DEFAULT_VOICE": "narration",
     "voices": "narration",
 }
@@ -76,8 +81,11 @@ __all__ = [
     "Word",
     "arender",
     "build_cues",
+    "contact_sheet",
     "cues_srt",
     "load_plans",
+    "output_dir",
+    "player",
     "probe",
     "render",
     "voices",

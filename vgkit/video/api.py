@@ -221,7 +221,6 @@ async def arender(
                 session.add(plan, path)
             if bar is not None:
                 session.on_progress = lambda node, frames, hit: bar.update(frames)
-            session.pool.prestart(config.workers)
             schedule = await session.run()
     finally:
         if bar is not None:

@@ -94,6 +94,10 @@ class ClipCache:
         base.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix="render-", dir=base))
 
+    def contains(self, key: str) -> bool:
+        """Whether an entry for ``key`` is present (not verified: :meth:`get` does that)."""
+        return (self._path(key) / "meta.json").exists()
+
     def get(self, key: str) -> ClipEntry | None:
         """The entry for ``key`` if present and intact, else None (a corrupt one is removed)."""
         path = self._path(key)

@@ -381,6 +381,7 @@ class RenderSession(AsyncResource):
     ) -> ScheduleResult:
         """Run the graph of ``jobs``; the first node to fail stops it and its error is raised."""
         dag, costs = self.dag(jobs)
+        self.pool.prestart(1)  # every render needs one (the mux); more once narration is done
 
         def finished(record: NodeRecord) -> None:
             if on_finish is not None:
@@ -513,6 +514,13 @@ class RenderSession(AsyncResource):
                 job.speech.append((seg.start, str(entry.files["speech.pcm"]), entry.key))
             job.words = words
         job.cues = build_cues(job.words, style=job.style, duration=plan.duration)
+        # Now the clips' keys are known: start as many workers as there is work for
+        # (a re-render after one edit needs one, not one per CPU).
+        misses = sum(
+            not self.cache.contains(spec_key("clip", _keyed(self._clip_spec(job, slot.kind, slot))))
+            for slot in job.slots
+        )
+        self.pool.prestart(min(self.config.workers, misses + 1))
         return len(job.words)
 
     def _clip_spec(self, job: PlanRender, kind: str, slot: Slot) -> dict[str, Any]:

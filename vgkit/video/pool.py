@@ -256,10 +256,14 @@ class WorkerPool(AsyncResource):
             await proc.wait()
 
     async def shrink(self, keep: int) -> None:
-        """Stop idle workers until at most ``keep`` remain (the tail of a render needs few)."""
+        """Stop idle workers until at most ``keep`` remain (the tail of a render needs few).
+
+        An idle worker holds no request, so it is killed rather than asked to
+        finish: one still importing would otherwise keep the caller waiting.
+        """
         while len(self._workers) > keep and not self._idle.empty():
             worker = self._idle.get_nowait()
-            await self._stop(worker, kill=False)
+            await self._stop(worker, kill=True)
 
     async def aclose(self, *, kill: bool = False) -> None:
         """Stop every worker: politely (close stdin, wait), or ``kill`` them."""
