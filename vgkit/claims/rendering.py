@@ -19,6 +19,7 @@ The helpers (:func:`cards_and_cues`, :func:`moviepy_render`, :func:`edited`,
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 import time
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "cards_and_cues",
     "clip_rate",
+    "draw_cards",
     "edited",
     "measure_rendering",
     "moviepy_render",
@@ -91,6 +93,27 @@ def cards_and_cues(
                 cards.append(frame.to_ndarray(format="rgb24"))
                 target = next(targets, None)
     return cards, read_srt(srt)
+
+
+def draw_cards(plan: VideoPlan, *, preview: bool) -> list[np.ndarray]:
+    """Each shot's picture at its middle, drawn by vgkit (RGB arrays, no captions)."""
+    import numpy as np
+
+    from vgkit.video.encode import PRESETS, frame_size
+    from vgkit.video.graph import shot_spec
+    from vgkit.video.look import Look
+    from vgkit.video.visuals import ShotVisual
+
+    width, height = frame_size(plan.resolution, PRESETS["preview" if preview else "final"])
+    look = Look.for_topic(plan.request.topic, plan.request.seed)
+    cards = []
+    for position, shot in enumerate(sorted(plan.storyboard.shots, key=lambda s: s.start)):
+        visual = ShotVisual(shot_spec(plan, position), look, width, height)
+        try:
+            cards.append(np.asarray(visual.draw(shot.start + shot.duration / 2)[1].to_image()))
+        finally:
+            visual.close()
+    return cards
 
 
 def moviepy_render(
@@ -174,8 +197,21 @@ async def measure_rendering(
     *, seconds: float = 15.0, preview: bool = True, topic: str = TOPIC
 ) -> list[Measurement]:
     """Render a ``seconds``-long TikTok plan (see the module docstring); no audio, so
-    every side draws and encodes the same frames."""
+    every side draws and encodes the same frames. ``seconds=0`` skips the section
+    (one row says so): a quick run of the report that does not need it."""
     import vgkit
+
+    if seconds <= 0:
+        return [
+            Measurement(
+                section=SECTION,
+                claim="rendering",
+                metric="not measured in this run (render_seconds = 0)",
+                measured=0.0,
+                unit="",
+                kind="fact",
+            )
+        ]
 
     plan = (await vgkit.agenerate(topic, platforms=["tiktok"], duration=seconds)).plan("tiktok")
     frames = round(plan.duration * 30)
@@ -185,8 +221,8 @@ async def measure_rendering(
     with tempfile.TemporaryDirectory(prefix="vgkit-claims-render-") as tmp:
         work = Path(tmp)
         cold, result = await _render(plan, work / "cold.mp4", work / "cache", **common)
-        _, bare = await _render(plan, work / "cards.mp4", work / "cache", captions=False, **common)
-        cards, cues = cards_and_cues(plan, bare.path, result.videos["tiktok"].srt)
+        cards = await asyncio.to_thread(draw_cards, plan, preview=preview)
+        cues = read_srt(result.videos["tiktok"].srt)
         moviepy = moviepy_render(
             plan, cards, cues, work / "moviepy.mp4", preset="ultrafast" if preview else "veryfast"
         )

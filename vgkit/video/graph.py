@@ -70,6 +70,7 @@ __all__ = [
     "check_music",
     "check_writable",
     "node_ids",
+    "shot_spec",
 ]
 
 
@@ -211,7 +212,8 @@ def _segment_at(plan: VideoPlan, t: float) -> Any:
     return segs[-1]
 
 
-def _shot_spec(plan: VideoPlan, position: int, asset: Asset | None) -> dict[str, Any]:
+def shot_spec(plan: VideoPlan, position: int, asset: Asset | None = None) -> dict[str, Any]:
+    """What the worker needs to draw the shot at ``position`` (in time order) of ``plan``."""
     shot = sorted(plan.storyboard.shots, key=lambda s: s.start)[position]
     segment = _segment_at(plan, shot.start)
     text = f"{segment.text} {shot.description}".lower()
@@ -538,15 +540,15 @@ class RenderSession(AsyncResource):
             "captions": {"style": job.style, "cues": cues} if self.config.captions else None,
         }
         if kind == "shot":
-            spec["shot"] = _shot_spec(job.plan, slot.shot_a, job.assets[slot.shot_a])
+            spec["shot"] = shot_spec(job.plan, slot.shot_a, job.assets[slot.shot_a])
         else:
             spec["a"] = (
-                _shot_spec(job.plan, slot.shot_a, job.assets[slot.shot_a])
+                shot_spec(job.plan, slot.shot_a, job.assets[slot.shot_a])
                 if slot.shot_a >= 0
                 else None
             )
             spec["b"] = (
-                _shot_spec(job.plan, slot.shot_b, job.assets[slot.shot_b])
+                shot_spec(job.plan, slot.shot_b, job.assets[slot.shot_b])
                 if slot.shot_b >= 0
                 else None
             )
@@ -637,7 +639,7 @@ class RenderSession(AsyncResource):
             "out": str(job.part(".mp4")),
         }
         if self.config.poster:
-            first = _shot_spec(job.plan, 0, job.assets[0])
+            first = shot_spec(job.plan, 0, job.assets[0])
             args["poster"] = {
                 "shot": first,
                 "look": job.look.to_dict(),
