@@ -49,7 +49,8 @@ def test_generate_with_render_replaces_the_estimated_srt(
     )
     assert code == 0
     text = capsys.readouterr().out
-    assert "rendered 1 video" in text and f"open {out / 'tiktok.mp4'}" in text
+    assert "video 540x960 · 450 frames" in text and f"open {out / 'tiktok.mp4'}" in text
+    assert "-> mux:tiktok)" in text  # the render nodes are in the run's critical path
     srt = (out / "tiktok.srt").read_text()
     # The plan's estimated captions start at 0,000; the spoken ones after the voice's lead-in.
     assert srt.startswith("1\n00:00:00,040 --> ")
