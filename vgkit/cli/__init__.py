@@ -19,6 +19,8 @@ from vgkit import __version__
 from vgkit.cli import cache, generate, llm, loadtest, netlab, quality, queue, render, report, serve
 from vgkit.errors import UsageError, VgkitError
 
+__all__ = ["COMMAND_MODULES", "EXIT_USAGE", "Parser", "build_parser", "main", "run"]
+
 #: Modules that add subcommands, in the order ``vgkit --help`` lists them.
 COMMAND_MODULES = (generate, render, serve, llm, cache, queue, loadtest, report, quality, netlab)
 
