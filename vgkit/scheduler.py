@@ -225,7 +225,9 @@ class _Run:
         self.fn = fn
         self.on_start = on_start
         self.on_finish = on_finish
-        self.dispatch = dispatch
+        # Bound once: both are called for every node.
+        self.ready = dispatch.ready
+        self.take = dispatch.next
         self.limit = limit
         self.loop = asyncio.get_running_loop()
 
@@ -249,7 +251,7 @@ class _Run:
 
         for i in range(n):
             if not g.parents[i]:
-                dispatch.ready(i)
+                self.ready(i)
         self.t0 = perf_counter()
 
     # -- the driver (runs in the awaiting task) --------------------------------
@@ -288,7 +290,7 @@ class _Run:
 
     def _fill(self) -> None:
         """Start nodes while the executor offers one and the cap allows it."""
-        take, status, start = self.dispatch.next, self.status, self._start
+        take, status, start = self.take, self.status, self._start
         while self.running < self.limit and not self.aborting:
             i = take(self.running)
             if i is None:
@@ -344,7 +346,7 @@ class _Run:
                         self._skip(c)
                         self._block_from(c)
                     else:
-                        self.dispatch.ready(c)
+                        self.ready(c)
         self._fill()
         if self.waiter is not None and self._finished() and not self.waiter.done():
             self.waiter.set_result(None)
