@@ -15,8 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-import pytest
-
 import vgkit
 
 #: Module groups the rules name: the first component under ``vgkit`` -> its layer.
@@ -24,6 +22,7 @@ LAYERS = {
     # the models layer: what everything else is built from
     "models": "models", "platforms": "models", "templates": "models", "errors": "models",
     "config": "models", "metrics": "models", "resource": "models", "breaker": "models",
+    "documents": "models",
     # orchestration: the graph, its execution and what a run produced
     "orchestrator": "orchestration", "pipeline": "orchestration", "scheduler": "orchestration",
     "executors": "orchestration", "generation": "orchestration", "api": "orchestration",
@@ -99,24 +98,8 @@ def violations(root: Path, package: str = "vgkit") -> list[str]:
 ROOT = Path(vgkit.__file__).parent.parent
 
 
-#: The rule still waiting for its half of the structure work (issue 11): the cache's
-#: plan-level integration moving up beside the orchestrator and dictionary training
-#: becoming a script. When it lands, the xfail below turns into a failure (strict):
-#: delete WAITING and the xfail test, and the first test checks every rule.
-WAITING = ("cache -> agents:", "cache -> orchestration:")
-
-
 def test_the_package_keeps_the_import_rules() -> None:
-    assert [v for v in violations(ROOT) if not v.startswith(WAITING)] == []
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="cache/integration.py and cache/dictionaries.py still import agents and the "
-    "orchestration layer (issue 11, the struct-cache half)",
-)
-def test_the_cache_knows_nothing_of_agents_or_orchestration() -> None:
-    assert [v for v in violations(ROOT) if v.startswith(WAITING)] == []
+    assert violations(ROOT) == []
 
 
 def test_the_walk_sees_the_package_imports() -> None:
