@@ -220,7 +220,7 @@ def table(
         )
     styler = styler.set_table_styles(
         [
-            {"selector": "td.vg-text", "props": "text-align: left; white-space: normal;"},
+            {"selector": "td.vg-text", "props": "text-align: left;"},
             {"selector": "th", "props": "text-align: left;"},
         ],
         overwrite=False,
