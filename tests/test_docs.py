@@ -24,10 +24,14 @@ def _readme_graph() -> dict[str, set[str]]:
             node, parents = line.split("<-")
             last = node.strip().removesuffix("[p]").split("[")[0]
             edges[last] = set()
-        elif last is None or not line.strip() or line.strip().startswith("for each"):
+        elif line.rstrip().endswith(":"):  # "for each platform p:", "with rendering ...:"
+            last = None
+            continue
+        elif last is None or not line.strip():
             continue
         else:
             parents = line  # a continuation of the line above
+        parents = re.split(r"\s{2,}", parents.strip())[0]  # drop a trailing comment
         assert last is not None
         edges[last] |= {p.strip().removesuffix("[p]") for p in parents.split(",") if p.strip()}
     return edges
