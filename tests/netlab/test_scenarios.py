@@ -158,6 +158,7 @@ async def test_the_redis_host_cut_off_for_10_s_under_load(cluster: Cluster) -> N
             "prefix": "vgkit-outage:",
             "l1": str(cluster.workdir / "l1-generator"),
             "stop": str(stop),
+            "progress": str(cluster.workdir / "generator-progress"),
             "topic": "Glacier melt",
         },
     )
@@ -170,6 +171,9 @@ async def test_the_redis_host_cut_off_for_10_s_under_load(cluster: Cluster) -> N
             ids += await warm_up(queue, {"w1", "w2"})
 
             async def generating() -> bool:
+                if generator.poll() is not None:  # say why, instead of waiting out the timeout
+                    out, err = generator.communicate()
+                    pytest.fail(f"the generator exited {generator.returncode}: {err[-2000:]}")
                 return bool(await queue.redis.keys("vgkit-outage:*"))
 
             await until(generating, 30, "the generator to write through Redis")
