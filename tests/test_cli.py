@@ -207,3 +207,33 @@ def test_out_says_where_the_plans_are_and_a_cached_run_writes_no_zero_timings(
     cached = pd.read_csv(tmp_path / "timings.csv")
     assert (cached["status"] == "cached").all() and cached["duration"].isna().all()
     assert sorted(cached["node"]) == sorted(computed["node"])
+
+
+def test_generate_writes_the_trace_of_a_remote_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pandas as pd
+
+    from vgkit.serve import ServeProcess
+
+    parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    with ServeProcess(loop="asyncio") as serve:
+        agents = tmp_path / "agents.json"
+        table = {k: v for k, v in serve.endpoints().items() if k != "orchestrator"}
+        agents.write_text(json.dumps(table))
+        argv = ["generate", TOPIC, "-p", "tiktok", "--agents", str(agents), "--no-cache"]
+        argv += ["--trace", str(tmp_path / "t.csv"), "--trace", str(tmp_path / "t.png")]
+        assert main([*argv, "--traceparent", parent]) == 0
+        child = serve.pid
+    out = capsys.readouterr().out
+    assert (
+        f"trace 4bf92f3577b34da6a3ce929d0e0e4736: 31 spans (1 host, 2 processes) -> {tmp_path}"
+        in out
+    )
+    frame = pd.read_csv(tmp_path / "t.csv")
+    assert set(frame["trace_id"]) == {"4bf92f3577b34da6a3ce929d0e0e4736"}
+    assert set(frame["pid"]) == {os.getpid(), child}
+    assert frame.loc[frame["kind"] == "run", "parent_id"].tolist() == ["00f067aa0ba902b7"]
+    assert (tmp_path / "t.png").stat().st_size > 10_000
+    assert main(["generate", TOPIC, "--trace", str(tmp_path / "t.txt")]) == 2
+    assert "unknown file type '.txt'" in capsys.readouterr().err

@@ -22,7 +22,7 @@ LAYERS = {
     # the models layer: what everything else is built from
     "models": "models", "platforms": "models", "templates": "models", "errors": "models",
     "config": "models", "metrics": "models", "resource": "models", "breaker": "models",
-    "documents": "models",
+    "documents": "models", "tracing": "models", "otel": "models",
     # orchestration: the graph, its execution and what a run produced
     "orchestrator": "orchestration", "pipeline": "orchestration", "scheduler": "orchestration",
     "executors": "orchestration", "generation": "orchestration", "api": "orchestration",

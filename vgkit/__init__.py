@@ -15,7 +15,8 @@ is reached by namespace, each listing its public names in its ``__all__``:
 ``vgkit.client``, ``vgkit.serve``, ``vgkit.queue``, ``vgkit.loadtest``,
 ``vgkit.tuning``, ``vgkit.reports``, ``vgkit.experiments``, ``vgkit.plots``,
 ``vgkit.dashboard``, ``vgkit.claims``, ``vgkit.video`` (rendering), ``vgkit.netlab``,
-``vgkit.executors`` and ``vgkit.scheduler``. ``import vgkit`` loads the
+``vgkit.executors``, ``vgkit.scheduler`` and ``vgkit.tracing`` (trace context and
+spans). ``import vgkit`` loads the
 embedded pipeline only; those namespaces (and aiohttp, redis, pandas) load
 when first used, as
 ``vgkit.cache`` or ``from vgkit.cache import ...``.

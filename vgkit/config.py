@@ -18,6 +18,8 @@ public helpers fill unset arguments from :func:`settings`. Variables:
 - ``VGKIT_NOTEBOOKS_DIR``: the notebooks ``vgkit report`` runs (the project's ``notebooks/``).
 - ``VGKIT_DATA_DIR``: workloads such as ``topics.csv`` (the project's ``data/``).
 - ``VGKIT_LOG_LEVEL``: level of the ``vgkit`` logger (``WARNING``).
+- ``VGKIT_HOST_NAME``: this host's name in trace spans (the machine's host name; the
+  network lab sets it to the lab host's name).
 - ``CI``: ``true`` in continuous integration; parts that need something this machine
   may lack (the network lab's root, iproute2, nftables) must run there, not skip.
 """
@@ -64,6 +66,7 @@ class Settings:
     notebooks_dir: Path = PROJECT_ROOT / "notebooks"
     data_dir: Path = PROJECT_ROOT / "data"
     log_level: str = "WARNING"
+    host_name: str | None = None
     ci: bool = False
 
     def as_dict(self) -> dict[str, object]:
@@ -123,5 +126,6 @@ def settings(env: Mapping[str, str] | None = None) -> Settings:
         notebooks_dir=Path(text("VGKIT_NOTEBOOKS_DIR") or PROJECT_ROOT / "notebooks"),
         data_dir=Path(text("VGKIT_DATA_DIR") or PROJECT_ROOT / "data"),
         log_level=(text("VGKIT_LOG_LEVEL") or "WARNING").upper(),
+        host_name=text("VGKIT_HOST_NAME"),
         ci=(text("CI") or "").lower() in {"1", "true", "yes"},
     )

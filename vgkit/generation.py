@@ -12,6 +12,7 @@ from vgkit.errors import GenerationError
 from vgkit.models import VideoPlan, VideoRequest
 from vgkit.platforms import Platform
 from vgkit.scheduler import ScheduleResult
+from vgkit.tracing import Span, spans_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,6 +48,23 @@ class GenerationResult:
     """Render nodes the clip cache answered."""
     render_errors: dict[Platform, BaseException] = field(default_factory=dict)
     """Platform -> the error that stopped its render (empty when every video was made)."""
+    spans: tuple[Span, ...] = ()
+    """The run's trace (``vgkit.tracing``): its run span, a span per agent call, and the
+    spans remote agents recorded for their calls, in the order they ended."""
+    trace_id: str = ""
+
+    def trace_frame(self) -> pd.DataFrame:
+        """One row per span of the run's trace, by start: ids, name, kind, host, pid,
+        agent, node, cache outcome, status, start, end, duration and ``offset`` (seconds
+        since the run began); remote agents' rows carry their own host and pid."""
+        return spans_frame(self.spans)
+
+    def waterfall(self, ax: Any = None, title: str | None = None) -> Figure:
+        """The run's trace as a waterfall: a bar per span, nested under its parent, one
+        colour per host and process (``vgkit.plots.waterfall``)."""
+        from vgkit.plots import waterfall
+
+        return waterfall(self.trace_frame(), ax=ax, title=title)
 
     @property
     def repairs(self) -> dict[str, int]:

@@ -55,6 +55,9 @@ listed with the ``_total`` their samples carry)::
                                                              released, lost
       vgkit_queue_wait_seconds{priority}                     queued -> claimed (histogram)
       vgkit_queue_run_seconds{priority,outcome}              claimed -> finished (histogram)
+    traces (vgkit.tracing: the span log, ``registry.spans``)
+      vgkit_spans_recorded_total{kind}                       spans recorded: run, node, client,
+                                                             agent, submit, job
     A2A traffic and the connection pool (vgkit.client, a collector)
       messages and latency per agent; active connections and the reuse rate
     cache (vgkit.cache, a collector)
@@ -90,6 +93,7 @@ from prometheus_client.metrics_core import (
 
 from vgkit.errors import ConfigError
 from vgkit.resource import AsyncResource
+from vgkit.tracing import SpanLog
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -127,6 +131,9 @@ class MetricsRegistry:
         self.prometheus = CollectorRegistry(auto_describe=True)
         self._instruments: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self.spans = SpanLog()
+        """The trace spans recorded in this registry's process (``vgkit.tracing``)."""
+        register_source(self.spans, self)
 
     def _instrument(
         self, kind: type[Any], name: str, doc: str, labels: Sequence[str], **kw: Any
@@ -352,9 +359,6 @@ class MetricsServer(AsyncResource):
             self._runner = None
 
 
-DEFAULT_REGISTRY = MetricsRegistry()
-
-
 def default_registry() -> MetricsRegistry:
     """The process-wide registry that services expose at ``/metrics``."""
     return DEFAULT_REGISTRY
@@ -469,3 +473,6 @@ def register_source(source: MetricSource, registry: MetricsRegistry | None = Non
         collector = _collectors[reg] = _SourceCollector()
         reg.add_collector(collector)
     collector.sources.add(source)
+
+
+DEFAULT_REGISTRY = MetricsRegistry()

@@ -5,6 +5,13 @@ goes to a backend (embedded template agents by default, remote A2A agents, or
 an LLM), optionally through a cache; the scheduler runs the graph eagerly,
 level by level, or serially; :class:`vgkit.generation.GenerationResult` holds what
 a run produced.
+
+Every run is a trace (:mod:`vgkit.tracing`): a ``run`` span, child of the
+caller's span when there is one (an agent server's, a queued job's, the
+``traceparent`` argument), with a ``node`` span per agent call (its cache
+outcome included) under it; remote agents' spans join it, and the result
+holds them all (``result.trace_frame()``, ``result.waterfall()``). The run's
+session id is the caller's when the caller has one.
 """
 
 from __future__ import annotations
@@ -13,9 +20,10 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from vgkit import tracing
 from vgkit.agents import STEPS, AgentCall, AgentSpec, Backend, TemplateBackend
 from vgkit.agents.cost import SEED_PROFILE, CostModel, CostProfile
 from vgkit.agents.notes import CallNote, note_scope
@@ -41,7 +49,7 @@ from vgkit.pipeline import build_graph, make_request, narrow
 from vgkit.platforms import Platform
 from vgkit.resource import AsyncResource
 from vgkit.scheduler import NodeRecord, ScheduleResult, run_graph
-from vgkit.sessions import Session, session_scope
+from vgkit.sessions import Session, new_session_id, session_scope
 
 if TYPE_CHECKING:
     from vgkit.video import RenderConfig, RenderSession, VideoOutput
@@ -193,10 +201,19 @@ class Orchestrator(AsyncResource):
         /,
         *,
         on_event: Callable[[Event], None] | None = None,
+        traceparent: str | tracing.TraceContext | None = None,
+        session_id: str | None = None,
         **fields: Any,
     ) -> GenerationResult:
-        """Generate plans for ``request`` (or a request built from ``fields``)."""
-        return await self._run(make_request(request, **fields), on_event)
+        """Generate plans for ``request`` (or a request built from ``fields``).
+
+        ``traceparent`` (a W3C value or a ``TraceContext``) makes the run a child
+        of that span (default: the current span, if any; a malformed value starts
+        a new trace); ``session_id`` is the run's session (default: the parent's,
+        else a new one).
+        """
+        parent = tracing.remote_parent(traceparent) if isinstance(traceparent, str) else traceparent
+        return await self._run(make_request(request, **fields), on_event, parent, session_id)
 
     async def stream(
         self, request: VideoRequest | None = None, /, **fields: Any
@@ -225,7 +242,31 @@ class Orchestrator(AsyncResource):
                 await asyncio.gather(task, return_exceptions=True)
 
     async def _run(
-        self, request: VideoRequest, emit: Callable[[Event], None] | None
+        self,
+        request: VideoRequest,
+        emit: Callable[[Event], None] | None,
+        parent: tracing.TraceContext | None = None,
+        session_id: str | None = None,
+    ) -> GenerationResult:
+        parent = parent if parent is not None else tracing.current()
+        session = Session(
+            id=session_id
+            or (parent.session_id if parent is not None else None)
+            or new_session_id(),
+            request_id=request.request_id,
+        )
+        with tracing.collect() as spans, tracing.span(
+            "generate", kind="run", registry=self.metrics, parent=parent,
+            session_id=session.id,
+        ) as run_span:  # fmt: skip
+            result = await self._run_traced(request, emit, session)
+            if "request" in result.cache_hits:
+                run_span.cache = "hit"
+            run_span.status = "ok" if result.ok else "incomplete"
+        return replace(result, spans=tuple(spans), trace_id=run_span.trace_id)
+
+    async def _run_traced(
+        self, request: VideoRequest, emit: Callable[[Event], None] | None, session: Session
     ) -> GenerationResult:
         # A rendering run goes through the graph even when the whole result is cached:
         # its render nodes hang off the assemble nodes (which the cache answers at once).
@@ -233,8 +274,8 @@ class Orchestrator(AsyncResource):
             start = time.perf_counter()
             cached = await self.cache.lookup_run(request, self.backend.fingerprint())
             if cached is not None:
-                return self._served(request, cached, time.perf_counter() - start, emit)
-        result = await self._run_graph(request, emit)
+                return self._served(request, cached, time.perf_counter() - start, emit, session)
+        result = await self._run_graph(request, emit, session)
         if isinstance(self.cache, RunCache):
             await self.cache.store_run(result, self.backend.fingerprint())
         return result
@@ -245,10 +286,10 @@ class Orchestrator(AsyncResource):
         cached: CachedRun,
         elapsed: float,
         emit: Callable[[Event], None] | None,
+        session: Session,
     ) -> GenerationResult:
         """A result for a run answered whole from the cache (no agent ran)."""
         dag, _ = build_graph(request, costs=self._profile())
-        session = Session(request_id=request.request_id)
         plans = {p: cached.plans[p] for p in request.platforms if p in cached.plans}
         results: dict[str, Any] = {}
         for platform, plan in plans.items():
@@ -310,10 +351,9 @@ class Orchestrator(AsyncResource):
         )
 
     async def _run_graph(
-        self, request: VideoRequest, emit: Callable[[Event], None] | None
+        self, request: VideoRequest, emit: Callable[[Event], None] | None, session: Session
     ) -> GenerationResult:
         dag, nodes = build_graph(request, costs=self._profile())
-        session = Session(request_id=request.request_id)
         state = _RunState(session=session, nodes=nodes, emit=emit, total=len(dag))
         drivers: dict[str, Platform] = {}
         if self.render is not None:
@@ -339,7 +379,15 @@ class Orchestrator(AsyncResource):
                     spec, platform = nodes[node]
                     inputs = {nodes[parent][0].step: value for parent, value in parents.items()}
                     call = AgentCall(spec, narrow(request, spec, platform), platform, inputs)
-                    artifact = await self._invoke(call, state, node)
+                    with tracing.span(
+                        node, kind="node", registry=self.metrics, agent=spec.name, node=node
+                    ) as span:
+                        artifact = await self._invoke(call, state, node)
+                        span.cache = (
+                            "off"
+                            if self.cache is None
+                            else ("hit" if node in state.hit_nodes else "miss")
+                        )
                     state.artifacts[node] = artifact
                     return artifact
 

@@ -3,6 +3,8 @@
 :func:`storyboard_timeline` draws one plan on its own clock: script segments,
 scenes and shots as lanes of bars, transitions and calls to action as markers,
 captions as a thin strip, so pacing and structure read at a glance.
+:func:`waterfall` draws a trace (``result.trace_frame()``): one bar per span,
+nested under its parent, coloured by the host and process that recorded it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import matplotlib
+import matplotlib.patches
 
 from vgkit._drawing import axes_and_figure
 from vgkit.documents import format_timestamp
@@ -21,7 +24,7 @@ if TYPE_CHECKING:
 
     from vgkit.models import VideoPlan
 
-__all__ = ["plot_grid", "storyboard_timeline"]
+__all__ = ["plot_grid", "storyboard_timeline", "waterfall"]
 
 SEGMENT_COLOURS = {
     "hook": "#d62728", "intro": "#9467bd", "chapter": "#1f77b4", "point": "#1f77b4",
@@ -123,4 +126,88 @@ def plot_grid(
     if hue is not None:
         ax.legend(title=hue, fontsize=8, frameon=False)
     ax.set_title(title or f"{y} by {x}" + (f" and {hue}" if hue else ""))
+    return fig
+
+
+MAX_WATERFALL_ROWS = 150
+"""Spans drawn at most (the earliest; a longer trace is cut, and the title says so)."""
+
+
+def _tree_order(frame: pd.DataFrame) -> list[tuple[int, int]]:
+    """(row index, depth) for every span, each parent followed by its children by start."""
+    ids = set(frame["span_id"])
+    children: dict[str | None, list[int]] = {}
+    for i, (span_id, parent) in enumerate(zip(frame["span_id"], frame["parent_id"], strict=True)):
+        key = parent if parent in ids and parent != span_id else None
+        children.setdefault(key, []).append(i)
+    order: list[tuple[int, int]] = []
+    stack = [(i, 0) for i in reversed(children.get(None, []))]
+    while stack:
+        i, depth = stack.pop()
+        order.append((i, depth))
+        kids = children.get(str(frame["span_id"].iat[i]), [])
+        stack.extend((k, depth + 1) for k in reversed(kids))
+    return order
+
+
+def waterfall(frame: pd.DataFrame, ax: Axes | None = None, title: str | None = None) -> Figure:
+    """A trace as a waterfall: a bar per span on the trace's clock (ms since its first
+    span began), each span under its parent and indented by depth, coloured by
+    ``host · pid``; cache hits hatched, failed spans edged in red.
+
+    ``frame``: ``GenerationResult.trace_frame()``, ``JobResult.trace_frame()`` or
+    ``vgkit.tracing.spans_frame(...)`` (one trace).
+    """
+    frame = frame.sort_values("start", kind="stable").reset_index(drop=True)
+    order = _tree_order(frame)
+    cut = len(order) - MAX_WATERFALL_ROWS
+    order = order[:MAX_WATERFALL_ROWS]
+    ax, fig = axes_and_figure(ax, width=11, height=min(18.0, max(2.5, 0.2 * len(order) + 1.2)))
+    if not order:
+        ax.set_title(title or "an empty trace", fontsize=10)
+        return fig
+    t0 = float(frame["start"].min())
+    least = 0.004 * (float(frame["end"].max()) - t0) * 1000  # thinner bars would not show
+    places = list(dict.fromkeys(f"{h} · pid {p}" for h, p in zip(frame["host"], frame["pid"],
+                                                              strict=True)))  # fmt: skip
+    palette = matplotlib.colormaps["tab10"]
+    colour = {place: palette(k % 10) for k, place in enumerate(places)}
+    labels = []
+    for row, (i, depth) in enumerate(order):
+        span = frame.iloc[i]
+        start = (float(span["start"]) - t0) * 1000
+        end = span["end"]
+        width = max(((float(end) if end == end and end is not None else float(span["start"]))
+                     - float(span["start"])) * 1000, 0.0)  # fmt: skip
+        place = f"{span['host']} · pid {span['pid']}"
+        failed = span["status"] not in ("ok", "incomplete")
+        ax.barh(row, max(width, least), left=start, height=0.7, color=colour[place],
+                edgecolor="#d62728" if failed else "none", linewidth=1.2 if failed else 0,
+                hatch="///" if span["cache"] == "hit" else None)  # fmt: skip
+        ax.text(start + width, row, f" {width:.2f} ms", va="center", fontsize=6, color="0.3")
+        labels.append(f"{'  ' * depth}{span['kind']}: {span['name']}")
+    ax.set_yticks(range(len(order)), labels, fontsize=7, family="monospace")
+    # Left-aligned labels, so the indentation shows the nesting.
+    ax.tick_params(axis="y", length=0, pad=4.3 * max(len(label) for label in labels) + 4)
+    for label in ax.get_yticklabels():
+        label.set_horizontalalignment("left")
+    ax.set_ylim(len(order) - 0.4, -0.6)
+    ax.set_xlabel("ms since the trace began (wall clock of each host)")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    handles = [matplotlib.patches.Patch(color=colour[p], label=p) for p in places]
+    if (frame["cache"] == "hit").any():
+        handles.append(matplotlib.patches.Patch(facecolor="white", edgecolor="0.3", hatch="///",
+                                                label="cache hit"))  # fmt: skip
+    ax.legend(handles=handles, fontsize=7, frameon=False, loc="upper left",
+              bbox_to_anchor=(1.0, 1.0))  # fmt: skip
+    trace = str(frame["trace_id"].iat[0])
+    hosts = frame["host"].nunique()
+    more = f" ({cut} more spans not drawn)" if cut > 0 else ""
+    ax.set_title(
+        title
+        or f"trace {trace[:8]}… · {len(frame)} spans · {hosts} host{'s' if hosts != 1 else ''}, "
+        f"{len(places)} process{'es' if len(places) != 1 else ''}{more}",
+        fontsize=10,
+    )
     return fig

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import orjson
+
 from vgkit.agents import Backend, TemplateBackend
 from vgkit.agents.cost import COST_PROFILES
 from vgkit.agents.llm import GENERATIVE_AGENTS, SCHEMA_STYLES
@@ -327,6 +329,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.render and not args.out:
         raise ConfigError("--render needs --out DIR: the videos are written beside the plans")
     out = output_dir(args.out) if args.out else None  # before the work, not after it
+    traces = [trace_file(path) for path in args.trace or ()]
     render = render_config(args, out) if args.render and out is not None else None
     use_redis = True
     if not args.no_cache:
@@ -344,17 +347,21 @@ def cmd_generate(args: argparse.Namespace) -> int:
         if args.no_cache:
             extra: dict[str, Any] = {"backend": llm} if llm is not None else {}
             async with orchestrator_from(args, render=render, **extra) as orchestrator:
-                return await orchestrator.run(request, on_event=on_event)
+                return await orchestrator.run(
+                    request, on_event=on_event, traceparent=args.traceparent
+                )
         cache = CacheIntegration.from_settings(redis_url=args.redis, use_redis=use_redis)
         backend = llm if llm is not None else cached_backend(args, cache)
         async with (
             cache,
             orchestrator_from(args, backend=backend, cache=cache, render=render) as orch,
         ):
-            return await orch.run(request, on_event=on_event)
+            return await orch.run(request, on_event=on_event, traceparent=args.traceparent)
 
     result = asyncio.run(go())
     print(result.summary())
+    for path in traces:
+        print(write_trace(result, path))
     if out is not None:
         print(describe_outputs(result, out, write_outputs(result, out)))
     for error in result.render_errors.values():
@@ -362,6 +369,39 @@ def cmd_generate(args: argparse.Namespace) -> int:
     for video in result.videos.values():
         print(f"open {video.path}")
     return 0 if result.ok else 1
+
+
+TRACE_TABLES = frozenset({"csv", "json"})
+
+
+def trace_file(path: str) -> Path:
+    """``--trace FILE``: a table (.csv, .json) or a waterfall drawing (.png, .svg, .pdf ...)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    drawings = frozenset(FigureCanvasBase.get_supported_filetypes())
+    return output_file(path, "--trace", suffixes=TRACE_TABLES | drawings)
+
+
+def write_trace(result: GenerationResult, path: Path) -> str:
+    """Write the run's trace to ``path`` (by its suffix); the line the CLI prints."""
+    frame = result.trace_frame()
+    kind = path.suffix.lower().lstrip(".")
+    try:
+        if kind == "csv":
+            frame.to_csv(path, index=False)
+        elif kind == "json":
+            path.write_bytes(orjson.dumps([s.as_dict() for s in result.spans]))
+        else:
+            result.waterfall().savefig(path, dpi=110, bbox_inches="tight")
+    except OSError as exc:
+        raise OutputError(f"--trace {path}: cannot write the trace ({exc})") from exc
+    hosts = frame["host"].nunique()
+    processes = len(frame[["host", "pid"]].drop_duplicates())
+    what = "waterfall" if kind not in TRACE_TABLES else f"{len(frame)} spans"
+    return (
+        f"trace {result.trace_id}: {what} ({hosts} host{'s' if hosts != 1 else ''}, "
+        f"{processes} process{'es' if processes != 1 else ''}) -> {path}"
+    )
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -405,6 +445,18 @@ def register(sub: Any) -> None:
     )
     gen.add_argument(
         "--render", action="store_true", help="also render each plan into DIR/PLATFORM.mp4"
+    )
+    gen.add_argument(
+        "--trace",
+        metavar="FILE",
+        action="append",
+        help="write the run's trace: spans as .csv or .json, a waterfall as .png or .svg "
+        "(repeat for several)",
+    )
+    gen.add_argument(
+        "--traceparent",
+        metavar="VALUE",
+        help="continue this W3C trace (00-<trace id>-<span id>-<flags>); malformed: a new trace",
     )
     add_render_options(gen, with_input=False)
     gen.set_defaults(handler=cmd_generate)

@@ -3,6 +3,11 @@
 Agents are registered by name with one or more base URLs (replicas); requests
 are JSON-RPC 2.0 in the A2A 1.0 dialect by default (``dialect=Dialect.V03``
 for 0.3 servers), signed when a bearer token or HMAC secret is configured.
+Every call carries the current trace (``vgkit.tracing``) as a W3C
+``traceparent`` header naming a client span of its own, and a send carries the
+session id as the message's ``contextId``; the spans the agent server recorded
+for the call come back in the task's metadata and join the caller's trace.
+``trace=False`` sends neither (the baseline of the propagation benchmark).
 vgkit's agents are pure functions, so sends are idempotent and safe to retry
 on another replica when a connection drops; a JSON-RPC error is raised as
 ``RpcError`` and never retried.
@@ -16,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from vgkit import tracing
 from vgkit.a2a.jsonrpc import rpc_outcome
 from vgkit.a2a.protocol import (
     Dialect,
@@ -35,7 +41,13 @@ from vgkit.a2a.signing import auth_headers
 from vgkit.client.config import PoolConfig
 from vgkit.client.pool import PooledClient, Response
 from vgkit.errors import ClientError, RpcError
-from vgkit.metrics import LatencyHistogram, MetricsRegistry, Sample, register_source
+from vgkit.metrics import (
+    LatencyHistogram,
+    MetricsRegistry,
+    Sample,
+    default_registry,
+    register_source,
+)
 from vgkit.resource import AsyncResource
 
 __all__ = ["CARD_PATH", "A2AClient"]
@@ -62,6 +74,7 @@ class A2AClient(AsyncResource):
         hmac_secret: str | None = None,
         rpc_path: str = "/",
         metrics: MetricsRegistry | None = None,
+        trace: bool = True,
     ) -> None:
         self._own_pool = pool is None
         self.pool = (
@@ -73,6 +86,8 @@ class A2AClient(AsyncResource):
         self.auth_token = auth_token
         self.hmac_secret = hmac_secret
         self.rpc_path = rpc_path
+        self.trace = trace
+        self.metrics = metrics if metrics is not None else default_registry()
         self._ids = 0
         self._counts: dict[tuple[str, str, str], int] = {}
         self._latency: dict[tuple[str, str], LatencyHistogram] = {}
@@ -101,9 +116,13 @@ class A2AClient(AsyncResource):
     ) -> Task | Message:
         """Send a message (text and/or a data part) and return the agent's task or reply."""
         msg = message or _message(text, data)
+        if self.trace and msg.context_id is None:
+            msg.context_id = tracing.current_session_id()
         params = encode_send_params(msg, self.dialect, blocking=blocking)
-        result = await self._call(agent, Op.SEND, params, timeout, idempotent)
-        return decode_send_result(result)
+        result = decode_send_result(await self._call(agent, Op.SEND, params, timeout, idempotent))
+        if isinstance(result, Task) and result.metadata and tracing.SPANS_KEY in result.metadata:
+            tracing.adopt(result.metadata.pop(tracing.SPANS_KEY))
+        return result
 
     async def get_task(
         self, agent: str, task_id: str, *, history_length: int | None = None
@@ -128,14 +147,21 @@ class A2AClient(AsyncResource):
     ) -> AsyncIterator[StreamEvent]:
         """Send with ``SendStreamingMessage`` and yield the task, status and artifact events."""
         msg = message or _message(text, data)
+        if self.trace and msg.context_id is None:
+            msg.context_id = tracing.current_session_id()
         body = self._body(Op.STREAM, encode_send_params(msg, self.dialect))
         method = method_name(Op.STREAM, self.dialect)
+        span = (
+            tracing.begin(f"{method} {agent}", kind="client", agent=agent) if self.trace else None
+        )
         start, outcome = time.perf_counter(), "error"
         try:
             async with self.pool.stream(
-                "POST", agent, self.rpc_path, data=body, headers=self._headers(body),
+                "POST", agent, self.rpc_path, data=body, headers=self._headers(body, span),
                 timeout=timeout,
             ) as resp:  # fmt: skip
+                if span is not None:
+                    span.peer = str(resp.url)
                 if resp.status != 200 or "text/event-stream" not in resp.content_type:
                     raw = await resp.read()
                     _check_status(resp.status, raw, str(resp.url))
@@ -154,7 +180,7 @@ class A2AClient(AsyncResource):
             outcome = "rpc_error"
             raise
         finally:
-            self._record(agent, method, outcome, time.perf_counter() - start)
+            self._record(agent, method, outcome, time.perf_counter() - start, span)
 
     async def card(self, agent: str) -> dict[str, Any]:
         """The agent card of one of the agent's endpoints."""
@@ -176,8 +202,10 @@ class A2AClient(AsyncResource):
             }
         )
 
-    def _headers(self, body: bytes) -> dict[str, str]:
+    def _headers(self, body: bytes, span: tracing.Span | None = None) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "A2A-Version": self.dialect.value}
+        if span is not None:
+            headers[tracing.TRACEPARENT] = f"00-{span.trace_id}-{span.span_id}-01"
         if self.auth_token or self.hmac_secret:
             headers.update(auth_headers(body, token=self.auth_token, hmac_secret=self.hmac_secret))
         return headers
@@ -187,12 +215,17 @@ class A2AClient(AsyncResource):
     ) -> Any:
         body = self._body(op, params)
         method = method_name(op, self.dialect)
+        span = (
+            tracing.begin(f"{method} {agent}", kind="client", agent=agent) if self.trace else None
+        )
         start, outcome = time.perf_counter(), "error"
         try:
             resp: Response = await self.pool.request(
-                "POST", agent, self.rpc_path, data=body, headers=self._headers(body),
+                "POST", agent, self.rpc_path, data=body, headers=self._headers(body, span),
                 idempotent=idempotent, timeout=timeout,
             )  # fmt: skip
+            if span is not None:
+                span.peer = resp.url
             _check_status(resp.status, resp.body, resp.url)
             try:
                 decoded = orjson.loads(resp.body)
@@ -205,9 +238,15 @@ class A2AClient(AsyncResource):
             outcome = "rpc_error"
             raise
         finally:
-            self._record(agent, method, outcome, time.perf_counter() - start)
+            self._record(agent, method, outcome, time.perf_counter() - start, span)
 
-    def _record(self, agent: str, method: str, outcome: str, seconds: float) -> None:
+    def _record(
+        self, agent: str, method: str, outcome: str, seconds: float, span: tracing.Span | None
+    ) -> None:
+        if span is not None:
+            span.end = span.start + seconds
+            span.status = "ok" if outcome == "ok" else "error"
+            tracing.record(span, self.metrics)
         key = (agent, method, outcome)
         self._counts[key] = self._counts.get(key, 0) + 1
         hist = self._latency.get((agent, method))

@@ -197,8 +197,10 @@ class Lab:
         return self.host(host).namespace
 
     def command(self, host: str, argv: Sequence[str]) -> list[str]:
-        """``argv`` wrapped to run on ``host`` (``ip netns exec``)."""
-        return ["ip", "netns", "exec", self.namespace(host), *argv]
+        """``argv`` wrapped to run on ``host`` (``ip netns exec``), with ``VGKIT_HOST_NAME``
+        set to the host's name (the name its trace spans carry)."""
+        namespace = self.namespace(host)
+        return ["ip", "netns", "exec", namespace, "env", f"VGKIT_HOST_NAME={host}", *argv]
 
     def popen(self, host: str, argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
         """Start ``argv`` on ``host``; the lab kills it, if it still runs, when it stops."""

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import builtins
 import random
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from vgkit import tracing
 from vgkit.errors import ConfigError, InvalidRequestError
 from vgkit.events import Event
+from vgkit.metrics import MetricsRegistry
 from vgkit.models import VideoRequest
 from vgkit.queue.jobs import (
     DeadLetter,
@@ -28,6 +31,7 @@ from vgkit.queue.jobs import (
     Priority,
     QueueEvent,
 )
+from vgkit.sessions import new_session_id
 
 __all__ = [
     "DEFAULT_AGING",
@@ -49,6 +53,7 @@ __all__ = [
     "check_submission",
     "claim_order",
     "retry_delay",
+    "submit_span",
 ]
 
 DEFAULT_MAX_ATTEMPTS = 3
@@ -156,6 +161,17 @@ def check_submission(request: VideoRequest, idempotency_key: str | None) -> str 
     return key
 
 
+@contextmanager
+def submit_span(job_id: str, registry: MetricsRegistry) -> Iterator[tracing.Span]:
+    """The submitter's span of a job (child of the current span, or a new trace), in the
+    current session or a new one; the job carries both to the worker that runs it."""
+    session = tracing.current_session_id() or new_session_id()
+    with tracing.span(
+        "submit", kind="submit", registry=registry, session_id=session, node=job_id
+    ) as span:
+        yield span
+
+
 def claim_order(n: int, fairness: int | None) -> tuple[Priority, ...]:
     """The order in which a worker's ``n``-th claim (0-based) looks at the priorities.
 
@@ -187,6 +203,10 @@ class Claim:
     queued_at: float
     started_at: float
     reclaimed: bool = False
+    traceparent: str | None = None
+    """The submitter's span (W3C ``traceparent``): the worker's run continues its trace."""
+    session_id: str | None = None
+    """The session the job belongs to (the submitter's, or one made at submission)."""
 
     @property
     def wait(self) -> float:

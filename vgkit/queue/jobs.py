@@ -21,6 +21,7 @@ from typing import Any, Literal, TypeVar
 import orjson
 from pydantic import Field
 
+from vgkit import tracing
 from vgkit.errors import InvalidRequestError
 from vgkit.events import Event, parse_event
 from vgkit.generation import GenerationResult
@@ -128,6 +129,13 @@ class Job(Model):
     worker: str | None = None
     error: str | None = None
     history: tuple[Attempt, ...] = ()
+    traceparent: str | None = Field(None, description="the submitter's span (W3C traceparent)")
+    session_id: str | None = None
+
+    @property
+    def trace_id(self) -> str | None:
+        ctx = tracing.parse_traceparent(self.traceparent)
+        return ctx.trace_id if ctx is not None else None
 
     @property
     def done(self) -> bool:
@@ -163,10 +171,23 @@ class JobResult(Model):
     cache_hits: int = 0
     cache_misses: int = 0
     seconds_saved: float = 0.0
+    trace_id: str = ""
+    spans: tuple[dict[str, Any], ...] = Field(
+        (), description="the worker's spans of the job's trace (vgkit.tracing.Span.as_dict)"
+    )
 
     @classmethod
-    def from_generation(cls, job_id: str, worker: str, result: GenerationResult) -> JobResult:
+    def from_generation(
+        cls,
+        job_id: str,
+        worker: str,
+        result: GenerationResult,
+        spans: tuple[tracing.Span, ...] = (),
+    ) -> JobResult:
+        """The result of a run; ``spans`` are the worker's own (its job span) beside the run's."""
         return cls(
+            trace_id=result.trace_id,
+            spans=tuple(s.as_dict() for s in (*spans, *result.spans)),
             job_id=job_id,
             session_id=result.session_id,
             worker=worker,
@@ -181,6 +202,11 @@ class JobResult(Model):
 
     def plan(self, platform: Platform | str) -> VideoPlan:
         return self.plans[Platform(platform)]
+
+    def trace_frame(self) -> Any:
+        """The job's trace as the worker recorded it, one row per span (a DataFrame, as
+        ``GenerationResult.trace_frame``): the job, the run, every agent call."""
+        return tracing.spans_frame(tracing.Span.from_dict(s) for s in self.spans)
 
 
 class DeadLetter(Model):

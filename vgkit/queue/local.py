@@ -33,6 +33,7 @@ from vgkit.queue.base import (
     QueueStats,
     check_submission,
     retry_delay,
+    submit_span,
 )
 from vgkit.queue.jobs import (
     Attempt,
@@ -77,6 +78,8 @@ class _Record:
     events: list[QueueEvent] = field(default_factory=list)
     dropped: int = 0
     """Events dropped from the front of ``events`` (followers count from the start)."""
+    traceparent: str | None = None
+    session_id: str | None = None
 
     def snapshot(self) -> Job:
         return Job(
@@ -93,6 +96,8 @@ class _Record:
             worker=self.worker,
             error=self.error,
             history=tuple(self.history),
+            traceparent=self.traceparent,
+            session_id=self.session_id,
         )
 
 
@@ -112,7 +117,8 @@ class LocalJobQueue(AsyncResource):
         self._active: set[str] = set()
         self._seq = itertools.count()
         self._changed = asyncio.Event()
-        self._submitted = (metrics if metrics is not None else default_registry()).queue_submitted()
+        self.metrics = metrics if metrics is not None else default_registry()
+        self._submitted = self.metrics.queue_submitted()
 
     # -- internals -----------------------------------------------------------
 
@@ -230,6 +236,8 @@ class LocalJobQueue(AsyncResource):
         if maxsize is not None and len(self._active) >= maxsize:
             raise QueueFullError(len(self._active), maxsize)
         rec = _Record(new_job_id(), request, prio, key, submitted_at=time.time())
+        with submit_span(rec.id, self.metrics) as span:
+            rec.traceparent, rec.session_id = span.context.traceparent, span.session_id
         self._jobs[rec.id] = rec
         if key is not None:
             self._idem[key] = rec.id
@@ -359,6 +367,8 @@ class LocalJobQueue(AsyncResource):
             token=rec.token,
             queued_at=rec.queued_at,
             started_at=now,
+            traceparent=rec.traceparent,
+            session_id=rec.session_id,
         )
 
     async def heartbeat(self, claims: Sequence[Claim]) -> dict[str, Lease]:

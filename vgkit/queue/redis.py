@@ -55,6 +55,7 @@ from vgkit.queue.base import (
     check_submission,
     claim_order,
     retry_delay,
+    submit_span,
 )
 from vgkit.queue.jobs import (
     Attempt,
@@ -169,7 +170,8 @@ class RedisJobQueue(AsyncResource):
         self._groups_ready = False
         self.persistence: Persistence | None = None
         """Redis's persistence settings, read on first contact (None until then)."""
-        submitted = (metrics if metrics is not None else default_registry()).queue_submitted()
+        self.metrics = metrics if metrics is not None else default_registry()
+        submitted = self.metrics.queue_submitted()
         self._submitted = {p: submitted.labels(p.value) for p in Priority}
 
     # -- plumbing ----------------------------------------------------------
@@ -251,7 +253,11 @@ class RedisJobQueue(AsyncResource):
         key = check_submission(request, idempotency_key)
         job_id = new_job_id()
         request_json = request.model_dump_json()
-        found, created = await self._run("SUBMIT", job_id, prio.value, request_json, key or "")
+        with submit_span(job_id, self.metrics) as span:
+            found, created = await self._run(
+                "SUBMIT", job_id, prio.value, request_json, key or "",
+                span.context.traceparent, span.session_id or "",
+            )  # fmt: skip
         if not found:
             raise QueueFullError(int(created), self.config.maxsize or 0)
         if int(created):
@@ -456,7 +462,7 @@ class RedisJobQueue(AsyncResource):
 
     async def _claim_from(self, reply: Sequence[Any], worker: str) -> Claim | None:
         self._claims += 1
-        job_id, entry, priority, attempt, request, queued_at, now, lost = reply
+        job_id, entry, priority, attempt, request, queued_at, now, lost, trace, session = reply
         try:
             parsed = VideoRequest.from_json(request)
             error = None
@@ -472,6 +478,8 @@ class RedisJobQueue(AsyncResource):
             queued_at=int(queued_at) / 1000,
             started_at=int(now) / 1000,
             reclaimed=bool(int(lost)),
+            traceparent=trace or None,
+            session_id=session or None,
         )
         if error is None:
             return claim
@@ -565,4 +573,6 @@ def _job(fields: dict[str, str]) -> Job:
         worker=fields.get("worker") or None,
         error=fields.get("error") or None,
         history=tuple(history),
+        traceparent=fields.get("trace") or None,
+        session_id=fields.get("session") or None,
     )

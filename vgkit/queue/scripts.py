@@ -93,7 +93,7 @@ local ORDER = ({high = {'high', 'normal', 'low'}, normal = {'normal', 'low', 'hi
 local function take(stream, entry, id, reclaimed, now)
   local job = P .. 'job:' .. id
   local st = redis.call('HMGET', job, 'status', 'entry', 'attempts', 'tries', 'worker',
-    'priority', 'request', 'queued_at')
+    'priority', 'request', 'queued_at', 'trace', 'session')
   local status = st[1]
   if st[2] ~= entry or not (status == 'queued' or status == 'running') then
     -- a stale delivery: the job expired, finished, was cancelled or has a newer entry
@@ -117,7 +117,8 @@ local function take(stream, entry, id, reclaimed, now)
     cjson.encode({number = tries, worker = CONSUMER, started_at = now / 1000,
     outcome = 'running'}))
   journal(id, {status = 'running', attempt = attempts, worker = CONSUMER, ts = now / 1000})
-  return {id, entry, st[6], attempts, st[7], st[8], now, lost and 1 or 0}
+  return {id, entry, st[6], attempts, st[7], st[8], now, lost and 1 or 0, st[9] or '',
+    st[10] or ''}
 end
 -- The next job for this worker: {claim...}, {'again'} after many stale entries,
 -- or {'', next retry due (ms) or '', now}.
@@ -186,7 +187,7 @@ _SCRIPTS: dict[str, tuple[bool, str]] = {}
 _SCRIPTS["SUBMIT"] = (
     False,
     """
--- ARGV: id, priority, request, idempotency key or ''
+-- ARGV: id, priority, request, idempotency key or '', traceparent, session id
 local id, idem = ARGV[1], ARGV[4]
 if idem ~= '' then
   local existing = redis.call('GET', P .. 'idem:' .. idem)
@@ -203,7 +204,8 @@ local now = now_ms()
 local entry = redis.call('XADD', stream_of(ARGV[2]), '*', 'job', id)
 redis.call('HSET', P .. 'job:' .. id, 'id', id, 'priority', ARGV[2], 'request', ARGV[3],
   'idempotency_key', idem, 'status', 'queued', 'attempts', 0, 'tries', 0,
-  'submitted_at', now, 'queued_at', now, 'entry', entry)
+  'submitted_at', now, 'queued_at', now, 'entry', entry, 'trace', ARGV[5],
+  'session', ARGV[6])
 redis.call('ZADD', P .. 'index', now, id)
 if idem ~= '' then redis.call('SET', P .. 'idem:' .. idem, id) end
 -- no event: a follower learns of the submission from the status hash, and the

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from vgkit import tracing
 from vgkit.errors import ConfigError, QueueUnavailableError
 from vgkit.events import Event, PlanReady
 from vgkit.generation import GenerationResult
@@ -370,12 +371,24 @@ class Worker:
         started = time.perf_counter()
         publisher = _Publisher(self.queue, claim) if self.config.publish_events else None
         finish: Callable[[], Awaitable[tuple[JobStatus | None, Claim | None]]] | None
+        # The job's span continues the submitter's trace, in the submitter's session.
+        parent = tracing.parse_traceparent(claim.traceparent, claim.session_id)
+        job_span = tracing.begin(
+            f"job {claim.job_id}", kind="job", parent=parent, session_id=claim.session_id,
+            node=claim.job_id, agent=self.name,
+        )  # fmt: skip
         try:
             try:
-                result = await orchestrator.run(
-                    claim.request, on_event=publisher.add if publisher else None
-                )
+                with tracing.use(job_span.context):
+                    result = await orchestrator.run(
+                        claim.request, on_event=publisher.add if publisher else None
+                    )
+            except BaseException:
+                job_span.status = "error"
+                raise
             finally:
+                job_span.end = time.time()
+                tracing.record(job_span, self.metrics)
                 if publisher is not None:
                     await publisher.aclose()  # the run's events come before the job's end
         except asyncio.CancelledError:
@@ -389,7 +402,7 @@ class Worker:
             error = f"{type(exc).__name__}: {exc}"
             finish = partial(_alone, partial(self.queue.fail, claim, error))
         else:
-            finish = partial(self._report, claim, result)
+            finish = partial(self._report, claim, result, job_span)
         self._finishing.add(claim.job_id)
         status, following = (None, None) if finish is None else await self._settle(finish)
         self._held.pop(claim.job_id, None)
@@ -407,10 +420,10 @@ class Worker:
         return following
 
     async def _report(
-        self, claim: Claim, result: GenerationResult
+        self, claim: Claim, result: GenerationResult, job_span: tracing.Span
     ) -> tuple[JobStatus | None, Claim | None]:
         if result.ok:
-            job_result = JobResult.from_generation(claim.job_id, self.name, result)
+            job_result = JobResult.from_generation(claim.job_id, self.name, result, (job_span,))
             if not self._stopping.is_set() and self._take_budget():
                 status, following = await self.queue.complete_and_claim(claim, job_result)
                 if following is None:

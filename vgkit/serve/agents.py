@@ -10,23 +10,28 @@ runs against a ``TaskContext``, reporting status and adding artifacts.
 ``AgentCall`` payload as a data part (``AgentCall.payload()``: agent, version,
 platform, request, inputs); the artifact comes back as a data part holding the
 model's JSON, so the caller validates it into the same model, byte for byte.
+A traced call (``vgkit.tracing.current()`` set by the server from the
+``traceparent`` header) records the agent's span, and :func:`traced` hands the
+spans recorded for the call back in the task's metadata.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 import orjson
 from pydantic import ValidationError
 
+from vgkit import tracing
 from vgkit.a2a.cards import AgentInfo, Skill
 from vgkit.a2a.protocol import INVALID_PARAMS, Artifact, Message, Part, new_id
 from vgkit.agents import SPECS, AgentCall, AgentSpec, Backend
 from vgkit.errors import InvalidRequestError, RpcError
 from vgkit.serve.tasks import TaskContext
 
-__all__ = ["Job", "PipelineAgent", "ServedAgent", "artifact_of", "skill_name"]
+__all__ = ["Job", "PipelineAgent", "ServedAgent", "artifact_of", "skill_name", "traced"]
 
 Job = Callable[[TaskContext], Awaitable[None]]
 
@@ -54,6 +59,35 @@ def artifact_of(step: str, value: Any, *, type_name: str, text: str | None = Non
     if text is not None:
         parts.append(Part(text=text))
     return Artifact(artifact_id=new_id(), name=step, parts=parts, metadata={"type": type_name})
+
+
+@asynccontextmanager
+async def traced(ctx: TaskContext, name: str, **attrs: Any) -> AsyncIterator[tracing.Span | None]:
+    """The agent's span for a traced call (None when the call carries no trace).
+
+    The span (and every span recorded inside, a nested orchestrator run's say)
+    goes into the process registry's span log and, when the block ends, into
+    the task's metadata under ``vgkit.spans``, for the caller's trace.
+    """
+    parent = tracing.current()
+    if parent is None:
+        yield None
+        return
+    from vgkit.metrics import default_registry
+
+    session = ctx.task.context_id
+    try:
+        with (
+            tracing.collect() as spans,
+            tracing.span(
+                name, kind="agent", registry=default_registry(), session_id=session, **attrs
+            ) as sp,
+        ):
+            yield sp
+    finally:
+        meta = ctx.task.metadata if ctx.task.metadata is not None else {}
+        meta[tracing.SPANS_KEY] = [s.as_dict() for s in spans]
+        ctx.task.metadata = meta
 
 
 def first_object(message: Message) -> dict[str, Any] | None:
@@ -124,8 +158,11 @@ class PipelineAgent:
         except (TypeError, ValueError) as exc:
             raise RpcError(INVALID_PARAMS, f"invalid agent call: {exc}") from None
 
+        node = self.spec.node_id(call.platform)
+
         async def job(ctx: TaskContext) -> None:
-            artifact = await self.backend.run(call)
+            async with traced(ctx, node, agent=self.spec.name, node=node, cache="off"):
+                artifact = await self.backend.run(call)
             ctx.artifact(
                 artifact_of(
                     self.spec.step,

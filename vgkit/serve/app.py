@@ -16,6 +16,11 @@ serving: invalid JSON -32700, not a request object -32600, unknown method
 -32600 error) without being read; a request without the configured secret,
 401. JSON-RPC errors travel with HTTP 200, as JSON-RPC over HTTP expects.
 
+A request with a W3C ``traceparent`` header runs under the caller's trace
+(``vgkit.tracing``; a malformed header starts a new trace, it never fails the
+call): the agent records its span and hands it back in the task's metadata. A
+request without one is not traced.
+
 Stopping is graceful: the server stops accepting, answers 503 to newcomers
 (so pooled clients retry elsewhere), lets requests in flight finish within
 ``shutdown_timeout`` and then cancels what is left.
@@ -33,6 +38,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from vgkit import tracing
 from vgkit.a2a.cards import card_v03, card_v1
 from vgkit.a2a.jsonrpc import RpcRequest, parse_rpc_request, rpc_error, rpc_result
 from vgkit.a2a.protocol import (
@@ -141,7 +147,7 @@ class AgentServer(AsyncResource):
         app = web.Application(client_max_size=self.config.max_body)
         app.router.add_get("/.well-known/agent-card.json", self._card_v1)
         app.router.add_get("/.well-known/agent.json", self._card_v03)
-        app.router.add_post("/", self._rpc)
+        app.router.add_post("/", self._traced_rpc)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
         app.on_shutdown.append(self._on_shutdown)
@@ -225,6 +231,14 @@ class AgentServer(AsyncResource):
         )
 
     # -- JSON-RPC ----------------------------------------------------------------
+
+    async def _traced_rpc(self, request: web.Request) -> web.StreamResponse:
+        """``_rpc`` under the caller's trace when the request carries one."""
+        header = request.headers.get(tracing.TRACEPARENT)
+        if header is None:
+            return await self._rpc(request)
+        with tracing.use(tracing.remote_parent(header)):
+            return await self._rpc(request)
 
     def _error(
         self, request_id: Any, code: int, message: str, *, status: int = 200, method: str = "-"

@@ -21,9 +21,10 @@ from vgkit.a2a.protocol import INVALID_PARAMS, Message, TaskState
 from vgkit.agents.catalog import ORCHESTRATOR
 from vgkit.errors import GenerationError, InvalidRequestError, RpcError
 from vgkit.events import NodeFinished, PlanReady, Progress, RunFinished, RunStarted
+from vgkit.models import VideoRequest
 from vgkit.orchestrator import Orchestrator
 from vgkit.pipeline import make_request
-from vgkit.serve.agents import Job, artifact_of
+from vgkit.serve.agents import Job, artifact_of, traced
 from vgkit.serve.tasks import TaskContext
 
 __all__ = ["ORCHESTRATOR_NAME", "OrchestratorAgent"]
@@ -98,28 +99,32 @@ class OrchestratorAgent:
             raise RpcError(INVALID_PARAMS, f"invalid request fields: {exc}") from None
 
         async def job(ctx: TaskContext) -> None:
-            finished: RunFinished | None = None
-            async for event in self.orchestrator.stream(request):
-                if isinstance(event, PlanReady):
-                    ctx.artifact(
-                        artifact_of(
-                            f"plan-{event.platform.value}",
-                            event.plan.model_dump(mode="json"),
-                            type_name="VideoPlan",
-                            text=event.plan.to_markdown(),
-                        )
-                    )
-                elif isinstance(event, RunFinished):
-                    finished = event
-                if ctx.listeners:
-                    ctx.status(
-                        TaskState.WORKING, _describe(event), data=event.model_dump(mode="json")
-                    )
-            if finished is not None and not finished.ok:
-                reasons = "; ".join(f"{n}: {r}" for n, r in finished.failures.items())
-                raise GenerationError(f"the run produced no complete plan ({reasons})")
+            # A traced call: the run continues the caller's trace, in its session
+            # (the message's contextId), and its spans go back with the task.
+            async with traced(ctx, "orchestrator", agent=ORCHESTRATOR_NAME):
+                await self._run(ctx, request)
 
         return job
+
+    async def _run(self, ctx: TaskContext, request: VideoRequest) -> None:
+        finished: RunFinished | None = None
+        async for event in self.orchestrator.stream(request):
+            if isinstance(event, PlanReady):
+                ctx.artifact(
+                    artifact_of(
+                        f"plan-{event.platform.value}",
+                        event.plan.model_dump(mode="json"),
+                        type_name="VideoPlan",
+                        text=event.plan.to_markdown(),
+                    )
+                )
+            elif isinstance(event, RunFinished):
+                finished = event
+            if ctx.listeners:
+                ctx.status(TaskState.WORKING, _describe(event), data=event.model_dump(mode="json"))
+        if finished is not None and not finished.ok:
+            reasons = "; ".join(f"{n}: {r}" for n, r in finished.failures.items())
+            raise GenerationError(f"the run produced no complete plan ({reasons})")
 
     async def aclose(self) -> None:
         await self.orchestrator.aclose()
