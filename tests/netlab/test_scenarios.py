@@ -172,7 +172,7 @@ async def test_the_redis_host_cut_off_for_10_s_under_load(cluster: Cluster) -> N
 
             async def generating() -> bool:
                 if generator.poll() is not None:  # say why, instead of waiting out the timeout
-                    out, err = generator.communicate()
+                    _out, err = generator.communicate()
                     pytest.fail(f"the generator exited {generator.returncode}: {err[-2000:]}")
                 return bool(await queue.redis.keys("vgkit-outage:*"))
 
