@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from vgkit import tracing
 from vgkit.agents import STEPS, AgentCall, AgentSpec, Backend, TemplateBackend
 from vgkit.agents.cost import SEED_PROFILE, CostModel, CostProfile
-from vgkit.agents.notes import CallNote, note_scope
+from vgkit.agents.notes import CallNote, note_scope, provenance
 from vgkit.dag import DAG
 from vgkit.errors import ExecutorError, VgkitError
 from vgkit.events import (
@@ -44,7 +44,7 @@ from vgkit.events import (
 from vgkit.executors import executor as executor_named
 from vgkit.generation import GenerationResult
 from vgkit.metrics import MetricsRegistry, default_registry
-from vgkit.models import Model, QualityReport, VideoPlan, VideoRequest
+from vgkit.models import Model, Provenance, QualityReport, VideoPlan, VideoRequest
 from vgkit.pipeline import build_graph, make_request, narrow
 from vgkit.platforms import Platform
 from vgkit.resource import AsyncResource
@@ -125,6 +125,7 @@ class _RunState:
     hit_nodes: dict[str, str] = field(default_factory=dict)
     artifacts: dict[str, Model] = field(default_factory=dict)
     notes: dict[str, CallNote] = field(default_factory=dict)
+    provenance: dict[Platform, Provenance] = field(default_factory=dict)
     render: RenderSession | None = None
     render_records: list[NodeRecord] = field(default_factory=list)
     render_nodes: dict[str, Platform] = field(default_factory=dict)
@@ -378,6 +379,8 @@ class Orchestrator(AsyncResource):
                         return await self._render_plan(state, drivers[node], parents)
                     spec, platform = nodes[node]
                     inputs = {nodes[parent][0].step: value for parent, value in parents.items()}
+                    if spec.step == "quality" and platform is not None:
+                        inputs = self._noted(state, platform, inputs)
                     call = AgentCall(spec, narrow(request, spec, platform), platform, inputs)
                     with tracing.span(
                         node, kind="node", registry=self.metrics, agent=spec.name, node=node
@@ -408,7 +411,7 @@ class Orchestrator(AsyncResource):
             await state.render.aclose()
             dag, schedule = _with_render_nodes(dag, schedule, state, drivers)
         with session_scope(session):
-            plans = self._collect_plans(request, schedule)
+            plans = self._collect_plans(request, schedule, state.provenance)
             self._record_run(schedule, plans)
             result = GenerationResult(
                 session_id=session.id,
@@ -610,15 +613,32 @@ class Orchestrator(AsyncResource):
                     scores.labels(platform.value, check.name).observe(check.score)
                 scores.labels(platform.value, "overall").observe(plan.quality.overall)
 
+    def _noted(
+        self, state: _RunState, platform: Platform, inputs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The quality check's inputs with the plan's provenance: what the model did
+        for it in this run (its calls, repairs, fallbacks), which the check scores."""
+        plan = inputs.get(STEPS["assemble"].step)
+        made = provenance(state.notes, platform.value, self.backend.name)
+        if made is None or not isinstance(plan, VideoPlan):
+            return inputs
+        state.provenance[platform] = made
+        return {**inputs, STEPS["assemble"].step: plan.model_copy(update={"provenance": made})}
+
     @staticmethod
     def _collect_plans(
-        request: VideoRequest, schedule: ScheduleResult
+        request: VideoRequest,
+        schedule: ScheduleResult,
+        provenance: Mapping[Platform, Provenance] | None = None,
     ) -> dict[Platform, VideoPlan]:
         plans: dict[Platform, VideoPlan] = {}
         for platform in request.platforms:
             plan = schedule.results.get(STEPS["assemble"].node_id(platform))
             if not isinstance(plan, VideoPlan):
                 continue
+            made = (provenance or {}).get(platform)
+            if made is not None:
+                plan = plan.model_copy(update={"provenance": made})
             report = schedule.results.get(STEPS["quality"].node_id(platform))
             if isinstance(report, QualityReport):
                 plan = plan.model_copy(update={"quality": report})

@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 from vgkit.agents.assembler import segment_captions
 from vgkit.agents.measures import sentences, words
+from vgkit.agents.notes import provenance
 from vgkit.agents.quality import THRESHOLDS, score_plan
 from vgkit.errors import InvalidRequestError
-from vgkit.models import Caption, Provenance, ScriptSegment, VideoPlan
+from vgkit.models import Caption, ScriptSegment, VideoPlan
 from vgkit.platforms import Platform, preset
 
 if TYPE_CHECKING:
@@ -262,24 +263,12 @@ def with_provenance(result: Any, platform: Platform, backend: str) -> VideoPlan:
     noted for its nodes (``result.notes``, node -> note) and scored with them; the plan
     as it is when nothing was noted."""
     plan: VideoPlan = result.plans[platform]
-    notes = getattr(result, "notes", None) or {}
-    mine = {
-        node: note
-        for node, note in notes.items()
-        if ":" not in node or node.endswith(f":{platform.value}")
-    }
-    written = [n for n in mine.values() if getattr(n, "source", "") in ("model", "fallback")]
-    if not written:
+    if plan.provenance is not None:  # the orchestrator's run noted and scored it already
         return plan
-    fell_back = [node for node, n in mine.items() if getattr(n, "source", "") == "fallback"]
-    provenance = Provenance(
-        backend=backend,
-        agents=len(written),
-        repairs=sum(int(getattr(n, "repairs", 0)) for n in written),
-        fallbacks=len(fell_back),
-        fallback_agents=tuple(sorted(fell_back)),
-    )
-    scored = plan.model_copy(update={"provenance": provenance})
+    made = provenance(getattr(result, "notes", None) or {}, platform.value, backend)
+    if made is None:
+        return plan
+    scored = plan.model_copy(update={"provenance": made})
     return scored.model_copy(update={"quality": score_plan(scored)})
 
 

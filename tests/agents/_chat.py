@@ -49,8 +49,18 @@ class ChatServer:
     bad_answers: int = 0
     bad_kind: str = "not json"
     status: int = 200
+    context: int | None = None
+    """A context window in tokens (prompt: 4 characters a token, plus 10 a message):
+    a request whose prompt and ``max_tokens`` exceed it is refused with HTTP 400 in
+    llama-cpp-python's words, and an answer longer than ``max_tokens`` is cut off."""
+    refused: int = 0
     requests: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
+
+    @staticmethod
+    def prompt_tokens(body: Mapping[str, Any]) -> int:
+        chat = body["messages"]
+        return sum(len(m["content"]) for m in chat) // 4 + 10 * len(chat)
 
     async def complete(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -60,6 +70,17 @@ class ChatServer:
         fmt = body.get("response_format") or {}
         schema = fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema")
         finish = "stop"
+        prompt = self.prompt_tokens(body) if self.context is not None else 50
+        if self.context is not None and prompt + body["max_tokens"] > self.context:
+            self.refused += 1
+            asked = prompt + body["max_tokens"]
+            message = (
+                f"This model's maximum context length is {self.context} tokens, however you "
+                f"requested {asked} tokens ({prompt} in the messages, {body['max_tokens']} in "
+                "the completion). Please reduce the length of the messages or completion."
+            )
+            error = {"message": message, "type": "invalid_request_error"}
+            return web.json_response({"error": error}, status=400)
         if self.bad_answers > 0:
             self.bad_answers -= 1
             if self.bad_kind == "not json":
@@ -70,6 +91,8 @@ class ChatServer:
                 content = '{"wrong": 1}'
         else:
             content = await self._answer(body, schema)
+            if self.context is not None and len(content) // 3 > body["max_tokens"]:
+                content, finish = content[: body["max_tokens"] * 3], "length"
         return web.json_response(
             {
                 "id": "chatcmpl-1",
@@ -82,7 +105,11 @@ class ChatServer:
                         "finish_reason": finish,
                     }
                 ],
-                "usage": {"prompt_tokens": 50, "completion_tokens": 20, "total_tokens": 70},
+                "usage": {
+                    "prompt_tokens": prompt,
+                    "completion_tokens": 20,
+                    "total_tokens": prompt + 20,
+                },
             }
         )
 

@@ -25,6 +25,8 @@ from vgkit.generation import GenerationResult
 from vgkit.metrics import MetricsRegistry
 from vgkit.models import VideoPlan, VideoRequest
 from vgkit.pipeline import narrow
+from vgkit.platforms import Platform
+from vgkit.quality import score_plan, with_provenance
 
 
 @pytest.fixture
@@ -148,6 +150,29 @@ async def test_no_valid_answer_falls_back_to_the_template_agent_and_says_so(
     assert backend.stats["topic_analysis"].fallbacks == 1
     assert _sample(backend.metrics, "vgkit_llm_fallbacks_total", agent="topic_analysis") == 1
     assert "1 fallbacks to the template agents (topic_analysis)" in result.summary()
+
+
+async def test_the_runs_own_quality_check_counts_repairs_and_fallbacks(chat: ChatServer) -> None:
+    """The quality node of the run scores the plan with what the model did for it
+    (not only ``vgkit.quality.with_provenance`` afterwards): the fallback and the
+    repair are in the plan's provenance, its coherence score and its reasons."""
+    chat.bad_answers = 3  # topic analysis: 2 invalid answers, fallback; hooks: 1 repair
+    result = await _run(_backend(chat, attempts=2))
+    plan = result.plan("tiktok")
+    made = plan.provenance
+    assert made is not None and made.backend == "llm"
+    assert made.agents == 7  # the shared topic analysis and TikTok's six written agents
+    assert made.fallbacks == 1 and made.fallback_agents == ("topic_analysis",)
+    assert made.repairs == sum(result.repairs.values()) == 2
+    assert plan.quality is not None
+    reasons = " ".join(plan.quality.coherence.reasons)
+    assert "1 of 7 model-written artifacts fell back to templates" in reasons
+    assert "2 answers needed a repair" in reasons
+    # The same plan without the provenance scores higher: the run's score counted them.
+    clean = score_plan(plan.model_copy(update={"provenance": None}))
+    assert plan.quality.coherence.score < clean.coherence.score
+    # vgkit.quality's grid reads the same provenance (nothing counted twice).
+    assert with_provenance(result, Platform.TIKTOK, "llm") == plan
 
 
 async def test_without_fallback_invalid_answers_are_a_clear_error(chat: ChatServer) -> None:

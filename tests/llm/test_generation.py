@@ -15,6 +15,7 @@ from tests.conftest import LocalModel
 from vgkit import Orchestrator
 from vgkit.agents.llm import LLMBackend, LLMConfig
 from vgkit.events import Event, NodeFinished
+from vgkit.llm import ModelServer
 from vgkit.metrics import MetricsRegistry
 from vgkit.models import VideoPlan
 
@@ -82,3 +83,40 @@ async def test_a_real_generation_makes_a_valid_plan_with_counted_calls(
     # carries every completion (the first opens it, the others reuse it).
     assert created + reused == completions
     assert created == 1 and reused == completions - 1
+
+
+@pytest.mark.timeout(600)
+async def test_a_youtube_script_fits_the_models_context_in_parts(local_model: LocalModel) -> None:
+    """Every YouTube script call used to fail with HTTP 400 (prompt + the whole
+    narration's tokens over SmolLM2's 2,048). The context now comes from the server
+    (``GET /props``), each answer is sized to it and to ``max_tokens``, and a script
+    that does not fit one answer is written in parts. Bounded: a 60-second YouTube
+    video (three sections), only the script goes to the model, 256 tokens an answer."""
+    endpoint = ModelServer(model=local_model.url)
+    await endpoint.start()
+    assert endpoint.context == 2048  # what `vgkit llm serve --ctx` (default 2048) says
+    metrics = MetricsRegistry()
+    config = endpoint.llm_config(max_tokens=256, agents=frozenset({"script_writer"}))
+    backend = LLMBackend(config, metrics=metrics)
+    async with Orchestrator(backend=backend, metrics=MetricsRegistry()) as orchestrator:
+        result = await orchestrator.run(
+            topic="Why cats purr", platforms=["youtube"], duration=60, seed=1
+        )
+    assert result.ok, result.failures
+    plan = result.plan("youtube")
+    assert VideoPlan.model_validate_json(plan.to_json()) == plan
+    note = result.notes["script:youtube"]
+    assert note.parts == 3, note  # one section per answer: the budget splits it
+    assert note.source in ("model", "fallback")
+    assert note.model_calls >= 1 and note.completion_tokens > 0
+    # No request was refused: every completion the backend sent was answered.
+    assert _sample(metrics, "vgkit_llm_requests_total", outcome="error") == 0
+    assert backend.calls == note.model_calls == backend.stats["script_writer"].model_calls
+    if note.source == "model":
+        template = await Orchestrator().run(
+            topic="Why cats purr", platforms=["youtube"], duration=60, seed=1
+        )
+        assert plan.script.segments != template.plan("youtube").script.segments
+    # The run's own quality check counted what the model did.
+    assert plan.provenance is not None and plan.provenance.agents == 1
+    assert plan.provenance.fallbacks == (1 if note.source == "fallback" else 0)

@@ -78,6 +78,9 @@ class DraftSpec:
     """Array path -> (fewest, most) items; arrays not listed keep the skeleton's length."""
     finish: Callable[[dict[str, Any]], None] | None = None
     """Recomputes derived fields of the artifact's data in place after the overlay."""
+    parts: str | None = None
+    """A top-level array the model may write a few items per request when the whole
+    answer does not fit the model's context (``vgkit.agents.budget``)."""
 
 
 # -- the path tree -------------------------------------------------------------------
@@ -419,6 +422,7 @@ DRAFTS: Mapping[str, DraftSpec] = MappingProxyType(
                 agent="script_writer",
                 fields={"title": Text(70, 8), "segments[].text": _NARRATION},
                 finish=_finish_script,
+                parts="segments",
             ),
             DraftSpec(
                 agent="scene_designer",
@@ -427,9 +431,18 @@ DRAFTS: Mapping[str, DraftSpec] = MappingProxyType(
                     "scenes[].mood": Text(20, 3),
                     "scenes[].description": Text(110, 15),
                 },
+                parts="scenes",
             ),
-            DraftSpec(agent="shot_describer", fields={"shots[].description": Text(80, 12)}),
-            DraftSpec(agent="transition_planner", fields={"transitions[].note": Text(70, 10)}),
+            DraftSpec(
+                agent="shot_describer",
+                fields={"shots[].description": Text(80, 12)},
+                parts="shots",
+            ),
+            DraftSpec(
+                agent="transition_planner",
+                fields={"transitions[].note": Text(70, 10)},
+                parts="transitions",
+            ),
             DraftSpec(
                 agent="cta_generator",
                 fields={

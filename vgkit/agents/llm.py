@@ -26,6 +26,7 @@ out of ``agents`` are computed exactly as the template backend does.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import time
 from collections.abc import Iterable, Mapping
@@ -36,6 +37,15 @@ import orjson
 from pydantic import ValidationError
 
 from vgkit.agents.base import AgentCall
+from vgkit.agents.budget import (
+    CONTEXT_MARGIN,
+    MIN_ANSWER_TOKENS,
+    Part,
+    PromptMeter,
+    context_error,
+    join_parts,
+    split_draft,
+)
 from vgkit.agents.catalog import SPECS
 from vgkit.agents.drafts import (
     DRAFTS,
@@ -43,7 +53,6 @@ from vgkit.agents.drafts import (
     apply_draft,
     check_draft,
     draft_schema,
-    token_budget,
 )
 from vgkit.agents.notes import current_note
 from vgkit.agents.prompts import CONTEXTS, PROMPTS_VERSION, messages, repair, whole_schema
@@ -103,6 +112,13 @@ class LLMConfig:
     timeout: float = DEFAULT_LLM_TIMEOUT
     max_tokens: int | None = None
     """Cap on completion tokens per answer (None: what the draft's schema can need)."""
+    context: int | None = None
+    """The model's context window in tokens, prompt and answer together (``vgkit llm
+    serve --ctx``; ``ModelServer`` fills it in). Every request's ``max_tokens`` is
+    sized to what the prompt leaves of it, and an answer that cannot fit is asked
+    for in parts. None: unknown until the endpoint answers a request with "context
+    exceeded" (llama.cpp's servers say how large it is; the request is then sized
+    and sent again)."""
     agents: frozenset[str] | None = None
     """The generative agents the model writes (None: all of them); the others are
     computed by the template agents (cheaper runs: tests, notebooks, load tests)."""
@@ -117,8 +133,14 @@ class LLMConfig:
             raise ConfigError("the llm backend needs a model name (VGKIT_LLM_MODEL)")
         if self.attempts < 1:
             raise ConfigError(f"attempts must be at least 1, not {self.attempts}")
-        if self.max_tokens is not None and self.max_tokens < 16:
-            raise ConfigError(f"max_tokens must be at least 16, not {self.max_tokens}")
+        if self.max_tokens is not None and self.max_tokens < MIN_ANSWER_TOKENS:
+            raise ConfigError(
+                f"max_tokens must be at least {MIN_ANSWER_TOKENS}, not {self.max_tokens}"
+            )
+        if self.context is not None and self.context < 256:
+            raise ConfigError(
+                f"the model's context must be at least 256 tokens, not {self.context}"
+            )
         if self.schema_style not in SCHEMA_STYLES:
             raise ConfigError(
                 f"unknown schema style {self.schema_style!r}; "
@@ -164,6 +186,9 @@ class LLMStats:
     """Agent calls the model was asked to write."""
     model_calls: int = 0
     """Chat completions sent (first answers and repairs)."""
+    parts: int = 0
+    """Requests the answers were split into (one per call unless an answer had to be
+    written in parts to fit the model's context)."""
     invalid_answers: int = 0
     repairs: int = 0
     fallbacks: int = 0
@@ -173,9 +198,24 @@ class LLMStats:
     """Wall seconds waiting for completions."""
 
 
+def _json(text: str) -> Any:
+    """The answer's JSON. Small models put raw line breaks and tabs inside strings
+    (grammars allow them, strict JSON does not); they are read as spaces would be,
+    since every text is whitespace-normalised when laid over the skeleton."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text, strict=False)
+
+
+class _Refit(Exception):
+    """The endpoint refused a request as too long for its context (now known)."""
+
+
 @dataclass(slots=True)
 class _Answer:
     content: str
+    max_tokens: int
     finish_reason: str | None
     prompt_tokens: int
     completion_tokens: int
@@ -224,6 +264,9 @@ class LLMBackend:
         self.invalid_answers = 0
         self.stats: dict[str, LLMStats] = {}
         self.latencies: dict[str, list[float]] = {}
+        self.context: int | None = config.context
+        """The model's context window (the config's, or what the endpoint said)."""
+        self.meter = PromptMeter()
         self._closed = False
         m = self.metrics
         self._m_requests = m.llm_requests()
@@ -269,20 +312,124 @@ class LLMBackend:
         agent = call.spec.name
         stats = self.stats.setdefault(agent, LLMStats())
         stats.calls += 1
-        note = current_note()
         skeleton = await self._computed.run(call)
         base = skeleton.model_dump(mode="json")
         spec = DRAFTS.get(agent) if agent in CONTEXTS else None
-        if spec is not None:
-            schema = draft_schema(spec, base)
-            chat = messages(call, skeleton, schema)
-        else:  # a registered agent without a draft spec: the model writes it whole
-            schema = whole_schema(call)
-            chat = messages(call)
-        budget = token_budget(schema) if spec is not None else WHOLE_ARTIFACT_TOKENS
-        if self.config.max_tokens is not None:
-            budget = min(budget, self.config.max_tokens)
+        for refit in (False, True):
+            try:
+                if spec is None:  # a registered agent without a draft spec: written whole
+                    return await self._write_whole(call, skeleton, stats)
+                return await self._write_draft(call, spec, skeleton, base, stats)
+            except _Refit as exc:
+                # The endpoint refused a request as too long for its context (and said
+                # how long that is): plan the answers again for that context, once.
+                if refit:
+                    raise BackendError(
+                        agent,
+                        f"the llm endpoint {self.url} refused the request as too long for its "
+                        f"{self.context}-token context again: {exc}",
+                    ) from None
+        raise AssertionError("unreachable")
+
+    async def _write_whole(self, call: AgentCall, skeleton: Model, stats: LLMStats) -> Model:
+        cap = self.config.max_tokens
+        schema = whole_schema(call)
+        budget = min(WHOLE_ARTIFACT_TOKENS, cap or WHOLE_ARTIFACT_TOKENS)
+        artifact, problem = await self._ask(call, messages(call), schema, budget, stats)
+        stats.parts += 1
+        if artifact is not None:
+            return self._written(call.spec.name, artifact)
+        return self._fall_back(call, stats, skeleton, problem)
+
+    async def _write_draft(
+        self,
+        call: AgentCall,
+        spec: DraftSpec,
+        skeleton: Model,
+        base: dict[str, Any],
+        stats: LLMStats,
+    ) -> Model:
+        """The draft's answers, in as many parts as the model's context needs."""
+        agent = call.spec.name
         output = call.spec.output
+        cap = self.config.max_tokens
+        # The room an answer has: the context left after the prompt (the whole draft's
+        # prompt, an upper bound of any part's), and the user's cap.
+        room = cap if cap is not None else math.inf
+        if self.context is not None:
+            full = messages(call, skeleton, draft_schema(spec, base))
+            room = min(room, self.context - self.meter.estimate(full) - CONTEXT_MARGIN)
+        parts = split_draft(spec, base, max(MIN_ANSWER_TOKENS, int(min(room, 1 << 30))))
+        note = current_note()
+        if note is not None:
+            note.parts = len(parts)
+        drafts: list[Any] = []
+        for part in parts:
+            part_skeleton = skeleton
+            line = None
+            if part.count > 1:
+                assert spec.parts is not None
+                items = tuple(getattr(skeleton, spec.parts))[part.start : part.stop]
+                part_skeleton = skeleton.model_copy(update={spec.parts: items})
+                line = (
+                    f"This answer covers items {part.start + 1} to {part.stop} of "
+                    f"{len(base[spec.parts])} only (part {part.index + 1} of {part.count}; "
+                    "the others are written separately)."
+                )
+            chat = messages(call, part_skeleton, part.schema, part=line)
+            budget = part.budget if cap is None else min(part.budget, cap)
+            draft, problem = await self._ask(call, chat, part.schema, budget, stats, part)
+            if draft is None:
+                if part.count > 1:
+                    problem = f"part {part.index + 1} of {part.count}: {problem}"
+                stats.parts += len(parts)
+                return self._fall_back(call, stats, skeleton, problem)
+            drafts.append(draft)
+        stats.parts += len(parts)
+        if len(drafts) == 1 and isinstance(drafts[0], Model):
+            return self._written(agent, drafts[0])
+        artifact, problem = self._finish(spec, base, output, join_parts(spec, drafts))
+        if artifact is None:
+            return self._fall_back(call, stats, skeleton, f"the joined parts: {problem}")
+        return self._written(agent, artifact)
+
+    def _written(self, agent: str, artifact: Model) -> Model:
+        self._m_requests.labels(agent, "valid").inc()
+        note = current_note()
+        if note is not None:
+            note.source = "model"
+        return artifact
+
+    def _fall_back(self, call: AgentCall, stats: LLMStats, skeleton: Model, problem: str) -> Model:
+        agent = call.spec.name
+        if not self.config.fallback:
+            raise BackendError(
+                agent,
+                f"the model {self.config.model!r} returned no valid {call.spec.output.__name__} "
+                f"in {self.config.attempts} attempts; last problem: {problem}",
+            )
+        stats.fallbacks += 1
+        self._m_fallbacks.labels(agent).inc()
+        note = current_note()
+        if note is not None:
+            note.source = "fallback"
+            note.fallback = problem
+        return skeleton
+
+    async def _ask(
+        self,
+        call: AgentCall,
+        chat: list[dict[str, Any]],
+        schema: Mapping[str, Any],
+        budget: int,
+        stats: LLMStats,
+        part: Part | None = None,
+    ) -> tuple[Any, str]:
+        """Up to ``attempts`` answers for one request: the accepted artifact (or, for
+        one part of several, its checked draft), or None and the last problem."""
+        agent = call.spec.name
+        note = current_note()
+        first = chat
         problem = ""
         started = time.perf_counter()
         for attempt in range(self.config.attempts):
@@ -291,7 +438,12 @@ class LLMBackend:
                 self._m_repairs.labels(agent).inc()
                 if note is not None:
                     note.repairs += 1
-            answer = await self._complete(call, chat, schema, budget)
+            tokens = self._room(chat, budget)
+            if tokens < MIN_ANSWER_TOKENS and len(chat) > len(first):
+                # The repair conversation outgrew the context: say only what was wrong.
+                chat = [*first, {"role": "user", "content": repair(problem)}]
+                tokens = self._room(chat, budget)
+            answer = await self._complete(call, chat, schema, tokens)
             stats.model_calls += 1
             stats.prompt_tokens += answer.prompt_tokens
             stats.completion_tokens += answer.completion_tokens
@@ -303,56 +455,55 @@ class LLMBackend:
                 note.prompt_tokens += answer.prompt_tokens
                 note.completion_tokens += answer.completion_tokens
                 note.model_seconds += answer.seconds
-            artifact, problem = self._accept(spec, base, output, answer, budget)
-            if artifact is not None:
-                self._m_requests.labels(agent, "valid").inc()
+            accepted, problem = self._accept(call, answer, part)
+            if accepted is not None:
                 self._m_seconds.labels(agent, "model").observe(time.perf_counter() - started)
-                if note is not None:
-                    note.source = "model"
-                return artifact
+                return accepted, ""
             self.invalid_answers += 1
             stats.invalid_answers += 1
             self._m_requests.labels(agent, "invalid").inc()
             chat = [*chat, {"role": "assistant", "content": answer.content},
                     {"role": "user", "content": repair(problem)}]  # fmt: skip
-        if not self.config.fallback:
-            raise BackendError(
-                agent,
-                f"the model {self.config.model!r} returned no valid {output.__name__} in "
-                f"{self.config.attempts} attempts; last problem: {problem}",
-            )
-        stats.fallbacks += 1
-        self._m_fallbacks.labels(agent).inc()
         self._m_seconds.labels(agent, "fallback").observe(time.perf_counter() - started)
-        if note is not None:
-            note.source = "fallback"
-            note.fallback = problem
-        return skeleton
+        return None, problem
 
-    def _accept(
-        self,
-        spec: DraftSpec | None,
-        base: Mapping[str, Any],
-        output: type[Model],
-        answer: _Answer,
-        budget: int,
-    ) -> tuple[Model | None, str]:
-        """The artifact an answer makes, or None and what is wrong with it."""
+    def _room(self, chat: list[dict[str, Any]], budget: int) -> int:
+        """Completion tokens to ask for: ``budget``, or what the context leaves."""
+        if self.context is None:
+            return budget
+        return min(budget, self.context - self.meter.estimate(chat) - CONTEXT_MARGIN)
+
+    def _accept(self, call: AgentCall, answer: _Answer, part: Part | None) -> tuple[Any, str]:
+        """What an answer makes (the artifact; a part's checked draft when the answer
+        is one part of several), or None and what is wrong with it."""
         if answer.finish_reason == "length":
             return None, (
-                f"it was cut off at {budget} tokens; write shorter texts so the JSON closes"
+                f"it was cut off at {answer.max_tokens} tokens; write shorter texts so the "
+                "JSON closes"
             )
         try:
-            draft = orjson.loads(answer.content)
-        except orjson.JSONDecodeError as exc:
+            draft = _json(answer.content)
+        except ValueError as exc:
             return None, f"it is not JSON ({exc})"
-        if spec is not None:
-            problems = check_draft(spec, base, draft)
-            if problems:
-                return None, "; ".join(problems[:5])
-            draft = apply_draft(spec, base, draft)
+        output = call.spec.output
+        if part is None:  # the whole artifact
+            return self._validate(output, draft)
+        problems = check_draft(part.spec, part.base, draft)
+        if problems:
+            return None, "; ".join(problems[:5])
+        if part.count > 1:
+            return draft, ""
+        return self._finish(part.spec, part.base, output, draft)
+
+    def _finish(
+        self, spec: DraftSpec, base: Mapping[str, Any], output: type[Model], draft: Any
+    ) -> tuple[Model | None, str]:
+        return self._validate(output, apply_draft(spec, base, draft))
+
+    @staticmethod
+    def _validate(output: type[Model], data: Any) -> tuple[Model | None, str]:
         try:
-            return output.model_validate(draft), ""
+            return output.model_validate(data), ""
         except ValidationError as exc:
             errors = exc.errors(include_url=False)[:5]
             return None, "; ".join(
@@ -385,6 +536,14 @@ class LLMBackend:
             "response_format": self._response_format(agent, schema),
         }
         headers = {"Authorization": f"Bearer {c.api_key}"} if c.api_key else {}
+        if max_tokens < MIN_ANSWER_TOKENS:
+            self._m_requests.labels(agent, "error").inc()
+            raise BackendError(
+                agent,
+                f"the prompt (about {self.meter.estimate(chat)} tokens) leaves no room for an "
+                f"answer in the model's {self.context}-token context: serve the model with a "
+                "larger context (vgkit llm serve --ctx N)",
+            )
         self.calls += 1
         started = time.perf_counter()
         try:
@@ -395,6 +554,15 @@ class LLMBackend:
             self._m_requests.labels(agent, "error").inc()
             raise BackendError(agent, f"the llm endpoint failed: {exc}") from exc
         seconds = time.perf_counter() - started
+        if resp.status == 400:
+            # "Context exceeded": the endpoint says how large its context is (and often
+            # the prompt's tokens); the call plans its answers again for that size.
+            said = context_error(resp.text())
+            if said is not None:
+                self.context, prompt = said
+                if prompt is not None:
+                    self.meter.observe(chat, prompt)
+                raise _Refit(resp.text()[:200])
         if resp.status != 200:
             self._m_requests.labels(agent, "error").inc()
             raise BackendError(
@@ -415,10 +583,14 @@ class LLMBackend:
             raise BackendError(agent, "the chat completion has no text content")
         usage = data.get("usage") if isinstance(data, dict) else None
         usage = usage if isinstance(usage, dict) else {}
+        prompt_tokens = int(usage.get("prompt_tokens") or 0)
+        if prompt_tokens:
+            self.meter.observe(chat, prompt_tokens)
         return _Answer(
             content=content,
+            max_tokens=int(body["max_tokens"]),
             finish_reason=choice.get("finish_reason"),
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            prompt_tokens=prompt_tokens,
             completion_tokens=int(usage.get("completion_tokens") or 0),
             seconds=seconds,
         )

@@ -12,13 +12,15 @@ nobody listens).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["CallNote", "current_note", "note_scope"]
+from vgkit.models import Provenance
+
+__all__ = ["CallNote", "current_note", "note_scope", "provenance"]
 
 
 @dataclass(slots=True)
@@ -32,6 +34,8 @@ class CallNote:
     """Chat completions sent for this call (the first answer and every repair)."""
     repairs: int = 0
     """Follow-up requests that sent an invalid answer back to be corrected."""
+    parts: int = 0
+    """Requests the answer was split into to fit the model's context (1: one)."""
     fallback: str | None = None
     """Why the template agent's artifact was used instead (the last problem)."""
     prompt_tokens: int = 0
@@ -49,6 +53,32 @@ _NOTE: ContextVar[CallNote | None] = ContextVar("vgkit_call_note", default=None)
 def current_note() -> CallNote | None:
     """The note of the agent call running in this context, if someone listens."""
     return _NOTE.get()
+
+
+def provenance(notes: Mapping[str, Any], platform: str, backend: str) -> Provenance | None:
+    """What a model did for one platform's plan, from a run's notes (node -> note):
+    the model-written calls of the platform's nodes and the shared ones (a node id
+    without ``:PLATFORM``), their repairs and fallbacks. None when the model wrote
+    none of them (template plans; nodes answered by the cache have no note)."""
+    mine = {
+        node: note
+        for node, note in notes.items()
+        if ":" not in node or node.endswith(f":{platform}")
+    }
+    written = {n: note for n, note in mine.items() if getattr(note, "source", "") in _WRITTEN}
+    if not written:
+        return None
+    fell_back = sorted(n for n, note in written.items() if note.source == "fallback")
+    return Provenance(
+        backend=backend,
+        agents=len(written),
+        repairs=sum(int(getattr(note, "repairs", 0)) for note in written.values()),
+        fallbacks=len(fell_back),
+        fallback_agents=tuple(fell_back),
+    )
+
+
+_WRITTEN = ("model", "fallback")
 
 
 @contextmanager

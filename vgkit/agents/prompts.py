@@ -39,7 +39,7 @@ from vgkit.platforms import preset
 
 __all__ = ["CONTEXTS", "PROMPTS", "PROMPTS_VERSION", "RULES", "messages", "repair", "whole_schema"]
 
-PROMPTS_VERSION = "2"
+PROMPTS_VERSION = "3"
 
 PROMPTS: Mapping[str, str] = MappingProxyType(
     {
@@ -213,13 +213,20 @@ def whole_schema(call: AgentCall) -> dict[str, Any]:
 
 
 def messages(
-    call: AgentCall, skeleton: Model | None = None, schema: Mapping[str, Any] | None = None
+    call: AgentCall,
+    skeleton: Model | None = None,
+    schema: Mapping[str, Any] | None = None,
+    *,
+    part: str | None = None,
 ) -> list[dict[str, Any]]:
     """The chat messages that ask the model for ``call``'s answer.
 
     With a ``skeleton`` and the draft ``schema`` (agents with a draft spec and a
     context): the draft's prompt. Otherwise the whole artifact's: the agent's
     prompt, the JSON Schema of its output model and the call as canonical JSON.
+    ``part``: a line saying which share of the answer this request asks for, when
+    the answer is written in parts (``vgkit.agents.budget``); the skeleton then
+    holds that part's items only.
     """
     prompt = call.spec.prompt
     if not prompt:
@@ -227,7 +234,10 @@ def messages(
     context = CONTEXTS.get(call.spec.name)
     if skeleton is not None and schema is not None and context is not None:
         system = f"{prompt}\n\n{RULES}\n\nAnswer shape: {shape_hint(schema)}"
-        user = "\n".join(context(call, skeleton))
+        lines = context(call, skeleton)
+        if part:
+            lines.append(part)
+        user = "\n".join(lines)
     else:
         whole = orjson.dumps(whole_schema(call)).decode()
         system = f"{prompt}\n\n{WHOLE_RULES}\n\nJSON Schema of the answer:\n{whole}"

@@ -117,6 +117,13 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
         "--llm-max-tokens", type=int, metavar="N", help="cap on completion tokens per answer"
     )
     parser.add_argument(
+        "--llm-ctx",
+        type=int,
+        metavar="N",
+        help="the model's context window in tokens; answers are sized to it (default: what "
+        "the endpoint's /props says: `vgkit llm serve` and llama.cpp's server say it)",
+    )
+    parser.add_argument(
         "--llm-schema",
         choices=SCHEMA_STYLES,
         default="llama-cpp",
@@ -152,6 +159,7 @@ async def llm_backend_from(args: argparse.Namespace) -> LLMBackend:
         model=endpoint.model,
         api_key=s.llm_api_key,
         max_tokens=args.llm_max_tokens,
+        context=args.llm_ctx or endpoint.context,
         agents=llm_agents(args.llm_agents),
         schema_style=args.llm_schema,
     )

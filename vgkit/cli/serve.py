@@ -27,10 +27,10 @@ def _port_pairs(items: list[str] | None) -> dict[str, int]:
     return out
 
 
-def _llm_endpoint(args: argparse.Namespace) -> tuple[str | None, str | None]:
-    """The llm endpoint and model ``--backend llm`` serves with, checked once here."""
+def _llm_endpoint(args: argparse.Namespace) -> tuple[str | None, str | None, int | None]:
+    """The llm endpoint, model and context ``--backend llm`` serves with, checked once here."""
     if args.backend != "llm":
-        return None, None
+        return None, None, None
     from vgkit.config import settings
     from vgkit.llm.server import ModelServer, ModelServerConfig
 
@@ -45,7 +45,7 @@ def _llm_endpoint(args: argparse.Namespace) -> tuple[str | None, str | None]:
         raise ConfigError(f"--llm-url {url!r} must start with http:// or https://")
     endpoint = ModelServer(ModelServerConfig(model=url, alias=args.llm_model or s.llm_model))
     asyncio.run(endpoint.start())  # a URL that does not answer fails here, in one line
-    return endpoint.base_url, endpoint.model
+    return endpoint.base_url, endpoint.model, args.llm_ctx or endpoint.context
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -53,7 +53,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"unknown cost profile {args.cost!r}; choose from {', '.join(COST_PROFILES)}"
         )
-    llm_url, llm_model = _llm_endpoint(args)
+    llm_url, llm_model, llm_context = _llm_endpoint(args)
     agents = llm_agents(args.llm_agents)
     options = ClusterConfig(
         agents=tuple(args.agent) if args.agent else all_agents(),
@@ -67,6 +67,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         llm_model=llm_model,
         llm_agents=tuple(sorted(agents)) if agents is not None else None,
         llm_max_tokens=args.llm_max_tokens,
+        llm_context=llm_context,
         llm_schema=args.llm_schema,
         cost=args.cost,
         time_scale=args.time_scale,

@@ -70,6 +70,15 @@ def main(argv: list[str]) -> int:
         model_settings=[model],
     )
     loaded = time.perf_counter() - started
+
+    async def props() -> dict[str, Any]:
+        # What llama.cpp's own server answers here: the context window, which the llm
+        # backend of a client given only the URL sizes its answers to.
+        ctx = int(spec["ctx"])
+        return {"n_ctx": ctx, "default_generation_settings": {"n_ctx": ctx}, "model": spec["alias"]}
+
+    app.add_api_route("/props", props, methods=["GET"], include_in_schema=False)
+
     sock = socket.socket(fileno=int(spec["fd"]))
     server = uvicorn.Server(
         uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")

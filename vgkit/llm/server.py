@@ -14,6 +14,11 @@ OpenAI-compatible server in a child process on that socket, waits until
 starts nothing: it checks that the endpoint answers ``GET {url}/models`` and
 takes the model name from there, so the same code points at a bigger local
 model or a hosted API.
+
+``context`` is the model's context window in tokens: ``ctx`` for a served file
+(its server also answers ``GET /props`` with ``n_ctx``, as llama.cpp's own
+server does), and for a URL what its ``/props`` says, if it says (None
+otherwise). The llm backends it makes size every answer to it.
 """
 
 from __future__ import annotations
@@ -141,6 +146,8 @@ class ModelServer(AsyncResource):
         self.model = ""
         self.model_path: Path | None = None
         self.load_seconds: float | None = None
+        self.context: int | None = None
+        """The model's context window in tokens (None: the endpoint does not say)."""
         self._process: asyncio.subprocess.Process | None = None
         self._log: Path | None = None
 
@@ -173,6 +180,7 @@ class ModelServer(AsyncResource):
                 "or run `vgkit llm serve` for the local model"
             ) from None
         self.base_url = root
+        self.context = await _context_of(root, timeout=min(5.0, self.config.startup_timeout))
         self.model = self.config.alias or (ids[0] if ids else "")
         if not self.model:
             raise ModelServerError(
@@ -238,6 +246,7 @@ class ModelServer(AsyncResource):
         self.model_path = path
         self.model = alias
         self.base_url = f"http://{c.host}:{port}/v1"
+        self.context = c.ctx
         try:
             await self._wait_ready(started)
         except BaseException:
@@ -304,7 +313,8 @@ class ModelServer(AsyncResource):
 
         if not self.base_url:
             raise ModelServerError("the model server is not started: use `async with` or start()")
-        return LLMConfig(**{"base_url": self.base_url, "model": self.model, **overrides})
+        fields = {"base_url": self.base_url, "model": self.model, "context": self.context}
+        return LLMConfig(**{**fields, **overrides})
 
     def backend(self, **overrides: Any) -> LLMBackend:
         """An ``LLMBackend`` pointed at this model."""
@@ -350,3 +360,30 @@ async def _model_ids(root: str, *, timeout: float) -> list[str]:
     if not isinstance(items, list):
         return []
     return [str(m["id"]) for m in items if isinstance(m, dict) and "id" in m]
+
+
+async def _context_of(root: str, *, timeout: float) -> int | None:
+    """The context window ``GET /props`` reports (llama.cpp's server and ``vgkit llm
+    serve`` answer it, at the server's root or under the API root), else None."""
+    import aiohttp
+
+    base = root.removesuffix("/v1")
+    for url in dict.fromkeys((f"{base}/props", f"{root}/props")):
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
+                session.get(url) as resp,
+            ):
+                if resp.status != 200:
+                    continue
+                data = await resp.json(content_type=None)
+        except (TimeoutError, aiohttp.ClientError, ValueError):
+            continue
+        if not isinstance(data, dict):
+            continue
+        settings = data.get("default_generation_settings")
+        for where in (data, settings if isinstance(settings, dict) else {}):
+            n_ctx = where.get("n_ctx")
+            if isinstance(n_ctx, int) and n_ctx > 0:
+                return n_ctx
+    return None

@@ -59,6 +59,8 @@ class ClusterConfig:
     llm_agents: tuple[str, ...] | None = None
     """The generative agents the model writes (None: all seven)."""
     llm_max_tokens: int | None = None
+    llm_context: int | None = None
+    """The model's context window (None: learned from the endpoint's first refusal)."""
     llm_schema: str = "llama-cpp"
 
     def __post_init__(self) -> None:
@@ -102,6 +104,7 @@ class ClusterConfig:
 
                 overrides: dict[str, Any] = {
                     "max_tokens": self.llm_max_tokens,
+                    "context": self.llm_context,
                     "schema_style": self.llm_schema,
                     "agents": frozenset(self.llm_agents) if self.llm_agents else None,
                 }
