@@ -40,28 +40,53 @@ async def test_template_scores_spread_and_some_plans_fail() -> None:
     frame = await quality_grid(TOPICS)
     assert len(frame) == 3 * len(TOPICS)
     stats = spread(frame).loc["template"]
-    # The template backend meets pace and platform rules by construction; where it is
-    # weak (filler sentences that never name the topic, keywords never said, captions
-    # too fast to read) the scores spread and some plans fail.
-    assert stats["coherence_std"] >= 0.05
+    # The library's structures write differently (topic-focused, filler-heavy, rushed,
+    # a teaser before the hook), the seeded choice varies per topic, and the criteria
+    # measure what that does to the plan: the scores spread and some plans fail.
+    assert stats["overall_std"] >= 0.05  # measured 0.052 on this grid
+    assert stats["coherence_std"] >= 0.1
     assert stats["engagement_std"] >= 0.05
-    assert stats["overall_std"] >= 0.015
+    assert stats["feasibility_std"] >= 0.05
     assert 0.5 < stats["passed_share"] < 1.0
     assert frame["overall"].nunique() > 50
 
 
+async def test_the_structures_that_write_worse_score_worse() -> None:
+    frame = await quality_grid(TOPICS[::2], seed=1)
+    plans: list[VideoPlan] = []
+    for topic in TOPICS[::2]:
+        result = await agenerate(topic, seed=1)
+        plans.extend(result.plans.values())
+    frame["structure"] = [p.script.structure_id.rsplit(".", 1)[1] for p in plans]
+    means = frame.groupby("structure")["overall"].mean()
+    # Topic-focused writing beats filler (coherence, the narration drifting off topic)
+    # and a writer that crams 40 % more words in (pace, captions too fast to read).
+    assert means["keyword_first"] > means["chatty"] + 0.05, means
+    assert means["keyword_first"] > means["rapid_fire"] + 0.03, means
+    passed = frame.groupby("structure")["passed"].mean()
+    assert passed["keyword_first"] == 1.0 and passed["chatty"] < 0.5, passed
+
+
 @pytest.mark.parametrize("how", list(DEGRADATIONS))
 async def test_degraded_plans_score_lower_and_fail(how: str) -> None:
+    passing = 0
     for topic in TOPICS[::4]:
         result = await agenerate(topic)
         for platform, plan in result.plans.items():
             assert plan.quality is not None
             worse = degrade(plan, how)
             assert worse.quality is not None
-            assert worse.quality.overall < plan.quality.overall - 0.05, (topic, platform)
+            assert worse.quality.overall < plan.quality.overall, (topic, platform)
             assert not worse.quality.passed, (topic, platform)
+            if not plan.quality.passed:
+                # A plan that already fails (a filler-heavy writer's, which hardly names
+                # the topic) has less to lose: lower and failing is all there is to see.
+                continue
+            passing += 1
+            assert worse.quality.overall < plan.quality.overall - 0.05, (topic, platform)
             failed = {c.name for c in worse.quality.checks() if not c.passed}
             assert FAILS[how] in failed, (topic, platform, failed)
+    assert passing >= 20
 
 
 async def test_degradations_do_what_they_say() -> None:
@@ -99,11 +124,16 @@ async def test_repairs_and_fallbacks_lower_coherence() -> None:
 
 async def test_template_learning_moves_towards_templates_that_score_higher() -> None:
     learning = await template_learning(TOPICS[:30], rounds=6)
-    assert len(learning.rounds) == 6
+    assert learning.kind == "structure" and len(learning.rounds) == 6
     rows = learning.templates
     assert abs(rows["p_after"].sum() - 1) < 1e-9
-    assert rows["p_change"].abs().max() > 0.001
-    assert learning.correlation() > 0.3
+    rounds = learning.rounds
+    # Measured: 0.60 -> 0.87 (the better 3 of 5 TikTok structures), correlation +0.94.
+    assert rounds["p_better_half"].iloc[-1] >= rounds["p_better_half_before"].iloc[0] + 0.15
+    assert rounds["mean_overall"].iloc[-1] > rounds["mean_overall"].iloc[0]
+    assert learning.correlation() > 0.7
+    best, worst = rows.iloc[0], rows.iloc[-1]
+    assert best["p_after"] > best["p_before"] and worst["p_after"] < worst["p_before"]
 
 
 def test_cli_scores_a_plan_file_and_fails_a_degraded_one(

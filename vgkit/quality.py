@@ -337,7 +337,7 @@ async def template_learning(
     *,
     rounds: int = 6,
     platform: str = "tiktok",
-    kind: str = "hook",
+    kind: str = "structure",
     style: str = "educational",
     boost: float = 20.0,
     quantum: float = 0.01,
@@ -351,8 +351,9 @@ async def template_learning(
     runs without evidence; from then on the prior is the mean score recorded
     (the template cache's default), so a template gains weight for scoring
     above the typical plan, not for being used. The
-    watched ``kind`` of template (hooks by default: their length and wording
-    move the hook and topic-coverage criteria) is tabulated: each template's
+    watched ``kind`` of template (structures by default: their writers differ in
+    how much of the narration names the topic, its pace, whether sections say
+    their key points and where the hook lands) is tabulated: each template's
     mean score over every plan that used it, and its choice probability before
     and after.
     """
@@ -368,7 +369,7 @@ async def template_learning(
     target = Platform(platform)
     # The prior is the mean score of everything recorded (the cache's default), so a
     # template gains weight for beating the typical plan; finer buckets and a stronger
-    # boost than the cache's defaults make the small differences between hooks visible.
+    # boost than the cache's defaults make a few rounds of evidence visible.
     cache = TemplateCache(boost=boost, quantum=quantum, pseudo=pseudo)
     used_by: dict[str, list[float]] = defaultdict(list)
     per_round = []

@@ -15,8 +15,10 @@ from vgkit import models as models_module
 from vgkit.agents import SPECS, TemplateBackend
 from vgkit.agents.base import AgentCall
 from vgkit.agents.quality import run as quality_run
+from vgkit.agents.script import Writing
 from vgkit.models import Style, VideoPlan, VideoRequest, model_canonical
 from vgkit.platforms import Platform, preset
+from vgkit.templates import default_library
 
 TOPIC = "How solar panels turn sunlight into electricity"
 
@@ -88,6 +90,12 @@ def test_output_is_specific_to_the_topic() -> None:
         assert subject in plan.title.lower()
         body = [s for s in plan.script.segments if s.kind != "hook"]
         mentioning = [s for s in body if subject in s.text.lower()]
+        writing = Writing.of(default_library().get(plan.script.structure_id))
+        if writing.specific is not None and writing.specific < 0.3:
+            # A filler-heavy writer of the library: the quality score says so.
+            assert plan.quality is not None and not plan.quality.coherence.passed
+            assert any("name the topic" in r for r in plan.quality.coherence.reasons)
+            continue
         assert len(mentioning) >= len(body) // 2
     assert solar.script.script_id != bread.script.script_id
 

@@ -28,7 +28,7 @@ from vgkit.templates import TemplateSource
 SPEC = AgentSpec(
     name="assembler",
     step="assemble",
-    version="1.0.0",
+    version="1.1.0",
     output=VideoPlan,
     needs=("topic_analysis", "hooks", "script", "timing", "scenes", "shots", "transitions", "cta"),
     kind="result",
@@ -39,6 +39,8 @@ SPEC = AgentSpec(
 )
 
 _CAPTION_GRAIN_MS = 10
+#: The shortest time a caption cue stays on screen (a shorter one flashes by unread).
+MIN_CUE_MS = 700
 _NON_WORD = re.compile(r"[^0-9A-Za-z]+")
 
 
@@ -60,23 +62,94 @@ def caption_chunks(text: str, max_words: int, max_chars: int) -> list[list[str]]
     return chunks
 
 
+def _fits(chunk: list[str], max_words: int, max_chars: int) -> bool:
+    return (len(chunk) <= max_words and len(" ".join(chunk)) <= max_chars) or len(chunk) == 1
+
+
+def _rebalance(
+    chunks: list[list[str]], span_ms: int, max_words: int, max_chars: int
+) -> list[list[str]]:
+    """Chunks whose share of ``span_ms`` (by words) is at least :data:`MIN_CUE_MS` where
+    the limits allow: a chunk too short to read joins a neighbour in its sentence (in the
+    next one only when the span is crowded), or takes words from it (the pair split where
+    the shorter half is longest)."""
+    chunks = [list(c) for c in chunks if c]
+    total = sum(len(c) for c in chunks) or 1
+    least = -(-MIN_CUE_MS * total // max(span_ms, 1))  # words a cue needs
+    # Across the end of a sentence only when the span cannot give every cue its time.
+    crowded = (MIN_CUE_MS + _CAPTION_GRAIN_MS) * len(chunks) > span_ms
+    for _ in range(4 * len(chunks)):
+        short = [i for i, c in enumerate(chunks) if len(c) < least]
+        if not short or len(chunks) == 1:
+            break
+        moved = False
+        for i in short:
+            sides = [j for j in (i - 1, i + 1) if 0 <= j < len(chunks)]
+            for j in sorted(sides, key=lambda j: len(chunks[j])):
+                a, b = min(i, j), max(i, j)
+                if chunks[a][-1][-1:] in ".!?" and not crowded:
+                    continue
+                pair = chunks[a] + chunks[b]
+                if _fits(pair, max_words, max_chars):
+                    chunks[a : b + 1] = [pair]
+                    moved = True
+                    break
+                cuts = [
+                    k
+                    for k in range(1, len(pair))
+                    if _fits(pair[:k], max_words, max_chars)
+                    and _fits(pair[k:], max_words, max_chars)
+                ]
+                best = max(cuts, key=lambda k: min(k, len(pair) - k), default=None)
+                if best is not None and min(best, len(pair) - best) > len(chunks[i]):
+                    chunks[a : b + 1] = [pair[:best], pair[best:]]
+                    moved = True
+                    break
+            if moved:
+                break
+        if not moved:
+            break
+        crowded = (MIN_CUE_MS + _CAPTION_GRAIN_MS) * len(chunks) > span_ms
+    return chunks
+
+
+def _cue_lengths(counts: list[int], span_ms: int) -> list[float]:
+    """Each cue's time: its share of the words, but no less than :data:`MIN_CUE_MS` (the
+    longer cues give up the difference) when the span holds that many."""
+    total = sum(counts) or 1
+    floor = MIN_CUE_MS + _CAPTION_GRAIN_MS  # margin for the grain the cue ends snap to
+    if floor * len(counts) > span_ms:
+        return [span_ms * c / total for c in counts]
+    held: set[int] = set()
+    while True:
+        rest = span_ms - floor * len(held)
+        free = sum(c for i, c in enumerate(counts) if i not in held) or 1
+        lengths = [floor if i in held else rest * c / free for i, c in enumerate(counts)]
+        short = {i for i, length in enumerate(lengths) if length < floor} - held
+        if not short:
+            return lengths
+        held |= short
+
+
 def segment_captions(
     seg: ScriptSegment, max_words: int, max_chars: int, first_index: int
 ) -> list[Caption]:
-    """Cues that tile the segment, each timed by its share of the words."""
-    chunks = caption_chunks(seg.text, max_words, max_chars)
+    """Cues that tile the segment, each timed by its share of the words and, where the
+    limits allow, on screen for at least :data:`MIN_CUE_MS`."""
     start_ms, end_ms = to_ms(seg.start), to_ms(seg.start + seg.duration)
-    total = sum(len(c) for c in chunks) or 1
+    chunks = _rebalance(
+        caption_chunks(seg.text, max_words, max_chars), end_ms - start_ms, max_words, max_chars
+    )
+    lengths = _cue_lengths([len(c) for c in chunks], end_ms - start_ms)
     cues: list[Caption] = []
-    spoken = 0
+    elapsed = 0.0
     cursor = start_ms
     for i, chunk in enumerate(chunks):
-        spoken += len(chunk)
+        elapsed += lengths[i]
         if i == len(chunks) - 1:
             stop = end_ms
         else:
-            share = start_ms + (end_ms - start_ms) * spoken // total
-            stop = share // _CAPTION_GRAIN_MS * _CAPTION_GRAIN_MS
+            stop = start_ms + round(elapsed / _CAPTION_GRAIN_MS) * _CAPTION_GRAIN_MS
         if stop <= cursor:
             continue
         cues.append(

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 
 __all__ = [
     "distinct_ngram_fraction",
+    "refers_back",
     "repeated_sentences",
     "sentences",
     "term_present",
@@ -61,3 +62,36 @@ def term_present(term: str, tokens: Sequence[str]) -> bool:
         return False
     k = len(parts)
     return any(list(tokens[i : i + k]) == parts for i in range(len(tokens) - k + 1))
+
+
+#: Opening words that lean on the sentence before (connectives, pronouns, demonstratives).
+_LEANING_OPENERS = frozenset(
+    "and but so then that this these those it its they their them others other still yet "
+    "also finally suddenly after even like instead neither both such each which same now "
+    "because however meanwhile besides otherwise thus hence therefore".split()
+)
+#: Words that, second or third in a sentence, point back at something said before.
+_LEANING_EARLY = frozenset(
+    "that this these those it they them their such then there though".split()
+)
+#: Openings that answer or continue the sentence before.
+_LEANING_PHRASES = ("the short answer", "the answer", "you would probably", "up close")
+
+
+def refers_back(sentence: str) -> bool:
+    """Whether ``sentence`` leans on the one before it (a heuristic, erring towards yes).
+
+    True when it opens with a connective or pronoun ("And ...", "That is why ...",
+    "It also ..."), has a pronoun or demonstrative second or third ("Keep that
+    picture ...", "Think of it ..."), or opens with an answer to a question
+    ("The short answer ..."). Said without what it refers to, such a sentence
+    loses its sense; the template library keeps each one with the sentence it
+    was written after.
+    """
+    tokens = words(sentence)
+    if not tokens:
+        return False
+    if tokens[0] in _LEANING_OPENERS or any(t in _LEANING_EARLY for t in tokens[1:3]):
+        return True
+    opening = " ".join(tokens[:4])
+    return any(opening.startswith(p) for p in _LEANING_PHRASES)

@@ -14,7 +14,7 @@ from vgkit.templates import Template, TemplateSource, pick
 SPEC = AgentSpec(
     name="shot_describer",
     step="shots",
-    version="1.0.0",
+    version="1.1.0",
     output=ShotList,
     needs=("scenes", "timing"),
     kind="storyboard",
@@ -60,11 +60,24 @@ def _pick(pool: list[Template], rng: random.Random, want: str, previous: str | N
     return pick(fresh, rng)
 
 
-def _overlay(scene: Scene, limit: int) -> str:
-    """On-screen text: the chapter's headline, or the topic's focus elsewhere."""
+#: Longest on-screen text per frame shape: one line of the overlay's type across 80 % of
+#: the frame (the renderer's 62 px bold on a 1080 px wide 9:16 frame holds 20-23 characters).
+OVERLAY_MAX_CHARS = {"9:16": 20, "16:9": 32, "1:1": 24}
+#: Characters a viewer reads per second (the quality validator's reading speed).
+OVERLAY_CHARS_PER_SECOND = 20.0
+
+
+def overlay_text(scene: Scene, aspect_ratio: str, seconds_on_screen: float) -> str:
+    """On-screen text: the chapter's headline, or the topic's focus, whichever is the first
+    to fit the frame and be read in the time the shot is on screen (clipped if none does)."""
+    limit = min(
+        OVERLAY_MAX_CHARS.get(aspect_ratio, 20),
+        int(OVERLAY_CHARS_PER_SECOND * seconds_on_screen),
+    )
+    choices = [title_case(scene.focus)]
     if scene.segment_kind in ("chapter", "point") and ": " in scene.title:
-        return clip(scene.title.split(": ", 1)[1], limit)
-    return clip(title_case(scene.focus), limit)
+        choices.insert(0, scene.title.split(": ", 1)[1])
+    return next((text for text in choices if len(text) <= limit), clip(choices[-1], limit))
 
 
 async def run(call: AgentCall, templates: TemplateSource) -> ShotList:
@@ -91,7 +104,11 @@ async def run(call: AgentCall, templates: TemplateSource) -> ShotList:
                 "setting": scene.setting[:1].lower() + scene.setting[1:],
                 "Speaker": "The host",
             }
-            overlay = _overlay(scene, p.caption_max_chars) if p.text_overlays and k == 0 else None
+            overlay = (
+                overlay_text(scene, p.aspect_ratio, length / 1000)
+                if p.text_overlays and k == 0
+                else None
+            )
             shots.append(
                 Shot(
                     index=len(shots),
