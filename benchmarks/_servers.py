@@ -4,9 +4,12 @@ a2a-sdk server hosting the same agent function."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +23,7 @@ from vgkit.serve import ServeProcess
 
 AGENT = "topic_analysis"
 SDK_SERVER = Path(__file__).with_name("_a2a_sdk_server.py")
+BARE_SERVER = Path(__file__).with_name("_bare_server.py")
 
 
 @dataclass
@@ -61,12 +65,15 @@ def _wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> N
     raise RuntimeError(f"{url} did not start")
 
 
-def start_vgkit_serve(agent: str = AGENT, workers: int = 1, *, tls: bool = False) -> ServeProcess:
+def start_vgkit_serve(
+    agent: str = AGENT, workers: int = 1, *, tls: bool = False, args: Sequence[str] = ()
+) -> ServeProcess:
     """`vgkit serve --agent AGENT` on a free port, in its own process (started).
 
-    ``tls``: https with a self-signed certificate (``serve.ca_file`` verifies it).
+    ``tls``: https with a self-signed certificate (``serve.ca_file`` verifies it);
+    ``args``: more options (``["--trust-peers"]``).
     """
-    serve = ServeProcess([agent], workers=workers, tls=tls)
+    serve = ServeProcess([agent], workers=workers, tls=tls, args=args)
     serve.start_sync()
     return serve
 
@@ -79,6 +86,22 @@ def start_sdk_server(port: int, agent: str = AGENT) -> ServerProcess:
     server.proc = subprocess.Popen(server.args, stdout=subprocess.DEVNULL, env=env)
     server.url = f"http://127.0.0.1:{port}"
     _wait_for(server.url, server.proc)
+    return server
+
+
+def start_bare_server(port: int, request: bytes, answer: bytes) -> ServerProcess:
+    """The bare aiohttp baseline: runs the agent, answers ``answer`` (see _bare_server.py)."""
+    folder = Path(tempfile.mkdtemp(prefix="vgkit-bare-"))
+    (folder / "request.json").write_bytes(request)
+    (folder / "answer.json").write_bytes(answer)
+    server = ServerProcess([sys.executable, str(BARE_SERVER), str(port),
+                            str(folder / "request.json"), str(folder / "answer.json")])  # fmt: skip
+    server.proc = subprocess.Popen(server.args, stdout=subprocess.DEVNULL)
+    server.url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(server.url, server.proc)
+    finally:  # read at start
+        shutil.rmtree(folder, ignore_errors=True)
     return server
 
 

@@ -1,4 +1,4 @@
-"""`vgkit serve` against an a2a-sdk server hosting the same agent function.
+"""`vgkit serve` against an a2a-sdk server, a bare aiohttp handler, and the in-process run.
 
 Both servers run in their own process on 127.0.0.1 and host the topic-analysis
 agent: the message's data part is an ``AgentCall`` payload, the template
@@ -7,31 +7,143 @@ with aiohttp and its own A2A layer; the baseline is the official a2a-sdk 1.x
 (Starlette routes, ``DefaultRequestHandler``, in-memory task store) under
 uvicorn with httptools. The same PooledClient sends the same ``SendMessage``
 to each, closed-loop at concurrency 1, 10 and 50, rounds interleaved.
+
+The A2A layer's own cost: `vgkit serve`'s CPU per ``SendMessage`` (read from
+/proc, server process only) against a bare aiohttp handler that runs the same
+agent on the same call and answers the same bytes (``_bare_server.py``: HTTP
+plus the agent's own time, nothing of A2A), over trusted hops
+(``--trust-peers``) and untrusted ones, the same pooled client at c=10.
+
+The remote pipeline: the same plan (three platforms) made by an orchestrator
+whose agents all run on `vgkit serve` over A2A (pooled, trusted hops) against
+the in-process orchestrator; makespans alternate run by run.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import statistics
+
 import orjson
 
 from benchmarks._common import Row, row
-from benchmarks._load import HEADERS, Load, Send, compare
+from benchmarks._load import HEADERS, Clients, Load, Send, closed_loop, compare
 from benchmarks._servers import (
     AGENT,
     agent_call,
     send_body,
+    start_bare_server,
     start_sdk_server,
     start_vgkit_serve,
 )
 from tests.conftest import free_port
-from vgkit.agents import TemplateBackend
+from vgkit import Orchestrator, VideoRequest
+from vgkit.agents import A2ABackend, TemplateBackend
 from vgkit.client import PoolConfig, PooledClient
 from vgkit.metrics import MetricsRegistry
+from vgkit.serve import ServeProcess
 
 TITLE = "vgkit serve vs an a2a-sdk server hosting the same agent (A2A SendMessage)"
 CONCURRENCY = (1, 10, 50)
 
 
+def load_average() -> str:
+    with contextlib.suppress(OSError):
+        return f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    return "load unknown"
+
+
 async def run(quick: bool) -> list[Row]:
+    return [*await server_cpu(quick), *await remote_pipeline(quick), *await against_sdk(quick)]
+
+
+async def server_cpu(quick: bool) -> list[Row]:
+    """CPU per SendMessage: vgkit serve (trusted, untrusted) / bare aiohttp handler + agent."""
+    total, rounds = (500, 3) if quick else (1500, 9)
+    call = await agent_call()
+    body = send_body(call)
+    with (
+        start_vgkit_serve() as plain,
+        start_vgkit_serve(args=["--trust-peers"]) as trusted,
+    ):
+        clients = {"untrusted": Clients(plain.url(AGENT), body),
+                   "trusted": Clients(trusted.url(AGENT), body)}  # fmt: skip
+        pids = {"untrusted": plain.pid, "trusted": trusted.pid}
+        answer = (await clients["untrusted"].pool.post(plain.url(AGENT), "/", data=body,
+                                                        headers=HEADERS)).body  # fmt: skip
+        with start_bare_server(free_port(), body, answer) as bare:
+            clients["bare"] = Clients(bare.url, body)
+            pids["bare"] = bare.proc.pid if bare.proc else None
+            try:
+                cpu: dict[str, list[float]] = {name: [] for name in clients}
+                for c in clients.values():
+                    await closed_loop(c.pooled, 10, 300)
+                names = list(clients)
+                for r in range(rounds):  # rotated, so bursts of other work hit all three
+                    for name in names[r % 3 :] + names[: r % 3]:
+                        load = await closed_loop(clients[name].pooled, 10, total, pids[name])
+                        cpu[name].append(load.server_cpu)
+            finally:
+                for c in clients.values():
+                    await c.aclose()
+    median = {name: statistics.median(values) for name, values in cpu.items()}
+    spread = {name: f"{min(v) * 1e6:.0f}-{max(v) * 1e6:.0f}" for name, v in cpu.items()}
+    return [
+        row(
+            f"vgkit serve CPU per SendMessage, {label} / bare aiohttp + agent, c=10",
+            median[name] * 1e6,
+            median["bare"] * 1e6,
+            "us",
+            target=target,
+            notes=f"server process CPU, median of {rounds} rounds of {total} (vgkit "
+            f"{spread[name]} us, bare handler running the agent {spread['bare']} us); "
+            f"{load_average()}",
+        )
+        for name, label, target in (
+            ("trusted", "trusted hops (--trust-peers)", 1.5),
+            ("untrusted", "untrusted (full validation)", None),
+        )
+    ]
+
+
+async def remote_pipeline(quick: bool) -> list[Row]:
+    """Makespan of the same plan: every agent over A2A (pooled, trusted) / in-process."""
+    runs = 6 if quick else 30
+    request = VideoRequest(
+        topic="How solar panels turn sunlight into electricity", seed=5
+    )  # all three platforms
+    local = Orchestrator(metrics=MetricsRegistry())
+    async with ServeProcess(args=["--trust-peers"]) as serve:
+        backend = A2ABackend(serve.endpoints())
+        async with Orchestrator(backend=backend, metrics=MetricsRegistry()) as remote:
+            spans: dict[str, list[float]] = {"remote": [], "local": []}
+            for i in range(runs + 3):
+                first, second = (remote, local) if i % 2 else (local, remote)
+                a, b = await first.run(request), await second.run(request)
+                if i >= 3:  # warm-up: connections, template caches
+                    spans["remote" if first is remote else "local"].append(a.makespan)
+                    spans["local" if first is remote else "remote"].append(b.makespan)
+            result = await remote.run(request)
+            mine = await local.run(request)
+            for platform in request.platforms:  # the same plan, byte for byte
+                assert result.plan(platform).to_json() == mine.plan(platform).to_json()
+    median = {k: statistics.median(v) for k, v in spans.items()}
+    return [
+        row(
+            "remote pipeline (all agents over A2A) / in-process, makespan",
+            median["remote"] * 1e3,
+            median["local"] * 1e3,
+            "ms",
+            target=1.5,
+            notes=f"3 platforms, 28 agent calls, template backend (real work, no cost "
+            f"model), pooled client, trusted hops; median of {runs} alternating runs; "
+            f"{load_average()}",
+        )
+    ]
+
+
+async def against_sdk(quick: bool) -> list[Row]:
     total, rounds = (100, 2) if quick else (300, 7)
     call = await agent_call()
     body = send_body(call)

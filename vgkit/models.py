@@ -140,6 +140,8 @@ class Style(StrEnum):
 # Computed once: iterating an enum is slow on 3.11, and these run per request.
 _PLATFORM_NAMES = frozenset(p.value for p in Platform)
 _STYLE_NAMES = tuple(s.value for s in Style)
+_PLATFORM_BY_NAME = {p.value: p for p in Platform}
+_STYLE_BY_NAME = {s.value: s for s in Style}
 
 
 class VideoRequest(Model):
@@ -170,7 +172,46 @@ class VideoRequest(Model):
         try:
             return super().model_validate(obj, **kwargs)
         except ValidationError as exc:
-            raise InvalidRequestError(f"invalid request: {_describe(exc)}") from None
+            # pydantic runs the custom __init__ above, whose error comes back wrapped:
+            # say "invalid request" once.
+            detail = _describe(exc).removeprefix("invalid request: ")
+            raise InvalidRequestError(f"invalid request: {detail}") from None
+
+    @classmethod
+    def from_peer(cls, data: Any) -> Self:
+        """A request another vgkit process validated and sent as ``model_dump(mode="json")``,
+        rebuilt without running the validators again (a trusted hop of ``vgkit serve``).
+
+        Only the shape is checked (every field present, known platform and style
+        names): what the validators check (topic length, duration bounds) was
+        checked where the request came in. Raises InvalidRequestError when the
+        shape is wrong.
+        """
+        try:
+            duration = data["duration"]
+            values = {
+                "topic": data["topic"],
+                "platforms": tuple([_PLATFORM_BY_NAME[p] for p in data["platforms"]]),
+                "style": _STYLE_BY_NAME[data["style"]],
+                "tone": data["tone"],
+                "audience": data["audience"],
+                "duration": None if duration is None else float(duration),
+                "seed": data["seed"],
+            }
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidRequestError(
+                f"invalid request from a peer ({type(exc).__name__}: {exc}); a trusted hop "
+                "expects a whole VideoRequest as JSON"
+            ) from None
+        # What model_construct does, without its per-field loop over defaults:
+        # every field is here, so the instance is its values.
+        request = cls.__new__(cls)
+        _set = object.__setattr__
+        _set(request, "__dict__", values)
+        _set(request, "__pydantic_fields_set__", set(values))
+        _set(request, "__pydantic_extra__", None)
+        _set(request, "__pydantic_private__", None)
+        return request
 
     @field_validator("topic", mode="before")
     @classmethod

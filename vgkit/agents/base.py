@@ -159,18 +159,26 @@ class AgentCall:
         return h.hexdigest()
 
     @classmethod
-    def from_payload(cls, data: Mapping[str, Any], specs: Mapping[str, AgentSpec]) -> AgentCall:
-        """Rebuild a call sent as JSON; raises InvalidRequestError with what is wrong."""
+    def from_payload(
+        cls, data: Mapping[str, Any], specs: Mapping[str, AgentSpec], *, trusted: bool = False
+    ) -> AgentCall:
+        """Rebuild a call sent as JSON; raises InvalidRequestError with what is wrong.
+
+        ``trusted``: the payload comes from a vgkit peer that validated the
+        request (a trusted hop): the request is rebuilt without its validators
+        (``VideoRequest.from_peer``). The upstream artifacts are validated either
+        way: pydantic-core checks them faster than any Python-level rebuild.
+        """
         try:
             name = data["agent"]
             spec = specs[name]
         except (KeyError, TypeError):
             raise InvalidRequestError(f"unknown agent {data.get('agent')!r}") from None
-        by_step = {s.step: s for s in specs.values()}
         raw_inputs = data.get("inputs") or {}
         if not isinstance(raw_inputs, Mapping):
             raise InvalidRequestError("inputs must be an object of step -> artifact")
         inputs: dict[str, Model] = {}
+        by_step = {s.step: s for s in specs.values()} if raw_inputs else {}
         for step, raw in raw_inputs.items():
             if step not in by_step:
                 raise InvalidRequestError(f"unknown input step {step!r}")
@@ -183,7 +191,11 @@ class AgentCall:
             platform = Platform(platform_raw) if platform_raw is not None else None
         except ValueError:
             raise InvalidRequestError(f"unknown platform {platform_raw!r}") from None
-        request = VideoRequest.model_validate(data.get("request"))
+        raw_request = data.get("request")
+        if trusted:
+            request = VideoRequest.from_peer(raw_request)
+        else:
+            request = VideoRequest.model_validate(raw_request)
         try:
             return cls(spec=spec, request=request, platform=platform, inputs=inputs)
         except AgentError as exc:

@@ -94,7 +94,10 @@ class A2ABackend:
             assert self.fallback is not None
             return await self.fallback.run(call)
         try:
-            result = await self.client.send(agent, data=call.payload(), timeout=self.timeout)
+            # The call's canonical JSON (each upstream artifact's computed once per
+            # model) goes into the request as it is, not dumped again per call.
+            payload = orjson.Fragment(call.canonical())
+            result = await self.client.send(agent, data=payload, timeout=self.timeout)
         except RpcError as exc:
             raise AgentError(agent, f"the agent server rejected the call: {exc}") from exc
         except ClientError as exc:

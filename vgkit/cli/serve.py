@@ -74,6 +74,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         orchestrator_backend="embedded" if args.embedded_orchestrator else "a2a",
         max_body=args.max_body,
         shutdown_timeout=args.shutdown_timeout,
+        trust_peers=args.trust_peers,
         write_agents=args.write_agents,
         loop=args.loop,
         tls_cert=args.tls_cert,
@@ -131,6 +132,13 @@ def register(sub: Any) -> None:
         type=float,
         default=10.0,
         help="seconds to let requests finish on shutdown",
+    )
+    p.add_argument(
+        "--trust-peers",
+        action="store_true",
+        help="every client is a vgkit peer that validated what it sends: agents skip "
+        "re-validating the request and blocking sends keep no task (HMAC-signed requests, "
+        "VGKIT_HMAC_SECRET, are trusted without it; never expose such a server to others)",
     )
     p.add_argument(
         "--write-agents",

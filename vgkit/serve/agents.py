@@ -13,6 +13,8 @@ model's JSON, so the caller validates it into the same model, byte for byte.
 A traced call (``vgkit.tracing.current()`` set by the server from the
 ``traceparent`` header) records the agent's span, and :func:`traced` hands the
 spans recorded for the call back in the task's metadata.
+Over a trusted hop the request in the payload is rebuilt without its validators
+(the peer that sent it validated it where it came in).
 """
 
 from __future__ import annotations
@@ -42,8 +44,13 @@ class ServedAgent(Protocol):
     @property
     def info(self) -> AgentInfo: ...
 
-    def prepare(self, message: Message) -> Job:
-        """Validate ``message`` (raise RpcError) and return the job that answers it."""
+    def prepare(self, message: Message, *, trusted: bool = False) -> Job:
+        """Validate ``message`` (raise RpcError) and return the job that answers it.
+
+        ``trusted``: the message comes over a trusted hop (``ServeConfig.trust_peers``
+        or an HMAC-signed request), from a vgkit peer that validated what it sends;
+        an agent may then skip the checks that peer already made.
+        """
         ...
 
     async def aclose(self) -> None: ...
@@ -129,7 +136,7 @@ class PipelineAgent:
             backend={"name": backend.name, "fingerprint": backend.fingerprint()},
         )
 
-    def prepare(self, message: Message) -> Job:
+    def prepare(self, message: Message, *, trusted: bool = False) -> Job:
         payload = first_object(message)
         if payload is None:
             raise RpcError(
@@ -147,7 +154,9 @@ class PipelineAgent:
                 f"{self.spec.name} is version {self.spec.version}, the call asks for {version!r}",
             )
         try:
-            call = AgentCall.from_payload({**payload, "agent": self.spec.name}, SPECS)
+            call = AgentCall.from_payload(
+                {**payload, "agent": self.spec.name}, SPECS, trusted=trusted
+            )
         except InvalidRequestError as exc:
             raise RpcError(INVALID_PARAMS, str(exc)) from None
         except ValidationError as exc:
@@ -163,13 +172,10 @@ class PipelineAgent:
         async def job(ctx: TaskContext) -> None:
             async with traced(ctx, node, agent=self.spec.name, node=node, cache="off"):
                 artifact = await self.backend.run(call)
-            ctx.artifact(
-                artifact_of(
-                    self.spec.step,
-                    artifact.model_dump(mode="json"),
-                    type_name=type(artifact).__name__,
-                )
-            )
+            # The model's JSON straight from pydantic-core, spliced into the response
+            # by orjson as it is (no dict of dicts built and walked again).
+            data = orjson.Fragment(artifact.model_dump_json())
+            ctx.artifact(artifact_of(self.spec.step, data, type_name=type(artifact).__name__))
 
         return job
 

@@ -103,6 +103,11 @@ class ServeConfig:
     auth: AuthConfig = field(default_factory=AuthConfig)
     tls: TLSConfig | None = None
     """Serve https with this certificate (None: plain http)."""
+    trust_peers: bool = False
+    """Every client is a vgkit peer that validated what it sends (agents then skip
+    the checks the peer made, and blocking sends are answered without a stored
+    task). Requests with a valid HMAC signature (``auth.hmac_secret``) are trusted
+    whatever this says; untrusted requests are validated in full."""
     metrics: MetricsRegistry | None = None
 
 
@@ -259,6 +264,8 @@ class AgentServer(AsyncResource):
         except web.HTTPRequestEntityTooLarge:
             return self._too_large(None)
         auth = self.config.auth
+        # A valid HMAC signature proves a vgkit peer holding the secret sent it.
+        trusted = self.config.trust_peers or bool(auth.hmac_secret)
         if auth.enabled:
             problem = auth.check(request.headers, body)
             if problem:
@@ -285,8 +292,8 @@ class AgentServer(AsyncResource):
         op, dialect = route
         try:
             if op is Op.STREAM:
-                return await self._stream(request, rpc, dialect, start, len(body))
-            result = await self._dispatch(op, rpc, dialect, len(body))
+                return await self._stream(request, rpc, dialect, start, len(body), trusted)
+            result = await self._dispatch(op, rpc, dialect, len(body), trusted)
         except RpcError as exc:
             return self._error(rpc.id, exc.code, exc.rpc_message, method=rpc.method)
         except Exception as exc:
@@ -303,10 +310,14 @@ class AgentServer(AsyncResource):
         message = f"{size} exceeds the limit of {self.config.max_body} bytes"
         return self._error(None, INVALID_REQUEST, message, status=413)
 
-    async def _dispatch(self, op: Op, rpc: RpcRequest, dialect: Dialect, weight: int) -> Any:
+    async def _dispatch(
+        self, op: Op, rpc: RpcRequest, dialect: Dialect, weight: int, trusted: bool = False
+    ) -> Any:
         if op is Op.SEND:
             params = decode_send_params(rpc.params or {}, dialect)
-            task, ctx, job = self._begin(params, weight)
+            if trusted and params.blocking:
+                return await self._send_untracked(params, dialect)
+            task, ctx, job = self._begin(params, weight, trusted)
             if not params.blocking:
                 self.tasks.track(task.id, asyncio.create_task(self._run(job, ctx)), ctx)
                 return encode_send_result(task, dialect, params.history_length)
@@ -342,7 +353,19 @@ class AgentServer(AsyncResource):
             )
         return encode_task(canceled, dialect, history)
 
-    def _begin(self, params: SendParams, weight: int) -> tuple[Task, TaskContext, Job]:
+    async def _send_untracked(self, params: SendParams, dialect: Dialect) -> Any:
+        """A trusted peer's blocking send: answered with its task, which is not kept.
+
+        vgkit's client never fetches or cancels the task of a blocking send, so
+        over a trusted hop the task skips the store, the running-task record and
+        the intermediate status (GetTask and CancelTask do not see it); the job
+        runs in the request's own task as for any blocking send.
+        """
+        task, job = self._new_task(params, trusted=True)
+        await self._run(job, TaskContext(task), working=False)
+        return encode_send_result(task, dialect, params.history_length)
+
+    def _new_task(self, params: SendParams, *, trusted: bool) -> tuple[Task, Job]:
         message = params.message
         if message.task_id:
             if self.tasks.get(message.task_id) is None:
@@ -351,7 +374,7 @@ class AgentServer(AsyncResource):
                 UNSUPPORTED_OPERATION,
                 "vgkit agents answer in one turn; send a new message without taskId",
             )
-        job = self.agent.prepare(message)
+        job = self.agent.prepare(message, trusted=trusted)
         task = Task(
             id=new_id(),
             context_id=message.context_id or new_id(),
@@ -360,11 +383,18 @@ class AgentServer(AsyncResource):
         )
         message.context_id = task.context_id
         message.task_id = task.id
+        return task, job
+
+    def _begin(
+        self, params: SendParams, weight: int, trusted: bool = False
+    ) -> tuple[Task, TaskContext, Job]:
+        task, job = self._new_task(params, trusted=trusted)
         self.tasks.add(task, weight)
         return task, TaskContext(task), job
 
-    async def _run(self, job: Job, ctx: TaskContext) -> None:
-        ctx.status(TaskState.WORKING)
+    async def _run(self, job: Job, ctx: TaskContext, *, working: bool = True) -> None:
+        if working:
+            ctx.status(TaskState.WORKING)
         try:
             await job(ctx)
         except asyncio.CancelledError:
@@ -386,9 +416,10 @@ class AgentServer(AsyncResource):
         dialect: Dialect,
         start: float,
         weight: int,
+        trusted: bool = False,
     ) -> web.StreamResponse:
         params = decode_send_params(rpc.params or {}, dialect)
-        task, ctx, job = self._begin(params, weight)
+        task, ctx, job = self._begin(params, weight, trusted)
         queue: asyncio.Queue[StreamEvent] = asyncio.Queue()
         ctx.listeners.append(queue.put_nowait)
         resp = web.StreamResponse(

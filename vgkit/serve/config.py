@@ -47,6 +47,8 @@ class ClusterConfig:
     orchestrator_backend: str = "a2a"
     max_body: int = DEFAULT_MAX_BODY
     shutdown_timeout: float = 10.0
+    trust_peers: bool = False
+    """Every client is a vgkit peer (see ``ServeConfig.trust_peers``)."""
     write_agents: str | None = None
     loop: str = DEFAULT_LOOP
     tls_cert: str | None = None
@@ -146,6 +148,7 @@ class ClusterConfig:
             host=self.host,
             max_body=self.max_body,
             shutdown_timeout=self.shutdown_timeout,
+            trust_peers=self.trust_peers,
             auth=AuthConfig(token=s.auth_token, hmac_secret=s.hmac_secret),
             tls=self.tls,
         )

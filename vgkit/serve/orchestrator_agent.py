@@ -80,7 +80,9 @@ class OrchestratorAgent:
             backend={"name": backend.name, "fingerprint": backend.fingerprint()},
         )
 
-    def prepare(self, message: Message) -> Job:
+    def prepare(self, message: Message, *, trusted: bool = False) -> Job:
+        # The orchestrator agent is where a user's request comes in: it is
+        # validated here whoever sends it (``trusted`` changes nothing).
         fields: dict[str, Any] = {}
         for value in message.data():
             if not isinstance(value, dict):
