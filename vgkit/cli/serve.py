@@ -13,6 +13,7 @@ from vgkit.errors import ConfigError
 from vgkit.serve.app import DEFAULT_MAX_BODY
 from vgkit.serve.command import serve
 from vgkit.serve.config import ClusterConfig
+from vgkit.serve.guard import DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS
 from vgkit.serve.launcher import all_agents
 from vgkit.serve.loops import DEFAULT_LOOP, LOOPS
 
@@ -75,6 +76,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_body=args.max_body,
         shutdown_timeout=args.shutdown_timeout,
         trust_peers=args.trust_peers,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        max_connections=args.max_connections,
         write_agents=args.write_agents,
         loop=args.loop,
         tls_cert=args.tls_cert,
@@ -132,6 +136,30 @@ def register(sub: Any) -> None:
         type=float,
         default=10.0,
         help="seconds to let requests finish on shutdown",
+    )
+    p.add_argument(
+        "--header-timeout",
+        type=float,
+        default=DEFAULT_HEADER_TIMEOUT,
+        metavar="SECONDS",
+        help="a request's line and headers must arrive within this, else 408 and the "
+        f"connection is closed (default {DEFAULT_HEADER_TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--body-timeout",
+        type=float,
+        default=DEFAULT_BODY_TIMEOUT,
+        metavar="SECONDS",
+        help="a request's body must arrive within this once its headers are in, else 408 "
+        f"(default {DEFAULT_BODY_TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help="open connections per server process; beyond it 503 with Retry-After "
+        f"(default {DEFAULT_MAX_CONNECTIONS}, kept 256 under ulimit -n)",
     )
     p.add_argument(
         "--trust-peers",

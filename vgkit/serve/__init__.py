@@ -4,7 +4,8 @@
 ``/healthz``, ``/metrics``); ``start_cluster`` starts them all in this process
 on the original port map; ``vgkit serve`` is the command line (its worker
 processes supervised by ``vgkit.serve.supervisor``), and ``ServeProcess``
-runs it in a child process for load tests and benchmarks.
+runs it in a child process for load tests and benchmarks. ``ConnectionGuard``
+cuts slow clients (408) and caps open connections per process (503).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from vgkit.a2a.cards import AgentInfo, Skill
 from vgkit.serve.agents import PipelineAgent, ServedAgent
 from vgkit.serve.app import DEFAULT_MAX_BODY, AgentServer, ServeConfig
 from vgkit.serve.auth import AuthConfig
+from vgkit.serve.guard import ConnectionGuard
 from vgkit.serve.launcher import Cluster, all_agents, start_cluster
 from vgkit.serve.orchestrator_agent import OrchestratorAgent
 from vgkit.serve.process import ServeProcess
@@ -24,6 +26,7 @@ __all__ = [
     "AgentServer",
     "AuthConfig",
     "Cluster",
+    "ConnectionGuard",
     "OrchestratorAgent",
     "PipelineAgent",
     "RestartPolicy",

@@ -15,6 +15,8 @@ serving: invalid JSON -32700, not a request object -32600, unknown method
 -32004, file parts -32005. A body over ``max_body`` is answered 413 (with a
 -32600 error) without being read; a request without the configured secret,
 401. JSON-RPC errors travel with HTTP 200, as JSON-RPC over HTTP expects.
+Slow clients are cut with 408 and connections beyond the process's cap get 503
+with Retry-After (``vgkit.serve.guard``).
 
 A request with a W3C ``traceparent`` header runs under the caller's trace
 (``vgkit.tracing``; a malformed header starts a new trace, it never fails the
@@ -72,6 +74,13 @@ from vgkit.metrics import MetricsRegistry, default_registry
 from vgkit.resource import AsyncResource
 from vgkit.serve.agents import Job, ServedAgent
 from vgkit.serve.auth import AuthConfig
+from vgkit.serve.guard import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    ConnectionGuard,
+    GuardedRunner,
+)
 from vgkit.serve.request_counters import ServerStats
 from vgkit.serve.tasks import DEFAULT_MAX_TASK_BYTES, DEFAULT_MAX_TASKS, TaskContext, TaskStore
 
@@ -100,6 +109,13 @@ class ServeConfig:
     max_task_bytes: int = DEFAULT_MAX_TASK_BYTES
     """Bytes of request messages those tasks may hold (so big bodies cannot exhaust memory)."""
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    """Seconds a request's line and headers may take to arrive (then 408, closed)."""
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    """Seconds a request's body may take to arrive once its headers are in (then 408)."""
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    """Open connections per server process (beyond: 503 with Retry-After); kept
+    256 under the process's descriptor limit."""
     auth: AuthConfig = field(default_factory=AuthConfig)
     tls: TLSConfig | None = None
     """Serve https with this certificate (None: plain http)."""
@@ -138,6 +154,13 @@ class AgentServer(AsyncResource):
         self.sock = sock
         self.tasks = TaskStore(self.config.max_tasks, self.config.max_task_bytes)
         self.stats = ServerStats(agent.info.name, self.config.metrics)
+        self.guard = ConnectionGuard(
+            agent.info.name,
+            header_timeout=self.config.header_timeout,
+            body_timeout=self.config.body_timeout,
+            max_connections=self.config.max_connections,
+            metrics=self.config.metrics,
+        )
         self.registry = self.config.metrics or default_registry()
         self.stopping = False
         self.started_at = time.monotonic()
@@ -163,8 +186,11 @@ class AgentServer(AsyncResource):
         """Bind and serve; ``url`` is then the base URL (``http://127.0.0.1:PORT/``, https
         with TLS) and ``port`` the bound port."""
         context = self.config.tls.server_context() if self.config.tls else None
-        runner = web.AppRunner(
-            self.app, access_log=None, shutdown_timeout=self.config.shutdown_timeout
+        runner = GuardedRunner(
+            self.app,
+            guard=self.guard,
+            access_log=None,
+            shutdown_timeout=self.config.shutdown_timeout,
         )
         await runner.setup()
         site: web.BaseSite
@@ -226,6 +252,7 @@ class AgentServer(AsyncResource):
             "agent": self.agent.info.name,
             "tasks_running": self.tasks.running,
             "tasks_stored": len(self.tasks),
+            "connections_open": self.guard.open,
             "uptime_seconds": round(time.monotonic() - self.started_at, 3),
         }
         return _json(body, 503 if self.stopping else 200)
@@ -260,9 +287,19 @@ class AgentServer(AsyncResource):
         if length is not None and length > limit:
             return self._too_large(length)
         try:
-            body = await request.read()
+            if request.content.is_eof():  # all there already: no deadline to keep
+                body = await request.read()
+            else:
+                async with asyncio.timeout(self.guard.body_timeout):
+                    body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return self._too_large(None)
+        except TimeoutError:
+            self.guard.body_too_slow(request)
+            message = f"the request body did not arrive within {self.guard.body_timeout:g} s"
+            resp = self._error(None, INVALID_REQUEST, message, status=408)
+            resp.force_close()
+            return resp
         auth = self.config.auth
         # A valid HMAC signature proves a vgkit peer holding the secret sent it.
         trusted = self.config.trust_peers or bool(auth.hmac_secret)

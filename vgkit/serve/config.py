@@ -23,6 +23,7 @@ from vgkit.endpoints import DEFAULT_PORT_BASE
 from vgkit.errors import ServeError
 from vgkit.serve.app import DEFAULT_MAX_BODY, ServeConfig
 from vgkit.serve.auth import AuthConfig
+from vgkit.serve.guard import DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS
 from vgkit.serve.launcher import Cluster, all_agents, resolve_ports, start_cluster
 from vgkit.serve.loops import DEFAULT_LOOP, loop_factory
 
@@ -49,6 +50,9 @@ class ClusterConfig:
     shutdown_timeout: float = 10.0
     trust_peers: bool = False
     """Every client is a vgkit peer (see ``ServeConfig.trust_peers``)."""
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
     write_agents: str | None = None
     loop: str = DEFAULT_LOOP
     tls_cert: str | None = None
@@ -77,6 +81,12 @@ class ClusterConfig:
             raise ServeError(f"--workers must be at least 1, not {self.workers}")
         if self.backend not in BACKENDS:
             raise ServeError(f"unknown backend {self.backend!r}; choose from {', '.join(BACKENDS)}")
+        for flag, seconds in (("--header-timeout", self.header_timeout),
+                              ("--body-timeout", self.body_timeout)):  # fmt: skip
+            if not seconds > 0:
+                raise ServeError(f"{flag} must be positive seconds, not {seconds}")
+        if self.max_connections < 1:
+            raise ServeError(f"--max-connections must be at least 1, not {self.max_connections}")
         if self.max_body < 1024:
             raise ServeError(f"--max-body must be at least 1024 bytes, not {self.max_body}")
         # Every agent port inside 1024-65535 (or 0), checked before anything binds.
@@ -149,6 +159,9 @@ class ClusterConfig:
             max_body=self.max_body,
             shutdown_timeout=self.shutdown_timeout,
             trust_peers=self.trust_peers,
+            header_timeout=self.header_timeout,
+            body_timeout=self.body_timeout,
+            max_connections=self.max_connections,
             auth=AuthConfig(token=s.auth_token, hmac_secret=s.hmac_secret),
             tls=self.tls,
         )
