@@ -3,6 +3,7 @@ a2a-sdk server hosting the same agent function."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -63,6 +64,13 @@ def _wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> N
             pass
         time.sleep(0.05)
     raise RuntimeError(f"{url} did not start")
+
+
+def load_average() -> str:
+    """The 1-minute load average, for the notes of a measurement (others share the cores)."""
+    with contextlib.suppress(OSError):
+        return f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    return "load unknown"
 
 
 def start_vgkit_serve(

@@ -12,16 +12,14 @@ only the request's.
 
 Needs root, iproute2 and nftables; without them it prints why and returns no rows.
 The relay runs on the server's host and its CPU is reported beside the server's.
+The server runs with ``--trust-peers`` (the lean A2A path of vgkit's own hops).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-
 from benchmarks._common import Row, row
 from benchmarks._load import Clients, Load, closed_loop, compare, process_cpu
-from benchmarks._servers import AGENT, agent_call, send_body
+from benchmarks._servers import AGENT, agent_call, load_average, send_body
 from vgkit import netlab
 from vgkit.netlab import Lab, LinkConfig
 from vgkit.netlab.services import serve_agents
@@ -31,12 +29,6 @@ CONCURRENCY = (1, 10, 50)
 LINKS = ("1ms", "10ms")
 #: Requests per measurement by concurrency (a 10 ms link at c=1 does ~90 a second).
 TOTAL = {1: 60, 10: 300, 50: 600}
-
-
-def _load_average() -> str:
-    with contextlib.suppress(OSError):
-        return f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
-    return "load unknown"
 
 
 async def run(quick: bool) -> list[Row]:
@@ -53,7 +45,8 @@ async def run(quick: bool) -> list[Row]:
             lab.shape(LinkConfig.parse(rtt=link))
             measured = lab.measure_rtt("client", "agents", samples=50)
             for tls in (False, True):
-                async with serve_agents(lab, "agents", [AGENT], tls=tls) as server:
+                async with serve_agents(lab, "agents", [AGENT], tls=tls,
+                                        args=["--trust-peers"]) as server:  # fmt: skip
                     with lab.inside("client"):
                         clients = Clients(server.url(AGENT), body, ca_file=server.ca_file)
                         try:
@@ -106,7 +99,7 @@ def _row(
             f"{measured['rtt'] * 1e3:.2f} ms; CPU per request client + server "
             f"{(pooled.cpu + pooled.server_cpu) * 1e6:.0f} vs "
             f"{(new.cpu + new.server_cpu) * 1e6:.0f} us, relay ~{relay_cpu * 1e6:.0f} us; "
-            f"{_load_average()}"
+            f"{load_average()}"
         ),
         latency_cut=cut,
         link=link,
