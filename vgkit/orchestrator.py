@@ -17,6 +17,7 @@ session id is the caller's when the caller has one.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -186,6 +187,16 @@ class Orchestrator(AsyncResource):
 
     async def aclose(self) -> None:
         await self.backend.aclose()
+
+    def with_render(self, render: RenderConfig | None) -> Orchestrator:
+        """This orchestrator (the same backend, cache and metrics) rendering with ``render``.
+
+        For runs that render differently from the others (a queue worker's render
+        jobs); close the original, not the copy: they share the backend.
+        """
+        other = copy.copy(self)
+        other.render = render
+        return other
 
     def graph(self, request: VideoRequest) -> DAG:
         """The execution graph for ``request`` (for ``vgkit plan`` and drawings)."""

@@ -197,3 +197,37 @@ async def test_results_expire_after_their_ttl() -> None:
     with pytest.raises(JobNotFoundError):
         await q.result(job_id)
     assert await q.submit(req(), idempotency_key="short-lived") != job_id
+
+
+async def test_a_task_runs_with_the_handler_of_its_kind() -> None:
+    """A job may carry a Task: the worker runs its kind's handler, not the orchestrator."""
+    from vgkit.queue import JobResult, Task, TaskRun
+
+    q = local(max_attempts=1)
+    seen: list[dict[str, object]] = []
+
+    async def double(run: TaskRun) -> JobResult:
+        seen.append(run.task.args)
+        value = int(run.task.args["n"])
+        return JobResult(
+            job_id=run.claim.job_id, session_id="", worker=run.worker, ok=True, makespan=0.0,
+            output={"doubled": 2 * value},
+        )  # fmt: skip
+
+    ok = await q.submit(Task(task="math.double", args={"n": 21}, label="double 21"))
+    unknown = await q.submit(Task(task="math.halve", args={"n": 4}))
+    plain = await q.submit(req("still plans"))
+    worker = Worker(
+        q, config=WorkerConfig(max_jobs=3), metrics=MetricsRegistry(), tasks={"math.double": double}
+    )
+    await worker.run()
+    result = await q.result(ok)
+    assert result is not None and result.output == {"doubled": 42} and seen == [{"n": 21}]
+    assert (await q.status(ok)).summary().split("  ")[-1] == "[math.double] double 21"
+    dead = await q.status(unknown)
+    assert dead.status is JobStatus.DEAD
+    assert "has no handler for task 'math.halve' (it has: math.double)" in (dead.error or "")
+    plans = await q.result(plain)
+    assert plans is not None and plans.plans  # a request still runs through the orchestrator
+    with pytest.raises(InvalidRequestError, match="pattern"):
+        Task(task="Not A Kind")

@@ -53,7 +53,8 @@ def test_streams_duration_and_size_of_a_preview(tiktok_render: Rendered) -> None
 
 
 @pytest.mark.parametrize(
-    ("platform", "size"), [("tiktok", (1080, 1920)), ("youtube", (1920, 1080))]
+    ("platform", "size"),
+    [("tiktok", (1080, 1920)), ("instagram_reels", (1080, 1920)), ("youtube", (1920, 1080))],
 )
 def test_final_preset_size_and_frame_rate_per_platform(
     platform: str, size: tuple[int, int], tmp_path: Path

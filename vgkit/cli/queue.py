@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -38,6 +38,7 @@ from vgkit.events import (
 )
 from vgkit.executors import EXECUTORS
 from vgkit.metrics import MetricsServer, default_registry
+from vgkit.models import VideoRequest
 from vgkit.plan_cache import CacheIntegration
 from vgkit.queue.base import (
     DEFAULT_BACKOFF,
@@ -52,9 +53,16 @@ from vgkit.queue.jobs import (
     JobStatus,
     Priority,
     QueueEvent,
+    Task,
 )
 from vgkit.queue.redis import RedisJobQueue
 from vgkit.queue.worker import DEFAULT_CONCURRENCY, DEFAULT_GRACE, Worker, WorkerConfig
+
+if TYPE_CHECKING:
+    from vgkit.video.distributed import RenderService
+
+#: The narration voice of a render (vgkit.video.narration.DEFAULT_VOICE, without importing it).
+DEFAULT_VOICE = "en-us"
 
 #: Where ``vgkit worker`` serves ``/metrics`` unless told otherwise (127.0.0.1 only).
 DEFAULT_METRICS_PORT = 9180
@@ -174,12 +182,30 @@ def cmd_worker(args: argparse.Namespace) -> int:
         async with AsyncExitStack() as stack:
             if cache is not None:
                 await stack.enter_async_context(cache)
-            return await serve(queue)
+            from vgkit.video.distributed import RenderService
 
-    async def serve(queue: RedisJobQueue) -> int:
+            # Render jobs and the clips of distributed renders (vgkit submit --render).
+            service = RenderService(
+                args.redis or settings().redis_url or "",
+                key_prefix=args.key_prefix,
+                jobs=args.render_jobs,
+                videos_dir=Path(args.videos) if args.videos else None,
+                queue_config=config,
+            )
+            await stack.enter_async_context(service)
+            return await serve(queue, service)
+
+    async def serve(queue: RedisJobQueue, service: RenderService) -> int:
         worker = Worker(
-            queue, orchestrator=lambda: orchestrator, config=worker_config, metrics=registry
+            queue,
+            orchestrator=lambda: orchestrator,
+            config=worker_config,
+            metrics=registry,
+            tasks=service.tasks,
         )
+        clips = None
+        if args.render_jobs > 0:
+            clips = service.clip_worker(f"{worker.name}-clips", metrics=registry)
 
         async def refresh() -> None:
             await worker.refresh_metrics()
@@ -189,18 +215,26 @@ def cmd_worker(args: argparse.Namespace) -> int:
             server = MetricsServer(registry, port=args.metrics_port, before_scrape=refresh)
             await server.start()
         where = f", metrics {server.url}" if server else ""
+        rendering = f", {args.render_jobs} clip(s) at once" if clips is not None else ""
         print(
             f"vgkit worker {worker.name}: consuming {queue.url} "
-            f"(concurrency {worker_config.concurrency}{where})",
+            f"(concurrency {worker_config.concurrency}{rendering}{where})",
             file=sys.stderr,
             flush=True,
         )
+        clip_task = asyncio.create_task(clips.run()) if clips is not None else None
         try:
             stats = await worker.run(handle_signals=True)
         finally:
+            if clip_task is not None and clips is not None:
+                # After the job worker: its render jobs wait on clips until they finish.
+                clips.stop(now=clip_task.done())
+                await asyncio.gather(clip_task, return_exceptions=True)
             if server is not None:
                 await server.aclose()
         print(stats.summary(worker.name), flush=True)
+        if clips is not None:
+            print(clips.stats.summary(clips.name), file=sys.stderr, flush=True)
         return 0
 
     return run_with_queue(args, body, config)
@@ -212,10 +246,24 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_submit(args: argparse.Namespace) -> int:
     request = request_from(args)
     priority = Priority.parse(args.priority)
+    payload: VideoRequest | Task = request
+    if args.render:
+        from vgkit.video.distributed import render_task
+
+        if args.no_voice and args.voice:
+            raise ConfigError("--voice and --no-voice contradict each other; drop one")
+        payload = render_task(
+            request,
+            preview=args.preview,
+            voice=None if args.no_voice else (args.voice or DEFAULT_VOICE),
+            out_dir=args.video_dir,
+        )
+    elif args.preview or args.voice or args.no_voice or args.video_dir:
+        raise ConfigError("--preview, --voice, --no-voice and --video-dir need --render")
 
     async def body(queue: RedisJobQueue) -> int:
         job_id = await queue.submit(
-            request, priority=priority, idempotency_key=args.idempotency_key
+            payload, priority=priority, idempotency_key=args.idempotency_key
         )
         print(job_id, flush=True)
         return await follow(queue, job_id) if args.follow else 0
@@ -227,12 +275,19 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 
 def _details(job: Job) -> list[str]:
+    payload = job.request
+    request = payload.request if isinstance(payload, Task) else payload
     lines = [
         f"job       {job.id}",
         f"status    {job.status.value} (attempts {job.attempts})",
         f"priority  {job.priority.value}",
-        f"topic     {job.request.topic}",
-        f"platforms {', '.join(p.value for p in job.request.platforms)}",
+    ]
+    if isinstance(payload, Task):
+        lines.append(f"task      {payload.task}" + (f": {payload.label}" if payload.label else ""))
+    if request is not None:
+        lines.append(f"topic     {request.topic}")
+        lines.append(f"platforms {', '.join(p.value for p in request.platforms)}")
+    lines += [
         f"submitted {_clock(job.submitted_at)}"
         + ("" if job.wait_seconds is None else f" (waited {job.wait_seconds:.3f} s)"),
     ]
@@ -292,6 +347,8 @@ def cmd_jobs(args: argparse.Namespace) -> int:
             for platform, plan in result.plans.items():
                 quality = f"quality {plan.quality.overall:.2f}" if plan.quality else "no quality"
                 print(f"  {platform.value:<16} {plan.duration:>7g} s · {quality} · {plan.title}")
+            for platform_name, path in result.videos.items():
+                print(f"video     {platform_name:<16} {path}  (on {result.worker})")
         return 0
 
     return run_with_queue(args, body)
@@ -409,6 +466,19 @@ def register(sub: Any) -> None:
         action="store_true",
         help="run without the layered cache (default: L1 on disk + L2 on the queue's Redis)",
     )
+    worker.add_argument(
+        "--render-jobs",
+        type=_positive(int),
+        default=1,
+        metavar="N",
+        help="shot clips of distributed renders rendered at once here (default 1; "
+        "0: run render jobs but leave their clips to other workers)",
+    )
+    worker.add_argument(
+        "--videos",
+        metavar="DIR",
+        help="where render jobs write their videos (default $VGKIT_CACHE_DIR/videos/JOB_ID)",
+    )
     worker.add_argument("--executor", default="eager", help=" | ".join(EXECUTORS))
     worker.add_argument("--agent-concurrency", type=int, help="max agent calls in flight per job")
     worker.add_argument("--cost", metavar="PROFILE", help="add seeded agent latency (experiments)")
@@ -425,6 +495,22 @@ def register(sub: Any) -> None:
         help="submitting the same key again returns the same job",
     )
     submit.add_argument("--follow", action="store_true", help="print its events until it ends")
+    submit.add_argument(
+        "--render",
+        action="store_true",
+        help="also render every plan into a video; the shots are shared by the workers",
+    )
+    submit.add_argument(
+        "--preview", action="store_true", help="with --render: half size, fastest preset"
+    )
+    submit.add_argument("--voice", metavar="V", help="with --render: the eSpeak NG voice")
+    submit.add_argument("--no-voice", action="store_true", help="with --render: no narration")
+    submit.add_argument(
+        "--video-dir",
+        metavar="DIR",
+        help="with --render: where the worker writes PLATFORM.mp4 "
+        "(a path on its machine; default $VGKIT_CACHE_DIR/videos/JOB_ID there)",
+    )
     submit.set_defaults(handler=cmd_submit)
 
     jobs = sub.add_parser("jobs", help="list queued jobs, or show one")

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vgkit.config import settings
 from vgkit.errors import RenderError
 
 if TYPE_CHECKING:
@@ -91,7 +92,18 @@ def cmd_render(args: argparse.Namespace) -> int:
         raise RenderError("give a plan file or a directory of plans (vgkit generate --out DIR)")
     source = Path(args.source)
     out = Path(args.output) if args.output else default_output(source)
-    result = video.render(source, out, platforms=args.platforms, **render_options(args))
+    redis_url = args.redis or (settings().redis_url if args.distributed else None)
+    if args.distributed and not redis_url:
+        raise RenderError("--distributed needs --redis URL (or VGKIT_REDIS_URL): the render queue")
+    result = video.render(
+        source,
+        out,
+        platforms=args.platforms,
+        redis_url=redis_url,
+        key_prefix=args.key_prefix,
+        distributed=args.distributed,
+        **render_options(args),
+    )
     print(result.summary())
     for v in result.videos.values():
         print(f"open {v.path}")
@@ -113,4 +125,16 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--list-voices", action="store_true", help="list the narration voices")
     add_render_options(parser, with_input=True)
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        help="share rendered clips through this Redis (another machine or cache reuses them)",
+    )
+    parser.add_argument("--key-prefix", metavar="PREFIX", help="key prefix (VGKIT_KEY_PREFIX)")
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="put each missing clip on the render queue at --redis for `vgkit worker`s "
+        "(this process takes clips too)",
+    )
     parser.set_defaults(handler=cmd_render)

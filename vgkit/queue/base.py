@@ -28,8 +28,10 @@ from vgkit.queue.jobs import (
     Job,
     JobResult,
     JobStatus,
+    Payload,
     Priority,
     QueueEvent,
+    Task,
 )
 from vgkit.sessions import new_session_id
 
@@ -144,11 +146,11 @@ def retry_delay(attempt: int, base: float, cap: float, rng: random.Random | None
     return full / 2 + (rng.uniform if rng is not None else random.uniform)(0, full / 2)
 
 
-def check_submission(request: VideoRequest, idempotency_key: str | None) -> str | None:
+def check_submission(request: Payload, idempotency_key: str | None) -> str | None:
     """Validate what ``submit`` got; the idempotency key, stripped (None if absent)."""
-    if not isinstance(request, VideoRequest):
+    if not isinstance(request, VideoRequest | Task):
         raise InvalidRequestError(
-            f"submit takes a VideoRequest, not {type(request).__name__}; "
+            f"submit takes a VideoRequest or a Task, not {type(request).__name__}; "
             "build one with VideoRequest(topic=...)"
         )
     if idempotency_key is None:
@@ -194,7 +196,8 @@ class Claim:
     """A job a worker holds: run it, then complete, fail or release it."""
 
     job_id: str
-    request: VideoRequest
+    request: Payload
+    """The request to run, or the task (``isinstance(claim.request, Task)``)."""
     priority: Priority
     attempt: int
     worker: str
@@ -238,12 +241,12 @@ class JobQueue(Protocol):
 
     async def submit(
         self,
-        request: VideoRequest,
+        request: Payload,
         *,
         priority: Priority | str = Priority.NORMAL,
         idempotency_key: str | None = None,
     ) -> str:
-        """Queue a request; the job id. The same idempotency key gives the same job."""
+        """Queue a request or task; the job id. The same idempotency key gives the same job."""
         ...
 
     async def status(self, job_id: str) -> Job:

@@ -1,7 +1,10 @@
 """The job records: priorities, states, attempts, results, dead letters, events.
 
 All JSON-ready pydantic models (or string enums), so a job can live in Redis and
-cross processes without pickle. A job's life::
+cross processes without pickle. A job carries a :class:`~vgkit.models.VideoRequest`
+(a worker runs it through the orchestrator) or a :class:`Task` (a worker runs the
+handler registered for its kind, such as a render or one shot clip of a
+distributed render). A job's life::
 
     queued -> running -> succeeded
                       -> retrying -> queued ...      (failed, attempts left: backoff)
@@ -19,13 +22,14 @@ from enum import StrEnum
 from typing import Any, Literal, TypeVar
 
 import orjson
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from vgkit import tracing
 from vgkit.errors import InvalidRequestError
 from vgkit.events import Event, parse_event
 from vgkit.generation import GenerationResult
 from vgkit.models import Model, VideoPlan, VideoRequest
+from vgkit.models import _describe as describe_error  # the one-line form of a ValidationError
 from vgkit.platforms import Platform
 
 __all__ = [
@@ -37,9 +41,12 @@ __all__ = [
     "JobEvent",
     "JobResult",
     "JobStatus",
+    "Payload",
     "Priority",
     "QueueEvent",
+    "Task",
     "new_job_id",
+    "parse_payload",
     "parse_queue_entry",
     "parse_queue_event",
 ]
@@ -102,6 +109,49 @@ def new_job_id() -> str:
     return f"j-{time.time_ns() // 1_000_000:011x}-{uuid.uuid4().hex[:8]}"
 
 
+class Task(Model):
+    """Work other than generating plans: a kind a worker has a handler for, and its JSON.
+
+    ``task`` names the handler (``render``: generate, then render the plans;
+    ``render.clip``: one shot or transition clip of a distributed render); ``args``
+    is plain JSON; ``request`` is the request the work serves, when there is one
+    (``vgkit jobs`` shows its topic); ``label`` says what it is in one line.
+    """
+
+    task: str = Field(min_length=1, max_length=100, pattern=r"^[a-z][a-z0-9_.-]*$")
+    args: dict[str, Any] = Field(default_factory=dict)
+    request: VideoRequest | None = None
+    label: str = Field("", max_length=200)
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise InvalidRequestError(f"invalid task: {describe_error(exc)}") from None
+
+    @property
+    def topic(self) -> str:
+        """What ``vgkit jobs`` lists: the label, else the request's topic."""
+        if self.label:
+            return self.label
+        return self.request.topic if self.request is not None else self.task
+
+
+#: What a job carries.
+Payload = VideoRequest | Task
+
+
+def parse_payload(data: str | bytes) -> Payload:
+    """A job's payload from its JSON: a Task when it names one, else a VideoRequest."""
+    try:
+        raw = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequestError(f"a job payload is not JSON: {exc}") from None
+    if isinstance(raw, dict) and "task" in raw:
+        return Task.from_json(data)
+    return VideoRequest.from_json(data)
+
+
 class Attempt(Model):
     """One run of a job by a worker."""
 
@@ -117,7 +167,7 @@ class Job(Model):
     """A job as the queue sees it now (a snapshot; ask the queue again for news)."""
 
     id: str
-    request: VideoRequest
+    request: VideoRequest | Task
     priority: Priority
     status: JobStatus
     idempotency_key: str | None = None
@@ -150,6 +200,8 @@ class Job(Model):
     def summary(self) -> str:
         """One line for ``vgkit jobs``."""
         topic = self.request.topic
+        if isinstance(self.request, Task):
+            topic = f"[{self.request.task}] {topic}"
         topic = topic if len(topic) <= 40 else topic[:39] + "…"
         age = time.strftime("%H:%M:%S", time.localtime(self.submitted_at))
         return (
@@ -159,7 +211,12 @@ class Job(Model):
 
 
 class JobResult(Model):
-    """What a finished job produced: the plans and the run's figures."""
+    """What a finished job produced: the plans, the videos and the run's figures.
+
+    ``videos``: per platform, the path of the MP4 a render wrote (on the machine
+    of ``worker``). ``output``: a task's JSON result (what a ``render.clip``
+    stored, and where).
+    """
 
     job_id: str
     session_id: str
@@ -175,6 +232,8 @@ class JobResult(Model):
     spans: tuple[dict[str, Any], ...] = Field(
         (), description="the worker's spans of the job's trace (vgkit.tracing.Span.as_dict)"
     )
+    videos: dict[str, str] = Field(default_factory=dict)
+    output: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
     def from_generation(
@@ -198,6 +257,7 @@ class JobResult(Model):
             cache_hits=sum(result.cache_hits.values()),
             cache_misses=sum(result.cache_misses.values()),
             seconds_saved=result.seconds_saved,
+            videos={p.value: str(v.path) for p, v in result.videos.items()},
         )
 
     def plan(self, platform: Platform | str) -> VideoPlan:

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from vgkit.errors import JobNotFoundError, JobStateError, QueueFullError
 from vgkit.events import Event
 from vgkit.metrics import MetricsRegistry, default_registry
-from vgkit.models import VideoRequest
 from vgkit.queue.base import (
     Claim,
     Lease,
@@ -43,6 +42,7 @@ from vgkit.queue.jobs import (
     JobEvent,
     JobResult,
     JobStatus,
+    Payload,
     Priority,
     QueueEvent,
     new_job_id,
@@ -59,7 +59,7 @@ class _Record:
     """A job's mutable state inside the local queue."""
 
     id: str
-    request: VideoRequest
+    request: Payload
     priority: Priority
     idempotency_key: str | None
     submitted_at: float
@@ -222,7 +222,7 @@ class LocalJobQueue(AsyncResource):
 
     async def submit(
         self,
-        request: VideoRequest,
+        request: Payload,
         *,
         priority: Priority | str = Priority.NORMAL,
         idempotency_key: str | None = None,

@@ -64,9 +64,11 @@ from vgkit.queue.jobs import (
     JobEvent,
     JobResult,
     JobStatus,
+    Payload,
     Priority,
     QueueEvent,
     new_job_id,
+    parse_payload,
     parse_queue_entry,
 )
 from vgkit.queue.persistence import Persistence, read_persistence, warn_if_volatile
@@ -244,7 +246,7 @@ class RedisJobQueue(AsyncResource):
 
     async def submit(
         self,
-        request: VideoRequest,
+        request: Payload,
         *,
         priority: Priority | str = Priority.NORMAL,
         idempotency_key: str | None = None,
@@ -464,7 +466,7 @@ class RedisJobQueue(AsyncResource):
         self._claims += 1
         job_id, entry, priority, attempt, request, queued_at, now, lost, trace, session = reply
         try:
-            parsed = VideoRequest.from_json(request)
+            parsed: Payload = parse_payload(request)
             error = None
         except InvalidRequestError as exc:
             parsed, error = _UNREADABLE, f"the stored request is invalid: {exc}"
@@ -561,7 +563,7 @@ def _job(fields: dict[str, str]) -> Job:
     )
     return Job(
         id=fields["id"],
-        request=VideoRequest.from_json(fields["request"]),
+        request=parse_payload(fields["request"]),
         priority=Priority(fields["priority"]),
         status=JobStatus(fields["status"]),
         idempotency_key=fields.get("idempotency_key") or None,

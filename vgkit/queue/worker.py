@@ -1,8 +1,10 @@
 """Worker: takes jobs from a queue and runs them through the orchestrator.
 
 A worker holds up to ``concurrency`` jobs at once. For each it runs the
-orchestrator, publishes the run's progress events for followers, and then
-completes the job with its result or fails it (the queue retries it with
+orchestrator (a job carrying a :class:`~vgkit.queue.jobs.Task` runs the handler
+registered for the task's kind instead, see :class:`TaskRun`), publishes the
+run's progress events for followers, and then completes the job with its
+result or fails it (the queue retries it with
 backoff or moves it to the dead letters). A heartbeat renews its claims well
 inside the visibility timeout and learns about cancellations, and about claims
 another worker took over, which it stops running.
@@ -25,7 +27,7 @@ import signal
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -37,12 +39,14 @@ from vgkit.generation import GenerationResult
 from vgkit.metrics import MetricsRegistry, default_registry
 from vgkit.orchestrator import AgentCache, Orchestrator
 from vgkit.queue.base import Claim, JobQueue, Lease, QueueStats
-from vgkit.queue.jobs import JobResult, JobStatus
+from vgkit.queue.jobs import JobResult, JobStatus, Task
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_GRACE",
     "OrchestratorFactory",
+    "TaskHandler",
+    "TaskRun",
     "Worker",
     "WorkerConfig",
     "WorkerStats",
@@ -59,6 +63,26 @@ FLUSH_SECONDS = 0.025
 
 #: Builds the orchestrator a worker runs jobs with (called once per ``run``).
 OrchestratorFactory = Callable[[], Orchestrator]
+
+
+@dataclass(frozen=True)
+class TaskRun:
+    """What a task handler gets: the claim and its task, and the worker's means.
+
+    A handler returns the job's :class:`JobResult` (``ok=False`` with
+    ``failures`` fails the attempt, like a failed run); raising fails it too.
+    ``on_event`` publishes progress events for followers (None: not published).
+    """
+
+    claim: Claim
+    task: Task
+    worker: str
+    orchestrator: Orchestrator
+    on_event: Callable[[Event], None] | None
+
+
+#: Runs one kind of :class:`~vgkit.queue.jobs.Task` (``Worker(tasks={kind: handler})``).
+TaskHandler = Callable[[TaskRun], Awaitable[JobResult]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,8 +181,10 @@ class Worker:
 
     ``orchestrator``: a factory for the orchestrator that runs the jobs (default:
     ``Orchestrator(cache=cache, metrics=metrics)``); pass ``cache`` alone to keep
-    the default orchestrator with a cache. ``metrics`` receives the queue's wait,
-    run and outcome figures (default: the process registry).
+    the default orchestrator with a cache. ``tasks``: a handler per task kind
+    (``vgkit.video.RenderService.tasks`` has the render ones); a task of another
+    kind fails its attempt. ``metrics`` receives the queue's wait, run and outcome
+    figures (default: the process registry).
     """
 
     def __init__(
@@ -169,6 +195,7 @@ class Worker:
         cache: AgentCache | None = None,
         config: WorkerConfig | None = None,
         metrics: MetricsRegistry | None = None,
+        tasks: Mapping[str, TaskHandler] | None = None,
     ) -> None:
         if orchestrator is not None and cache is not None:
             raise ConfigError(
@@ -183,6 +210,7 @@ class Worker:
             lambda: Orchestrator(cache=cache, metrics=self.metrics)
         )
         self.stats = WorkerStats()
+        self.tasks: dict[str, TaskHandler] = dict(tasks or {})
         self._tasks: set[asyncio.Task[None]] = set()
         self._held: dict[str, tuple[asyncio.Task[None], Claim]] = {}
         """Per job being run: the task running it and its claim."""
@@ -380,9 +408,7 @@ class Worker:
         try:
             try:
                 with tracing.use(job_span.context):
-                    result = await orchestrator.run(
-                        claim.request, on_event=publisher.add if publisher else None
-                    )
+                    result = await self._execute(orchestrator, claim, publisher)
             except BaseException:
                 job_span.status = "error"
                 raise
@@ -419,18 +445,40 @@ class Worker:
             return None
         return following
 
+    async def _execute(
+        self, orchestrator: Orchestrator, claim: Claim, publisher: _Publisher | None
+    ) -> GenerationResult | JobResult:
+        """Run the claimed request through the orchestrator, or its task through its handler."""
+        on_event = publisher.add if publisher else None
+        payload = claim.request
+        if isinstance(payload, Task):
+            handler = self.tasks.get(payload.task)
+            if handler is None:
+                known = ", ".join(sorted(self.tasks)) or "none"
+                raise LookupError(
+                    f"worker {self.name} has no handler for task {payload.task!r} (it has: {known})"
+                )
+            return await handler(TaskRun(claim, payload, self.name, orchestrator, on_event))
+        return await orchestrator.run(payload, on_event=on_event)
+
     async def _report(
-        self, claim: Claim, result: GenerationResult, job_span: tracing.Span
+        self, claim: Claim, result: GenerationResult | JobResult, job_span: tracing.Span
     ) -> tuple[JobStatus | None, Claim | None]:
-        if result.ok:
+        if isinstance(result, GenerationResult):
             job_result = JobResult.from_generation(claim.job_id, self.name, result, (job_span,))
+        else:  # a task's: its spans after the job's own
+            spans = (job_span.as_dict(), *result.spans)
+            job_result = result.model_copy(
+                update={"spans": spans, "trace_id": result.trace_id or job_span.trace_id}
+            )
+        if job_result.ok:
             if not self._stopping.is_set() and self._take_budget():
                 status, following = await self.queue.complete_and_claim(claim, job_result)
                 if following is None:
                     self._return_budget()
                 return status, following
             return await self.queue.complete(claim, job_result), None
-        reasons = "; ".join(f"{node}: {why}" for node, why in result.failures.items())
+        reasons = "; ".join(f"{node}: {why}" for node, why in job_result.failures.items())
         error = f"generation failed: {reasons or 'no plan'}"[:2000]
         return await self.queue.fail(claim, error), None
 

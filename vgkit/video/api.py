@@ -58,6 +58,8 @@ class RenderResult:
     preset: str
     worker_seconds: dict[str, float] = field(default_factory=dict)
     """Seconds each computed node spent in its worker."""
+    clip_workers: dict[str, str] = field(default_factory=dict)
+    """A distributed render's clips: node -> the queue worker that rendered it."""
 
     @property
     def path(self) -> Path:
@@ -196,6 +198,9 @@ async def arender(
     audio: bool = True,
     platforms: Sequence[str] | None = None,
     progress: bool | None = None,
+    redis_url: str | None = None,
+    key_prefix: str | None = None,
+    distributed: bool = False,
 ) -> RenderResult:
     """Render plans to MP4 files (the async form of :func:`render`)."""
     started = time.perf_counter()
@@ -212,6 +217,9 @@ async def arender(
         cache=cache,
         captions=captions,
         audio=audio,
+        redis_url=redis_url,
+        key_prefix=key_prefix,
+        distributed=distributed,
     )
     session = await RenderSession.open(config)
     bar = _progress_bar(outputs, config) if _want_progress(progress) else None
@@ -234,6 +242,7 @@ async def arender(
         jobs=config.workers,
         preset=config.preset,
         worker_seconds=dict(session.worker_seconds),
+        clip_workers=dict(session.workers),
     )
 
 
@@ -257,6 +266,10 @@ def render(source: Any, out: str | os.PathLike[str], **options: Any) -> RenderRe
     ``jobs`` (worker processes; default one per CPU), ``cache_dir`` /
     ``cache=False`` (the clip cache), ``captions``, ``audio``, ``platforms``
     and ``progress`` (a tqdm bar; default in terminals and Jupyter).
+    ``redis_url`` / ``key_prefix``: share clips through Redis (a second cache
+    directory or machine reuses them); ``distributed=True``: each missing clip
+    becomes a job on the render queue there for ``vgkit worker`` processes, and
+    this process takes clips too (see :mod:`vgkit.video.distributed`).
 
     Synchronous; works inside a running Jupyter loop. See :func:`arender`.
     """

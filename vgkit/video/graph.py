@@ -17,9 +17,12 @@ as the pipeline's design has it, which costs nothing: the window is short.)
 
 Each clip's specification is hashed into its cache key before any work: a
 hit costs a file check, a miss goes to a :class:`~vgkit.video.pool.WorkerPool`
-process. Narration runs apart: each segment is spoken in a small process of
-its own (see :mod:`vgkit.video.narration`), started at once, so the shots need
-not wait for a render worker to start before their captions are known. The first node to fail
+process. With ``RenderConfig(redis_url=...)`` entries are shared through Redis
+(:mod:`vgkit.video.shared`), and with ``distributed=True`` each missing clip is
+a job on the render queue for any worker to take (:mod:`vgkit.video.distributed`).
+Narration runs apart: each segment is spoken in a small process of its own
+(see :mod:`vgkit.video.narration`), started at once, so the shots need not wait
+for a render worker to start before their captions are known. The first node to fail
 stops the run (the others are cancelled, the workers killed) and its error is
 raised; nothing is left at the output paths.
 """
@@ -36,7 +39,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vgkit.config import settings
 from vgkit.dag import DAG
@@ -58,9 +61,13 @@ from vgkit.video.encode import FPS, PRESETS, EncodePreset, frame_size
 from vgkit.video.look import Look
 from vgkit.video.narration import DEFAULT_VOICE, check_voice, speak_segments
 from vgkit.video.pool import WorkerCrashed, WorkerPool, default_jobs, os_message
+from vgkit.video.shared import DEFAULT_SHARE_LIMIT, SharedClips
 from vgkit.video.timeline import Slot, layout
 from vgkit.video.transitions import style_of
 from vgkit.video.visuals import content_words
+
+if TYPE_CHECKING:
+    from vgkit.video.distributed import ClipDispatch
 
 __all__ = [
     "PlanRender",
@@ -69,6 +76,7 @@ __all__ = [
     "VideoOutput",
     "check_music",
     "check_writable",
+    "clip_key",
     "node_ids",
     "shot_spec",
 ]
@@ -82,6 +90,14 @@ class RenderConfig:
     as part of a run (``Orchestrator(render=RenderConfig(...))``); ``jobs=None``
     is one worker per CPU; ``cache_dir=None`` is ``$VGKIT_CACHE_DIR/clips`` and
     ``cache=False`` keeps nothing (a private directory removed afterwards).
+
+    Across machines: ``redis_url`` (and ``key_prefix``, default ``VGKIT_KEY_PREFIX``)
+    shares every cache entry under ``share_limit`` bytes through Redis, so another
+    cache directory or machine reuses it. ``distributed=True`` also puts each
+    missing shot and transition clip on the render queue at that Redis as a job
+    (``vgkit worker`` processes take them); ``help`` lets this process take
+    queued clips too while it waits, and ``render_id`` names the render's clip
+    jobs (the same id submits the same jobs again, so a re-run reuses them).
     """
 
     preset: str = "final"
@@ -96,10 +112,30 @@ class RenderConfig:
     audio: bool = True
     poster: bool = True
     out_dir: Path = Path()
+    redis_url: str | None = None
+    key_prefix: str | None = None
+    share_limit: int = DEFAULT_SHARE_LIMIT
+    distributed: bool = False
+    help: bool = True
+    render_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
             raise RenderError(f"unknown preset {self.preset!r}; choose from {', '.join(PRESETS)}")
+        if self.redis_url is not None and not self.redis_url.startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise RenderError(
+                f"Redis URL must start with redis://, rediss:// or unix://, not {self.redis_url!r}"
+            )
+        if self.distributed and self.redis_url is None:
+            raise RenderError("a distributed render needs redis_url: the Redis of the render queue")
+        if self.distributed and self.assets is not None:
+            raise RenderError(
+                "a distributed render cannot use assets: they are files on this machine only"
+            )
+        if self.share_limit < 0:
+            raise RenderError(f"share_limit must be zero or more bytes, not {self.share_limit}")
         jobs = self.jobs
         if jobs is not None and (not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1):
             raise RenderError(f"jobs must be a positive number of worker processes, not {jobs!r}")
@@ -252,6 +288,11 @@ def _keyed(spec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def clip_key(spec: dict[str, Any]) -> str:
+    """The clip cache key of a shot or transition clip's spec (what its worker receives)."""
+    return spec_key("clip", _keyed(spec))
+
+
 def _espeak_version() -> str:
     try:
         return importlib.metadata.version("espeakng-loader")
@@ -298,6 +339,16 @@ class RenderSession(AsyncResource):
         self.cache = ClipCache(directory)
         self.scratch = self.cache.scratch()
         self.pool = WorkerPool(config.workers)
+        self.prefix = config.key_prefix if config.key_prefix is not None else settings().key_prefix
+        self.shared: SharedClips | None = None
+        if config.redis_url is not None:
+            self.shared = SharedClips(
+                config.redis_url, prefix=self.prefix, limit=config.share_limit
+            )
+        self.remote: ClipDispatch | None = None
+        """Where missing clips go as queue jobs (a distributed render; see :meth:`open`)."""
+        self.workers: dict[str, str] = {}
+        """node -> the queue worker that rendered its clip (a distributed render)."""
         self.jobs: dict[str, PlanRender] = {}
         self.hits: list[str] = []
         self.rendered: list[str] = []
@@ -321,7 +372,16 @@ class RenderSession(AsyncResource):
         assets: list[Asset] = []
         if config.assets is not None:
             assets = await asyncio.to_thread(load_assets, config.assets)
-        return await asyncio.to_thread(cls, config, assets=assets, on_progress=on_progress)
+        session = await asyncio.to_thread(cls, config, assets=assets, on_progress=on_progress)
+        if config.distributed:
+            from vgkit.video.distributed import ClipDispatch
+
+            try:
+                session.remote = await ClipDispatch.open(session)
+            except BaseException:
+                await session.aclose(kill=True)
+                raise
+        return session
 
     def add(self, plan: VideoPlan, out: Path) -> PlanRender:
         """Take ``plan`` to be rendered into ``out`` (checks ``out``'s directory is writable)."""
@@ -384,6 +444,20 @@ class RenderSession(AsyncResource):
         """Run the graph of ``jobs``; the first node to fail stops it and its error is raised."""
         dag, costs = self.dag(jobs)
         self.pool.prestart(1)  # every render needs one (the mux); more once narration is done
+        if self.remote is not None:
+            # Clips wait on queue jobs, not on this machine's workers: submit them all at once.
+            async with self.remote.helping():
+                return await self._run_graph(dag, costs, None, on_start, on_finish)
+        return await self._run_graph(dag, costs, self.config.workers, on_start, on_finish)
+
+    async def _run_graph(
+        self,
+        dag: DAG,
+        costs: dict[str, float],
+        concurrency: int | None,
+        on_start: Callable[[str], object] | None,
+        on_finish: Callable[[NodeRecord], object] | None,
+    ) -> ScheduleResult:
 
         def finished(record: NodeRecord) -> None:
             if on_finish is not None:
@@ -399,7 +473,7 @@ class RenderSession(AsyncResource):
                 dag,
                 self._node,
                 costs=costs,
-                concurrency=self.config.workers,
+                concurrency=concurrency,
                 on_start=on_start,
                 on_finish=finished,
             )
@@ -429,7 +503,13 @@ class RenderSession(AsyncResource):
             return
         self._closed = True
         try:
-            await self.pool.aclose(kill=kill)
+            try:
+                if self.remote is not None:
+                    await self.remote.aclose()
+                if self.shared is not None:
+                    await self.shared.aclose()
+            finally:
+                await self.pool.aclose(kill=kill)
         finally:
             if kill:
                 self.cleanup_parts()
@@ -492,7 +572,7 @@ class RenderSession(AsyncResource):
                     "espeak": version,
                 }
                 key = spec_key("speech", spec)
-                entry = self.cache.get(key)
+                entry = await self.lookup(key)
                 if entry is not None:
                     entries[seg.index] = entry
                 else:
@@ -504,7 +584,7 @@ class RenderSession(AsyncResource):
                 ]
                 infos = await speak_segments(segments, voice, concurrency=self.config.workers)
                 for (seg, key, out), info in zip(todo, infos, strict=True):
-                    entries[seg.index] = self.cache.put(key, {"speech.pcm": out}, info)
+                    entries[seg.index] = await self.store(key, {"speech.pcm": out}, info)
                 self.rendered.append(f"narration:{job.platform}")
             else:
                 self.hits.append(f"narration:{job.platform}")
@@ -519,10 +599,11 @@ class RenderSession(AsyncResource):
         # Now the clips' keys are known: start as many workers as there is work for
         # (a re-render after one edit needs one, not one per CPU).
         misses = sum(
-            not self.cache.contains(spec_key("clip", _keyed(self._clip_spec(job, slot.kind, slot))))
+            not self.cache.contains(clip_key(self._clip_spec(job, slot.kind, slot)))
             for slot in job.slots
         )
-        self.pool.prestart(min(self.config.workers, misses + 1))
+        if self.remote is None:  # a distributed render's clips are rendered elsewhere
+            self.pool.prestart(min(self.config.workers, misses + 1))
         return len(job.words)
 
     def _clip_spec(self, job: PlanRender, kind: str, slot: Slot) -> dict[str, Any]:
@@ -558,21 +639,17 @@ class RenderSession(AsyncResource):
     async def _clip(self, job: PlanRender, node: str, kind: str, index: int) -> str:
         slot = next(s for s in job.slots if s.kind == kind and s.index == index)
         spec = self._clip_spec(job, kind, slot)
-        key = spec_key("clip", _keyed(spec))
-        entry = self.cache.get(key)
+        key = clip_key(spec)
+        entry = await self.lookup(key)
         hit = entry is not None
+        if entry is None and self.remote is not None:
+            entry = await self.remote.clip(node, key, spec)
         if entry is None:
-            out_dir = self.scratch / f"{job.tag}-{kind}-{index}"
-            out_dir.mkdir()
-            args = {**spec, "out_dir": str(out_dir), "thumbnail": kind == "shot"}
-            result = await self._call("clip", args, node)
-            files = {"clip.mp4": Path(result["clip"])}
-            if result.get("thumb"):
-                files["thumb.png"] = Path(result["thumb"])
-            entry = self.cache.put(key, files, {"frames": result["frames"]})
-            self.rendered.append(node)
-        else:
+            entry = await self.encode_clip(spec, key, node, f"{job.tag}-{kind}-{index}")
+        if hit:
             self.hits.append(node)
+        else:
+            self.rendered.append(node)
         thumb = entry.files.get("thumb.png")
         job.clips[node] = (str(entry.files["clip.mp4"]), str(thumb) if thumb else None, slot.frames)
         self._pending[job.platform] -= 1
@@ -582,6 +659,34 @@ class RenderSession(AsyncResource):
             # Only soundtracks and muxes are left: idle workers give back their memory.
             await self.pool.shrink(keep=max(1, len(self.jobs)))
         return key
+
+    async def lookup(self, key: str) -> ClipEntry | None:
+        """The cache entry for ``key``: this machine's directory, then the shared tier."""
+        entry = self.cache.get(key)
+        if entry is None and self.shared is not None:
+            entry = await self.shared.fetch(key, self.cache)
+        return entry
+
+    async def store(
+        self, key: str, files: dict[str, Path], extra: dict[str, Any] | None = None
+    ) -> ClipEntry:
+        """Keep ``files`` as the entry for ``key`` here, and in the shared tier if there is one."""
+        entry = self.cache.put(key, files, extra)
+        if self.shared is not None:
+            await self.shared.store(entry)
+        return entry
+
+    async def encode_clip(self, spec: dict[str, Any], key: str, label: str, tag: str) -> ClipEntry:
+        """Draw and encode the clip ``spec`` on a worker of this machine; its cache entry."""
+        out_dir = Path(tempfile.mkdtemp(prefix=f"{tag}-", dir=self.scratch))
+        args = {**spec, "out_dir": str(out_dir), "thumbnail": spec["kind"] == "shot"}
+        result = await self._call("clip", args, label)
+        files = {"clip.mp4": Path(result["clip"])}
+        if result.get("thumb"):
+            files["thumb.png"] = Path(result["thumb"])
+        entry = await self.store(key, files, {"frames": result["frames"]})
+        shutil.rmtree(out_dir, ignore_errors=True)
+        return entry
 
     async def _soundtrack(self, job: PlanRender) -> str:
         music = self.config.music
@@ -596,7 +701,7 @@ class RenderSession(AsyncResource):
             "seed": job.look.seed,
         }
         key = spec_key("soundtrack", spec)
-        entry = self.cache.get(key)
+        entry = await self.lookup(key)
         if entry is None:
             out = self.scratch / f"audio-{job.tag}.m4a"
             result = await self._call(
@@ -612,7 +717,7 @@ class RenderSession(AsyncResource):
                 },
                 f"soundtrack:{job.platform}",
             )
-            entry = self.cache.put(key, {"audio.m4a": out}, {"lufs": result["lufs"]})
+            entry = await self.store(key, {"audio.m4a": out}, {"lufs": result["lufs"]})
             self.rendered.append(f"soundtrack:{job.platform}")
         else:
             self.hits.append(f"soundtrack:{job.platform}")
