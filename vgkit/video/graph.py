@@ -743,23 +743,45 @@ class RenderSession(AsyncResource):
             "audio": job.audio,
             "out": str(job.part(".mp4")),
         }
+        drawn: list[tuple[str, Path]] = []
         if self.config.poster:
-            first = shot_spec(job.plan, 0, job.assets[0])
-            args["poster"] = {
-                "shot": first,
+            # The poster and contact sheet are cached like clips: an edit that leaves the
+            # first shot alone does not draw the poster again (a full-size frame: seconds).
+            poster = {
+                "shot": shot_spec(job.plan, 0, job.assets[0]),
                 "look": job.look.to_dict(),
                 "width": job.size[0],
                 "height": job.size[1],
                 "title": job.plan.title,
-                "out": str(job.part(".poster.png")),
             }
-            args["contact"] = {
+            contact = {
                 "thumbs": thumbs,
                 "look": job.look.to_dict(),
                 "title": f"{job.plan.title} · {job.platform} · {len(thumbs)} shots",
-                "out": str(job.part(".contact.png")),
             }
+            # A thumbnail lives in its clip's entry: the entry's name (its key) stands for it.
+            contact_keyed = {
+                **contact,
+                "thumbs": [{"clip": Path(t["path"]).parent.name, "label": t["label"]}
+                           for t in thumbs],
+            }  # fmt: skip
+            for name, spec, keyed in (
+                ("poster", poster, _keyed(poster)),
+                ("contact", contact, contact_keyed),
+            ):
+                key, part = spec_key(name, keyed), job.part(f".{name}.png")
+                entry = await self.lookup(key)
+                if entry is not None:
+                    shutil.copyfile(entry.files["image.png"], part)
+                else:
+                    args[name] = {**spec, "out": str(part)}
+                    drawn.append((key, part))
         await self._call("assemble", args, f"mux:{job.platform}")
+        for key, part in drawn:
+            copy = Path(tempfile.mkdtemp(prefix="drawing-", dir=self.scratch)) / "image.png"
+            shutil.copyfile(part, copy)
+            await self.store(key, {"image.png": copy})
+            shutil.rmtree(copy.parent, ignore_errors=True)
         srt = job.part(".srt")
         srt.write_text(cues_srt(job.cues), encoding="utf-8")
         # Everything is complete: move it into place, the video last.

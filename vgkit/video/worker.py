@@ -1,6 +1,7 @@
 """A render worker process: JSON requests in on stdin, JSON replies out on stdout.
 
-``python -m vgkit.video.worker`` reads frames of a 4-byte big-endian length and
+The worker (``python -m vgkit.video.worker``, or the lighter start of
+:data:`vgkit.video.pool.BOOT` that the pool uses) reads frames of a 4-byte big-endian length and
 that many bytes of JSON (orjson), one request at a time::
 
     {"id": 7, "op": "clip", "args": {...}}
