@@ -7,6 +7,7 @@ in this process.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -26,8 +27,9 @@ from vgkit.errors import RenderError
 from vgkit.models import VideoPlan
 from vgkit.queue import JobStatus, QueueConfig, RedisJobQueue, Task
 from vgkit.video import RenderConfig, render
+from vgkit.video.cache import ClipCache
 from vgkit.video.distributed import CLIP_TASK, render_queue, submit_render
-from vgkit.video.shared import CorruptBundle, pack, unpack
+from vgkit.video.shared import CorruptBundle, SharedClips, pack, unpack
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(120)]
 
@@ -71,21 +73,41 @@ def test_a_second_cache_directory_over_the_same_redis_reuses_the_clips(
     assert list((tmp_path / "cache-b").rglob("clip.mp4"))  # written into the second directory
     assert decode(second.path).digest() == decode(first.path).digest() == decode(reference).digest()
 
-    # A bundle corrupted in Redis is a miss: deleted there, that one clip rendered again.
+
+def test_a_corrupt_shared_bundle_is_a_miss_and_rendered_again(
+    short_plan: VideoPlan, reference: Path, redis_url: str, key_prefix: str, tmp_path: Path
+) -> None:
+    """Redis holds the reference's entries; one is corrupted: that one clip is rendered
+    again (and stored again, whole), every other entry is reused."""
+    cache = ClipCache(reference.parent / "cache")
+
+    async def share_all() -> None:
+        shared = SharedClips(redis_url, prefix=key_prefix)
+        try:
+            for meta in sorted(cache.directory.rglob("meta.json")):
+                entry = cache.get(meta.parent.name)
+                assert entry is not None and await shared.store(entry)
+        finally:
+            await shared.aclose()
+
+    asyncio.run(share_all())
     raw = redis.Redis.from_url(redis_url)
     try:
-        bundles = sorted(raw.scan_iter(match=f"{key_prefix}v1:clip:*"))
-        sizes = {k: raw.strlen(k) for k in bundles}
+        sizes = {k: raw.strlen(k) for k in raw.scan_iter(match=f"{key_prefix}v1:clip:*")}
         victim = max(sizes, key=lambda k: sizes[k])  # a clip: the largest bundle
         data = bytearray(cast(bytes, raw.get(victim)))
         data[-100] ^= 0xFF
         raw.set(victim, bytes(data))
-        third = render(short_plan, tmp_path / "c.mp4", cache_dir=tmp_path / "cache-c", **shared)
-        assert len(_clip_nodes(third.rendered)) == 1
+        again = render(
+            short_plan, tmp_path / "v.mp4", preview=True, cache_dir=tmp_path / "cache",
+            redis_url=redis_url, key_prefix=key_prefix, jobs=2,
+        )  # fmt: skip
+        assert len(_clip_nodes(again.rendered)) == 1
+        assert "narration:tiktok" in again.cache_hits
         assert raw.get(victim) != bytes(data)  # stored again, whole
     finally:
         raw.close()
-    assert decode(third.path).digest() == decode(reference).digest()
+    assert decode(again.path).digest() == decode(reference).digest()
 
 
 def test_a_distributed_render_without_workers_takes_its_own_clip_jobs(
@@ -109,8 +131,6 @@ def test_a_distributed_render_without_workers_takes_its_own_clip_jobs(
 
 
 def test_a_bundle_that_does_not_match_its_header_is_refused(tmp_path: Path) -> None:
-    from vgkit.video.cache import ClipCache
-
     cache = ClipCache(tmp_path)
     src = tmp_path / "clip.mp4"
     src.write_bytes(b"\x00\x01" * 500)
