@@ -79,6 +79,20 @@ def test_spans_nest_and_land_in_the_registry_and_the_collectors() -> None:
     assert counts == {"internal": 2, "run": 1}
 
 
+def test_a_hop_is_a_child_of_the_callers_span_and_gathers_itself() -> None:
+    registry = MetricsRegistry()
+    with pytest.raises(RuntimeError, match="inside a trace"):
+        tracing.hop("x", kind="agent", registry=registry, session_id=None)
+    caller = tracing.parse_traceparent(VALID)
+    with tracing.collect() as outer, tracing.use(caller):
+        served = tracing.hop("agent", kind="agent", registry=registry, session_id="s")
+        with served as sp, tracing.span("inside", registry=registry):
+            assert tracing.current() is not None
+    assert sp.parent_id == "00f067aa0ba902b7" and sp.session_id == "s"
+    assert [s.name for s in served.spans] == ["inside", "agent"] == [s.name for s in outer]
+    assert list(registry.spans)[-1] is sp
+
+
 def test_the_span_log_is_bounded() -> None:
     log = tracing.SpanLog(maxlen=3)
     for k in range(5):

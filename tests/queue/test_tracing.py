@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+from pathlib import Path
 
+import pandas as pd
+import pytest
 import redis
 
 from vgkit import tracing
+from vgkit.cli import main
 from vgkit.models import VideoRequest
 from vgkit.queue import JobStatus, RedisJobQueue
 
@@ -19,6 +24,8 @@ async def test_a_job_run_by_a_worker_process_continues_the_submitters_trace(
     redis_url: str,
     key_prefix: str,
     workers: list[WorkerProcess],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     with tracing.span("caller", session_id="vg-submitter") as caller:
         job_id = await queue.submit(VideoRequest(topic="Beekeeping", platforms=["tiktok"]))
@@ -45,3 +52,11 @@ async def test_a_job_run_by_a_worker_process_continues_the_submitters_trace(
     run = frame[frame["kind"] == "run"].iloc[0]
     assert run["parent_id"] == job_span["span_id"]
     assert len(frame[frame["kind"] == "node"]) == 10
+    # The same trace from the shell: vgkit jobs ID --trace FILE.
+    table = tmp_path / "trace.csv"
+    argv = ["jobs", job_id, "--redis", redis_url, "--key-prefix", key_prefix]
+    assert await asyncio.to_thread(main, [*argv, "--trace", str(table)]) == 0
+    assert f"trace {caller.trace_id}: {len(frame)} spans (1 host, 1 process)" in (
+        capsys.readouterr().out
+    )
+    assert list(pd.read_csv(table)["span_id"]) == list(frame["span_id"])

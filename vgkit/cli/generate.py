@@ -369,7 +369,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     result = asyncio.run(go())
     print(result.summary())
     for path in traces:
-        print(write_trace(result, path))
+        print(write_trace(result.trace_frame(), result.trace_id, path))
     if out is not None:
         print(describe_outputs(result, out, write_outputs(result, out)))
     for error in result.render_errors.values():
@@ -390,24 +390,25 @@ def trace_file(path: str) -> Path:
     return output_file(path, "--trace", suffixes=TRACE_TABLES | drawings)
 
 
-def write_trace(result: GenerationResult, path: Path) -> str:
-    """Write the run's trace to ``path`` (by its suffix); the line the CLI prints."""
-    frame = result.trace_frame()
+def write_trace(frame: Any, trace_id: str, path: Path) -> str:
+    """Write a trace (``trace_frame()``) to ``path`` by its suffix; the line the CLI prints."""
+    from vgkit.plots import waterfall
+
     kind = path.suffix.lower().lstrip(".")
     try:
         if kind == "csv":
             frame.to_csv(path, index=False)
         elif kind == "json":
-            path.write_bytes(orjson.dumps([s.as_dict() for s in result.spans]))
+            path.write_bytes(orjson.dumps(frame.to_dict(orient="records")))
         else:
-            result.waterfall().savefig(path, dpi=110, bbox_inches="tight")
+            waterfall(frame).savefig(path, dpi=110, bbox_inches="tight")
     except OSError as exc:
         raise OutputError(f"--trace {path}: cannot write the trace ({exc})") from exc
     hosts = frame["host"].nunique()
     processes = len(frame[["host", "pid"]].drop_duplicates())
     what = "waterfall" if kind not in TRACE_TABLES else f"{len(frame)} spans"
     return (
-        f"trace {result.trace_id}: {what} ({hosts} host{'s' if hosts != 1 else ''}, "
+        f"trace {trace_id}: {what} ({hosts} host{'s' if hosts != 1 else ''}, "
         f"{processes} process{'es' if processes != 1 else ''}) -> {path}"
     )
 

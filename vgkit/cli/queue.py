@@ -23,7 +23,9 @@ from vgkit.cli.generate import (
     cached_backend,
     orchestrator_from,
     request_from,
+    trace_file,
     write_plans,
+    write_trace,
 )
 from vgkit.config import settings
 from vgkit.errors import ConfigError, JobStateError
@@ -310,6 +312,7 @@ def _details(job: Job) -> list[str]:
 
 def cmd_jobs(args: argparse.Namespace) -> int:
     status = JobStatus(args.status) if args.status else None
+    traces = [trace_file(path) for path in args.trace or ()]  # checked before Redis is asked
 
     async def body(queue: RedisJobQueue) -> int:
         if args.job_id is None:
@@ -326,6 +329,15 @@ def cmd_jobs(args: argparse.Namespace) -> int:
             return await follow(queue, args.job_id)
         job = await queue.status(args.job_id)
         result = await queue.result(args.job_id)
+        if traces:
+            if result is None:
+                raise JobStateError(
+                    f"job {args.job_id} is {job.status.value} and has no trace to write yet; "
+                    f"wait for it (vgkit jobs {args.job_id} --follow), then retry"
+                )
+            for path in traces:
+                print(write_trace(result.trace_frame(), result.trace_id, path))
+            return 0
         if args.out:
             if result is None:
                 raise JobStateError(
@@ -524,6 +536,13 @@ def register(sub: Any) -> None:
     )
     jobs.add_argument(
         "--out", metavar="DIR", help="write a finished job's plans here (JSON, Markdown, SRT)"
+    )
+    jobs.add_argument(
+        "--trace",
+        metavar="FILE",
+        action="append",
+        help="write a finished job's trace (the worker's spans and its agents'): .csv, .json "
+        "or a waterfall as .png or .svg",
     )
     jobs.set_defaults(handler=cmd_jobs)
 

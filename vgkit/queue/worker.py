@@ -399,8 +399,15 @@ class Worker:
         started = time.perf_counter()
         publisher = _Publisher(self.queue, claim) if self.config.publish_events else None
         finish: Callable[[], Awaitable[tuple[JobStatus | None, Claim | None]]] | None
-        # The job's span continues the submitter's trace, in the submitter's session.
+        # The job's span continues the submitter's trace, in the submitter's session,
+        # after a span for the time it waited in the queue (the queue's clock).
         parent = tracing.parse_traceparent(claim.traceparent, claim.session_id)
+        waited = tracing.begin(
+            "queued", kind="queue", parent=parent, session_id=claim.session_id,
+            node=claim.job_id, agent=self.name,
+        )  # fmt: skip
+        waited.start, waited.end = claim.queued_at, max(claim.started_at, claim.queued_at)
+        tracing.record(waited, self.metrics)
         job_span = tracing.begin(
             f"job {claim.job_id}", kind="job", parent=parent, session_id=claim.session_id,
             node=claim.job_id, agent=self.name,
@@ -428,7 +435,7 @@ class Worker:
             error = f"{type(exc).__name__}: {exc}"
             finish = partial(_alone, partial(self.queue.fail, claim, error))
         else:
-            finish = partial(self._report, claim, result, job_span)
+            finish = partial(self._report, claim, result, (waited, job_span))
         self._finishing.add(claim.job_id)
         status, following = (None, None) if finish is None else await self._settle(finish)
         self._held.pop(claim.job_id, None)
@@ -462,14 +469,19 @@ class Worker:
         return await orchestrator.run(payload, on_event=on_event)
 
     async def _report(
-        self, claim: Claim, result: GenerationResult | JobResult, job_span: tracing.Span
+        self,
+        claim: Claim,
+        result: GenerationResult | JobResult,
+        spans: tuple[tracing.Span, ...],
     ) -> tuple[JobStatus | None, Claim | None]:
         if isinstance(result, GenerationResult):
-            job_result = JobResult.from_generation(claim.job_id, self.name, result, (job_span,))
-        else:  # a task's: its spans after the job's own
-            spans = (job_span.as_dict(), *result.spans)
+            job_result = JobResult.from_generation(claim.job_id, self.name, result, spans)
+        else:  # a task's: its spans after the worker's own (the wait, the job)
             job_result = result.model_copy(
-                update={"spans": spans, "trace_id": result.trace_id or job_span.trace_id}
+                update={
+                    "spans": (*(s.as_dict() for s in spans), *result.spans),
+                    "trace_id": result.trace_id or spans[-1].trace_id,
+                }
             )
         if job_result.ok:
             if not self._stopping.is_set() and self._take_budget():

@@ -19,8 +19,7 @@ Over a trusted hop the request in the payload is rebuilt without its validators
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import orjson
@@ -31,6 +30,7 @@ from vgkit.a2a.cards import AgentInfo, Skill
 from vgkit.a2a.protocol import INVALID_PARAMS, Artifact, Message, Part, new_id
 from vgkit.agents import SPECS, AgentCall, AgentSpec, Backend
 from vgkit.errors import InvalidRequestError, RpcError
+from vgkit.metrics import default_registry
 from vgkit.serve.tasks import TaskContext
 
 __all__ = ["Job", "PipelineAgent", "ServedAgent", "artifact_of", "skill_name", "traced"]
@@ -68,33 +68,38 @@ def artifact_of(step: str, value: Any, *, type_name: str, text: str | None = Non
     return Artifact(artifact_id=new_id(), name=step, parts=parts, metadata={"type": type_name})
 
 
-@asynccontextmanager
-async def traced(ctx: TaskContext, name: str, **attrs: Any) -> AsyncIterator[tracing.Span | None]:
+class traced:
     """The agent's span for a traced call (None when the call carries no trace).
 
     The span (and every span recorded inside, a nested orchestrator run's say)
     goes into the process registry's span log and, when the block ends, into
-    the task's metadata under ``vgkit.spans``, for the caller's trace.
+    the task's metadata under ``vgkit.spans``, for the caller's trace (as the
+    spans themselves: orjson writes them as JSON objects).
     """
-    parent = tracing.current()
-    if parent is None:
-        yield None
-        return
-    from vgkit.metrics import default_registry
 
-    session = ctx.task.context_id
-    try:
-        with (
-            tracing.collect() as spans,
-            tracing.span(
-                name, kind="agent", registry=default_registry(), session_id=session, **attrs
-            ) as sp,
-        ):
-            yield sp
-    finally:
-        meta = ctx.task.metadata if ctx.task.metadata is not None else {}
-        meta[tracing.SPANS_KEY] = [s.as_dict() for s in spans]
-        ctx.task.metadata = meta
+    __slots__ = ("attrs", "ctx", "hop", "name")
+
+    def __init__(self, ctx: TaskContext, name: str, **attrs: Any) -> None:
+        self.ctx, self.name, self.attrs = ctx, name, attrs
+        self.hop: tracing.hop | None = None
+
+    def __enter__(self) -> tracing.Span | None:
+        if tracing.current() is None:
+            return None
+        self.hop = tracing.hop(
+            self.name, kind="agent", registry=default_registry(),
+            session_id=self.ctx.task.context_id, **self.attrs,
+        )  # fmt: skip
+        return self.hop.__enter__()
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        if self.hop is None:
+            return
+        self.hop.__exit__(kind, *exc)
+        task = self.ctx.task
+        meta = task.metadata if task.metadata is not None else {}
+        meta[tracing.SPANS_KEY] = self.hop.spans
+        task.metadata = meta
 
 
 def first_object(message: Message) -> dict[str, Any] | None:
@@ -170,7 +175,7 @@ class PipelineAgent:
         node = self.spec.node_id(call.platform)
 
         async def job(ctx: TaskContext) -> None:
-            async with traced(ctx, node, agent=self.spec.name, node=node, cache="off"):
+            with traced(ctx, node, agent=self.spec.name, node=node, cache="off"):
                 artifact = await self.backend.run(call)
             # The model's JSON straight from pydantic-core, spliced into the response
             # by orjson as it is (no dict of dicts built and walked again).

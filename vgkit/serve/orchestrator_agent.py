@@ -103,7 +103,7 @@ class OrchestratorAgent:
         async def job(ctx: TaskContext) -> None:
             # A traced call: the run continues the caller's trace, in its session
             # (the message's contextId), and its spans go back with the task.
-            async with traced(ctx, "orchestrator", agent=ORCHESTRATOR_NAME):
+            with traced(ctx, "orchestrator", agent=ORCHESTRATOR_NAME):
                 await self._run(ctx, request)
 
         return job
