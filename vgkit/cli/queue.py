@@ -335,8 +335,8 @@ def cmd_jobs(args: argparse.Namespace) -> int:
                     f"job {args.job_id} is {job.status.value} and has no trace to write yet; "
                     f"wait for it (vgkit jobs {args.job_id} --follow), then retry"
                 )
-            for path in traces:
-                print(write_trace(result.trace_frame(), result.trace_id, path))
+            for trace_path in traces:
+                print(write_trace(result.trace_frame(), result.trace_id, trace_path))
             return 0
         if args.out:
             if result is None:
