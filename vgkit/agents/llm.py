@@ -47,6 +47,7 @@ from vgkit.agents.budget import (
     split_draft,
 )
 from vgkit.agents.catalog import SPECS
+from vgkit.agents.cost import CostProfile, measured_profile
 from vgkit.agents.drafts import (
     DRAFTS,
     DraftSpec,
@@ -627,6 +628,32 @@ class LLMBackend:
     def _ordered(items: Mapping[str, LLMStats]) -> Iterable[tuple[str, LLMStats]]:
         order = {name: i for i, name in enumerate(SPECS)}
         return sorted(items.items(), key=lambda kv: order.get(kv[0], len(order)))
+
+    def cost_profile(self, name: str = "measured") -> CostProfile:
+        """A measured cost profile from ``latencies`` (every agent call so far, written
+        or computed), with where it was measured (``CostProfile.save`` writes it)."""
+        t = self.totals()
+        c = self.config
+        return measured_profile(
+            self.latencies,
+            name=name,
+            description=(
+                f"Wall seconds of real calls to {c.model!r} at {self.url}, per agent "
+                "(computed agents too)."
+            ),
+            source={
+                "model": c.model,
+                "base_url": self.url,
+                "context": self.context,
+                "max_tokens": c.max_tokens,
+                "model_agents": list(c.model_agents),
+                "completions": t.model_calls,
+                "completion_tokens": t.completion_tokens,
+                "tokens_per_second": round(self.tokens_per_second(), 2)
+                if t.model_seconds
+                else None,
+            },
+        )
 
     def reset_stats(self) -> None:
         self.stats.clear()

@@ -39,6 +39,7 @@ from vgkit.claims.base import (
 )
 from vgkit.claims.caching import measure_cache
 from vgkit.claims.events import measure_events
+from vgkit.claims.measured import measure_with_model, side_by_side
 from vgkit.claims.observability import EXPECTED_FAMILIES, measure_observability
 from vgkit.claims.parallel import measure_parallel
 from vgkit.claims.pool import measure_pool
@@ -86,11 +87,13 @@ __all__ = [
     "measure_pool_links",
     "measure_rendering",
     "measure_sessions",
+    "measure_with_model",
     "plot",
     "relative_spread",
     "section_table",
     "show",
     "show_remaining",
+    "side_by_side",
     "summary",
     "summary_table",
     "to_frame",

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from vgkit.agents import Backend, TemplateBackend
-from vgkit.agents.cost import COST_PROFILES
+from vgkit.agents.cost import COST_PROFILES, MEASURED_PREFIX, cost_profile
 from vgkit.agents.llm import GENERATIVE_AGENTS, SCHEMA_STYLES
 from vgkit.agents.remote import A2ABackend
 from vgkit.cli.output import output_dir, output_file
@@ -72,7 +72,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cost",
         metavar="PROFILE",
-        help=f"add seeded agent latency: {', '.join(COST_PROFILES)} (off by default)",
+        help=f"add seeded agent latency: {', '.join(COST_PROFILES)} (assumed, from the "
+        f"reference), or {MEASURED_PREFIX}FILE (recorded from real model calls: vgkit llm record) "
+        "(off by default)",
     )
     parser.add_argument(
         "--time-scale", type=float, default=0.01, help="multiplier for --cost latencies"
@@ -182,16 +184,12 @@ def request_from(args: argparse.Namespace) -> Any:
 
 
 def orchestrator_from(args: argparse.Namespace, **extra: Any) -> Orchestrator:
-    if args.cost is not None and args.cost not in COST_PROFILES:
-        raise ConfigError(
-            f"unknown cost profile {args.cost!r}; choose from {', '.join(COST_PROFILES)}"
-        )
     if "backend" not in extra:
         extra["backend"] = backend_from(args)
     return Orchestrator(
         executor=args.executor,
         concurrency=args.concurrency,
-        cost=args.cost,
+        cost=cost_profile(args.cost) if args.cost is not None else None,
         time_scale=args.time_scale,
         **extra,
     )
@@ -346,6 +344,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
             print(warning, file=sys.stderr)
             use_redis = False
 
+    if args.record_costs and args.backend != "llm":
+        raise ConfigError(
+            "--record-costs needs --backend llm: it records the model calls' wall seconds"
+        )
     if args.backend == "llm" and (args.agents or settings().agents_file):
         raise ConfigError("--backend llm runs the agents here: drop --agents / VGKIT_AGENTS")
 
@@ -355,16 +357,20 @@ def cmd_generate(args: argparse.Namespace) -> int:
         if args.no_cache:
             extra: dict[str, Any] = {"backend": llm} if llm is not None else {}
             async with orchestrator_from(args, render=render, **extra) as orchestrator:
-                return await orchestrator.run(
+                result = await orchestrator.run(
                     request, on_event=on_event, traceparent=args.traceparent
                 )
-        cache = CacheIntegration.from_settings(redis_url=args.redis, use_redis=use_redis)
-        backend = llm if llm is not None else cached_backend(args, cache)
-        async with (
-            cache,
-            orchestrator_from(args, backend=backend, cache=cache, render=render) as orch,
-        ):
-            return await orch.run(request, on_event=on_event, traceparent=args.traceparent)
+        else:
+            cache = CacheIntegration.from_settings(redis_url=args.redis, use_redis=use_redis)
+            backend = llm if llm is not None else cached_backend(args, cache)
+            async with (
+                cache,
+                orchestrator_from(args, backend=backend, cache=cache, render=render) as orch,
+            ):
+                result = await orch.run(request, on_event=on_event, traceparent=args.traceparent)
+        if args.record_costs and llm is not None:
+            record_costs_of(llm, args.record_costs)
+        return result
 
     result = asyncio.run(go())
     print(result.summary())
@@ -413,6 +419,20 @@ def write_trace(frame: Any, trace_id: str, path: Path) -> str:
     )
 
 
+def record_costs_of(llm: LLMBackend, path: str) -> None:
+    """``--record-costs FILE``: the run's agent calls as a measured cost profile."""
+    if not llm.latencies:
+        print(
+            "vgkit: no agent call was made (served from the cache): nothing to record; "
+            "add --no-cache",
+            file=sys.stderr,
+        )
+        return
+    saved = llm.cost_profile().save(path)
+    calls = sum(len(v) for v in llm.latencies.values())
+    print(f"recorded {calls} agent calls' latencies to {saved}")
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     request = request_from(args)
     if args.agents:
@@ -454,6 +474,12 @@ def register(sub: Any) -> None:
     )
     gen.add_argument(
         "--render", action="store_true", help="also render each plan into DIR/PLATFORM.mp4"
+    )
+    gen.add_argument(
+        "--record-costs",
+        metavar="FILE.json",
+        help="with --backend llm: write every agent call's wall seconds as a measured cost "
+        "profile (replay: --cost measured:FILE)",
     )
     gen.add_argument(
         "--trace",

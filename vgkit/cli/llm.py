@@ -7,6 +7,8 @@ import asyncio
 import signal
 from typing import Any
 
+from vgkit.agents.cost import MEASURED_PREFIX
+from vgkit.errors import ConfigError
 from vgkit.llm.server import DEFAULT_CTX, DEFAULT_PORT, ModelServer, ModelServerConfig
 
 
@@ -63,6 +65,52 @@ def cmd_llm_serve(args: argparse.Namespace) -> int:
     return asyncio.run(_serve(config))
 
 
+async def _record(args: argparse.Namespace) -> int:
+    from vgkit.cli.generate import llm_agents
+    from vgkit.llm.costs import record_costs
+    from vgkit.loadtest.workload import load_topics
+
+    if args.topics < 1:
+        raise ConfigError(f"--topics must be at least 1, not {args.topics}")
+    topics = [t.text for t in load_topics()[: args.topics]] if not args.topic else args.topic
+    config = ModelServerConfig(
+        model=args.model, port=0, ctx=args.ctx, threads=args.threads,
+        startup_timeout=args.startup_timeout,
+    )  # fmt: skip
+    async with ModelServer(config) as server:
+        backend = server.backend(
+            max_tokens=args.llm_max_tokens,
+            agents=llm_agents(args.llm_agents),
+        )
+        try:
+            profile = await record_costs(
+                backend, topics, platforms=args.platforms or ("tiktok",), seed=args.seed
+            )
+        finally:
+            await backend.aclose()
+    path = profile.save(args.out)
+    print(profile_table(profile))
+    print(f"wrote {path}: replay it with --cost {MEASURED_PREFIX}{path}")
+    return 0
+
+
+def profile_table(profile: Any) -> str:
+    """One line per agent: calls, mean, p50, p90 (seconds)."""
+    lines = [f"{'agent':<20} {'calls':>5} {'mean s':>8} {'p50 s':>8} {'p90 s':>8}"]
+    for agent, entry in profile.to_json()["agents"].items():
+        if not entry.get("calls"):
+            continue
+        lines.append(
+            f"{agent:<20} {entry['calls']:>5} {entry['mean']:>8.3f} {entry['p50']:>8.3f} "
+            f"{entry['p90']:>8.3f}"
+        )
+    return "\n".join(lines)
+
+
+def cmd_llm_record(args: argparse.Namespace) -> int:
+    return asyncio.run(_record(args))
+
+
 def register(sub: Any) -> None:
     llm = sub.add_parser(
         "llm",
@@ -102,3 +150,37 @@ def register(sub: Any) -> None:
         help="seconds to wait for the model to load (default 120)",
     )
     serve.set_defaults(handler=cmd_llm_serve)
+
+    record = llm_sub.add_parser(
+        "record",
+        help="record a measured cost profile: real generations, every agent call timed",
+        description=(
+            "Start the model (or check --model URL), generate --topics topics through the "
+            "llm backend with no cache, and write every agent call's wall seconds as a "
+            "cost profile (JSON). Replay it with --cost measured:FILE (generate, serve, "
+            "worker, load tests) or CostProfile.load(FILE)."
+        ),
+    )
+    record.add_argument("--out", required=True, metavar="FILE.json", help="where to write it")
+    record.add_argument("--model", metavar="PATH|URL", help="as for `vgkit llm serve`")
+    record.add_argument(
+        "--topics", type=int, default=2, help="bundled topics to generate (default 2)"
+    )
+    record.add_argument(
+        "--topic", action="append", metavar="TEXT", help="a topic of your own (repeat)"
+    )
+    record.add_argument(
+        "-p", "--platform", dest="platforms", action="append", metavar="PLATFORM",
+        help="repeat for several (default: tiktok)",
+    )  # fmt: skip
+    record.add_argument("--seed", type=int, default=0)
+    record.add_argument("--llm-agents", metavar="A,B", help="only these agents go to the model")
+    record.add_argument(
+        "--llm-max-tokens", type=int, metavar="N", help="cap on completion tokens per answer"
+    )
+    record.add_argument(
+        "--ctx", type=int, default=DEFAULT_CTX, help=f"context tokens (default {DEFAULT_CTX})"
+    )
+    record.add_argument("--threads", type=int, help="CPU threads (default: half the cores)")
+    record.add_argument("--startup-timeout", type=float, default=120.0)
+    record.set_defaults(handler=cmd_llm_record)

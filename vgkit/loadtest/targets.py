@@ -15,6 +15,8 @@ calls both before the load begins.
 Here: the in-process :class:`OrchestratorTarget`, :class:`HttpTarget`,
 :class:`CacheTarget` (complete results from the layered cache),
 :class:`NoopTarget`, :class:`FunctionTarget` and :class:`StallTarget`;
+:mod:`vgkit.loadtest.llm` has :class:`~vgkit.loadtest.llm.LLMTarget` (real generations
+against a language model);
 :mod:`vgkit.loadtest.a2a` has the targets served by ``vgkit serve`` (the full
 pipeline over A2A, the orchestrator with remote agents, one agent endpoint).
 
@@ -499,6 +501,12 @@ TARGETS: dict[str, TargetKind] = {
         "complete results from the layered cache (fresh L1; -o redis=URL adds L2; "
         "-o fill=false: reads only)",
         ("redis", "fill"),
+    ),
+    "llm": TargetKind(
+        "vgkit.loadtest.llm:llm_target",
+        "real generations against a language model (the local SmolLM2 started on "
+        "127.0.0.1, or -o model=URL); -o agents=A,B the model writes, -o max_tokens=N",
+        ("model", "agents", "max_tokens"),
     ),
     "noop": TargetKind(
         "vgkit.loadtest.targets:noop_target",

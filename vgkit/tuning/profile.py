@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vgkit._sync import run_sync
-from vgkit.agents.cost import COST_PROFILES, CostProfile
+from vgkit.agents.cost import CostProfile, cost_profile
 from vgkit.cache.base import NO_PLATFORM, build_key
 from vgkit.cache.codec import Codec
 from vgkit.cache.counters import stats_for
 from vgkit.cache.disk import DiskConfig, DiskTier
-from vgkit.errors import TuningError
+from vgkit.errors import ConfigError, TuningError
 from vgkit.loadtest.workload import load_topics
 from vgkit.metrics import MetricsRegistry
 from vgkit.models import Style, VideoRequest
@@ -194,14 +194,10 @@ class EntryProfile:
 
 
 def _cost_profile(cost: CostProfile | str) -> CostProfile:
-    if isinstance(cost, CostProfile):
-        return cost
     try:
-        return COST_PROFILES[cost]
-    except KeyError:
-        raise TuningError(
-            f"unknown cost profile {cost!r}; choose from {', '.join(COST_PROFILES)}"
-        ) from None
+        return cost_profile(cost)
+    except ConfigError as exc:
+        raise TuningError(str(exc)) from None
 
 
 def _agents() -> list[str]:
