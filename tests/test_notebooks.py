@@ -66,6 +66,7 @@ def test_the_flagship_report_is_reproducible(tmp_path: Path) -> None:
     small = {
         "pool_requests": 60, "parallel_runs": 1, "cache_samples": 2, "sessions": 10,
         "render_seconds": 0,  # the rendering section renders 6 times: its own tests cover it
+        "llm_runs": 0,  # real model calls: tests/llm/test_measured.py covers that section
     }  # fmt: skip
     first = run_report("performance", small, out_dir=tmp_path / "a")
     second = run_report("performance", small, out_dir=tmp_path / "b")
