@@ -32,6 +32,7 @@ from vgkit.platforms import Platform
 
 if TYPE_CHECKING:
     from vgkit.agents.llm import LLMBackend
+    from vgkit.llm.server import ModelServer
 
 
 def add_request_arguments(parser: argparse.ArgumentParser) -> None:
@@ -140,9 +141,8 @@ def llm_agents(text: str | None) -> frozenset[str] | None:
     return frozenset(a.strip() for a in text.split(",") if a.strip())
 
 
-async def llm_backend_from(args: argparse.Namespace) -> LLMBackend:
-    """The llm backend the arguments describe, its endpoint checked (one-line errors)."""
-    from vgkit.agents.llm import LLMBackend, LLMConfig
+async def llm_endpoint_from(args: argparse.Namespace) -> ModelServer:
+    """The endpoint ``--llm-url`` (or VGKIT_LLM_BASE_URL) names, checked: it answers."""
     from vgkit.llm.server import ModelServer, ModelServerConfig
 
     s = settings()
@@ -156,6 +156,15 @@ async def llm_backend_from(args: argparse.Namespace) -> LLMBackend:
         raise ConfigError(f"--llm-url {url!r} must start with http:// or https://")
     endpoint = ModelServer(ModelServerConfig(model=url, alias=args.llm_model or s.llm_model))
     await endpoint.start()  # a URL that does not answer fails here, in one line
+    return endpoint
+
+
+async def llm_backend_from(args: argparse.Namespace) -> LLMBackend:
+    """The llm backend the arguments describe, its endpoint checked (one-line errors)."""
+    from vgkit.agents.llm import LLMBackend, LLMConfig
+
+    s = settings()
+    endpoint = await llm_endpoint_from(args)
     config = LLMConfig(
         base_url=endpoint.base_url,
         model=endpoint.model,

@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from vgkit.agents.cost import cost_profile
-from vgkit.cli.generate import add_llm_arguments, llm_agents
+from vgkit.cli.generate import add_llm_arguments, llm_agents, llm_endpoint_from
 from vgkit.endpoints import DEFAULT_PORT_BASE, DEFAULT_PORTS
 from vgkit.errors import ConfigError
 from vgkit.serve.app import DEFAULT_MAX_BODY
@@ -32,20 +32,7 @@ def _llm_endpoint(args: argparse.Namespace) -> tuple[str | None, str | None, int
     """The llm endpoint, model and context ``--backend llm`` serves with, checked once here."""
     if args.backend != "llm":
         return None, None, None
-    from vgkit.config import settings
-    from vgkit.llm.server import ModelServer, ModelServerConfig
-
-    s = settings()
-    url = args.llm_url or s.llm_base_url
-    if not url:
-        raise ConfigError(
-            "--backend llm needs --llm-url (or VGKIT_LLM_BASE_URL): start the local model "
-            "with `vgkit llm serve` and pass the URL it prints"
-        )
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"--llm-url {url!r} must start with http:// or https://")
-    endpoint = ModelServer(ModelServerConfig(model=url, alias=args.llm_model or s.llm_model))
-    asyncio.run(endpoint.start())  # a URL that does not answer fails here, in one line
+    endpoint = asyncio.run(llm_endpoint_from(args))
     return endpoint.base_url, endpoint.model, args.llm_ctx or endpoint.context
 
 
