@@ -116,6 +116,9 @@ class Rendered:
     plan: VideoPlan
     result: RenderResult
     cache_dir: Path
+    #: The clips this render stored, relative to ``cache_dir``: other tests render variants
+    #: (no captions, an edited shot) into the same cache, whose clips this render never reads.
+    clips: tuple[Path, ...] = ()
 
     @property
     def path(self) -> Path:
@@ -132,4 +135,5 @@ def tiktok_render(
     result = render(
         tiktok_plan, base / "out" / "tiktok.mp4", preview=True, cache_dir=cache_dir, jobs=2
     )
-    yield Rendered(tiktok_plan, result, cache_dir)
+    clips = tuple(sorted(p.relative_to(cache_dir) for p in cache_dir.rglob("clip.mp4")))
+    yield Rendered(tiktok_plan, result, cache_dir, clips)
