@@ -151,7 +151,7 @@ def test_loss_drops_that_share_of_packets(make_lab: MakeLab) -> None:
         rx.bind((lab.address("b"), 0))
     with lab.inside("a"):
         tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    # Room for every datagram, so only the switch drops them, however busy the machine.
+    # Room for every datagram in the socket, so only the switch drops them.
     rx.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 16 << 20)
     rx.settimeout(0.5)
     sent = 2000
@@ -167,6 +167,8 @@ def test_loss_drops_that_share_of_packets(make_lab: MakeLab) -> None:
                 break
         for i in range(sent):
             tx.sendto(b"%d" % i, rx.getsockname())
+            if i % 50 == 49:  # paced: a burst can overflow the veth backlog on a busy machine,
+                time.sleep(0.002)  # a loss that is the kernel's, not the switch's rule
         try:
             while True:
                 rx.recv(64)
