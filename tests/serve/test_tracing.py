@@ -8,13 +8,17 @@ from pathlib import Path
 import aiohttp
 import orjson
 import pandas as pd
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from vgkit import Orchestrator, tracing
+from vgkit.a2a.protocol import Dialect, StatusUpdate, Task, TaskState
+from vgkit.agents import SPECS, TemplateBackend
 from vgkit.agents.remote import A2ABackend
 from vgkit.client.a2a import A2AClient
-from vgkit.metrics import MetricsRegistry
-from vgkit.serve import AgentServer, ServeProcess
+from vgkit.metrics import MetricsRegistry, default_registry
+from vgkit.serve import AgentServer, PipelineAgent, ServeConfig, ServeProcess
+from vgkit.serve.launcher import Cluster
 
 from .conftest import recorded_calls
 
@@ -70,6 +74,86 @@ async def test_a_client_without_tracing_sends_no_header(topic_server: AgentServe
     assert spans == [] and not task.metadata
 
 
+async def _span_counts(url: str) -> dict[str, float]:
+    """``vgkit_spans_recorded_total`` by kind, from the server's /metrics."""
+    async with aiohttp.ClientSession() as session, session.get(url + "metrics") as resp:
+        exposition = await resp.text()
+    families = {f.name: f for f in text_string_to_metric_families(exposition)}
+    spans = families.get("vgkit_spans_recorded")
+    return {s.labels["kind"]: s.value for s in spans.samples} if spans else {}
+
+
+async def test_each_server_records_its_agents_spans_in_its_own_registry() -> None:
+    """Two servers in one process, each with its own registry: each keeps its own spans."""
+    call = (await recorded_calls())["topic_analysis"]
+    first, second = MetricsRegistry(), MetricsRegistry()
+    known = {s.span_id for s in default_registry().spans}
+    async with (
+        AgentServer(PipelineAgent(SPECS["topic_analysis"], TemplateBackend()),
+                    config=ServeConfig(metrics=first)) as a,
+        AgentServer(PipelineAgent(SPECS["topic_analysis"], TemplateBackend()),
+                    config=ServeConfig(metrics=second)) as b,
+        A2AClient({"a": a.url, "b": b.url}, metrics=MetricsRegistry()) as client,
+    ):  # fmt: skip
+        with tracing.collect() as spans, tracing.span("caller"):
+            await client.send("a", data=call.payload())
+            for _ in range(2):
+                await client.send("b", data=call.payload())
+        counts_a, counts_b = await _span_counts(a.url), await _span_counts(b.url)
+    clients: dict[str | None, str | None] = {s.span_id: s.peer for s in spans if s.kind == "client"}
+    agents = [s for s in spans if s.kind == "agent"]
+    assert len(agents) == 3
+    on_a = [s.span_id for s in agents if clients[s.parent_id] == a.url]
+    on_b = [s.span_id for s in agents if clients[s.parent_id] == b.url]
+    assert [s.span_id for s in first.spans] == on_a and len(on_a) == 1
+    assert [s.span_id for s in second.spans] == on_b and len(on_b) == 2
+    assert counts_a == {"agent": 1} and counts_b == {"agent": 2}
+    # ... and none went to the process's default registry.
+    assert not {s.span_id for s in default_registry().spans} - known
+
+
+async def test_a_clusters_spans_all_go_to_its_registry(cluster: Cluster) -> None:
+    """The orchestrator agent, its run, its calls to its siblings and their agents' spans:
+    all in the registry the cluster was started with, one trace."""
+    registry = cluster.servers["orchestrator"].registry
+    known = {s.span_id for s in default_registry().spans}
+    async with A2AClient(cluster.endpoints(), metrics=MetricsRegistry()) as client:
+        with tracing.span("caller") as caller:
+            await client.send("orchestrator", text="Kites", data={"platforms": ["tiktok"]})
+    kinds = {s.kind for s in registry.spans.trace(caller.trace_id)}
+    assert kinds == {"agent", "run", "node", "client"}
+    assert not {s.span_id for s in default_registry().spans} - known
+
+
+@pytest.mark.parametrize("dialect", [Dialect.V1, Dialect.V03])
+async def test_a_streamed_call_hands_its_spans_back_on_its_last_event(
+    topic_server: AgentServer, dialect: Dialect
+) -> None:
+    call = (await recorded_calls())["topic_analysis"]
+    async with A2AClient(
+        {"topic_analysis": topic_server.url}, dialect=dialect, metrics=MetricsRegistry()
+    ) as client:
+        with (
+            tracing.collect() as spans,
+            tracing.span("caller", session_id="vg-streaming") as caller,
+        ):
+            events = [e async for e in client.stream("topic_analysis", data=call.payload())]
+    last = events[-1]
+    assert isinstance(last, StatusUpdate) and last.status.state is TaskState.COMPLETED
+    assert tracing.SPANS_KEY not in (last.metadata or {})  # taken into the trace
+    assert [s.kind for s in spans] == ["agent", "client", "internal"]
+    agent, client_span, _ = spans
+    assert agent.trace_id == client_span.trace_id == caller.trace_id
+    assert agent.parent_id == client_span.span_id and client_span.parent_id == caller.span_id
+    assert agent.node == "topic_analysis" and agent.pid == os.getpid()
+    assert agent.session_id == "vg-streaming" == last.context_id
+    assert client_span.start <= agent.start and agent.end <= client_span.end  # type: ignore[operator]
+    # The stored task keeps the spans too (GetTask sees what a blocking send returns).
+    stored = topic_server.tasks.get(last.task_id)
+    assert stored is not None and stored.metadata is not None
+    assert [s.span_id for s in stored.metadata[tracing.SPANS_KEY]] == [agent.span_id]
+
+
 async def test_a_remote_generation_is_one_trace_across_processes(tmp_path: Path) -> None:
     """Agents served by ``vgkit serve`` in another process: one trace, one session."""
     async with ServeProcess(loop="asyncio") as serve:
@@ -111,18 +195,30 @@ async def test_a_remote_generation_is_one_trace_across_processes(tmp_path: Path)
     assert isinstance(frame, pd.DataFrame)
 
 
-async def test_the_orchestrator_agent_runs_in_the_callers_trace_and_session() -> None:
+@pytest.mark.parametrize("streamed", [False, True], ids=["send", "stream"])
+async def test_the_orchestrator_agent_runs_in_the_callers_trace_and_session(
+    streamed: bool,
+) -> None:
     async with ServeProcess(["orchestrator"], embedded_orchestrator=True, loop="asyncio") as serve:
         async with A2AClient({"orchestrator": serve.url("orchestrator")}) as client:
             with (
                 tracing.collect() as spans,
                 tracing.span("caller", session_id="vg-remote-session") as caller,
             ):
-                task = await client.send(
-                    "orchestrator", text="Tide pools", data={"platforms": ["tiktok"]}
-                )
+                topic, fields = "Tide pools", {"platforms": ["tiktok"]}
+                if streamed:
+                    stream = client.stream("orchestrator", text=topic, data=fields)
+                    events = [e async for e in stream]
+                    last = events[-1]
+                    assert isinstance(last, StatusUpdate)
+                    assert last.status.state is TaskState.COMPLETED
+                    context_id = last.context_id
+                else:
+                    task = await client.send("orchestrator", text=topic, data=fields)
+                    assert isinstance(task, Task)
+                    context_id = task.context_id
         child = serve.pid
-    assert task.context_id == "vg-remote-session"
+    assert context_id == "vg-remote-session"
     frame = tracing.spans_frame(spans)
     assert set(frame["trace_id"]) == {caller.trace_id}
     assert set(frame["session_id"]) == {"vg-remote-session"}

@@ -26,6 +26,7 @@ from vgkit.client.a2a import A2AClient
 from vgkit.client.config import PoolConfig
 from vgkit.endpoints import parse_agents
 from vgkit.errors import AgentError, BackendError, ClientError, ConfigError, RpcError
+from vgkit.metrics import MetricsRegistry
 from vgkit.models import Model
 
 __all__ = ["A2ABackend"]
@@ -36,7 +37,9 @@ class A2ABackend:
 
     ``endpoints``: agent name -> base URL(s), a file, ``name=url`` pairs or
     ``local`` (see ``vgkit.endpoints``); or pass a ready ``client``.
-    ``timeout`` bounds each call, retries included.
+    ``timeout`` bounds each call, retries included. ``metrics``: the registry the
+    client it makes records into (its calls, its pool, its spans; default: the
+    process's).
     """
 
     name = "a2a"
@@ -52,6 +55,7 @@ class A2ABackend:
         hmac_secret: str | None = None,
         dialect: Dialect = Dialect.V1,
         timeout: float | None = None,
+        metrics: MetricsRegistry | None = None,
     ) -> None:
         from vgkit.agents import SPECS
 
@@ -66,6 +70,7 @@ class A2ABackend:
                 auth_token=auth_token,
                 hmac_secret=hmac_secret,
                 dialect=dialect,
+                metrics=metrics,
             )
             self._own_client = True
         else:

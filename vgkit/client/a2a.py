@@ -120,8 +120,7 @@ class A2AClient(AsyncResource):
             msg.context_id = tracing.current_session_id()
         params = encode_send_params(msg, self.dialect, blocking=blocking)
         result = decode_send_result(await self._call(agent, Op.SEND, params, timeout, idempotent))
-        if isinstance(result, Task) and result.metadata and tracing.SPANS_KEY in result.metadata:
-            tracing.adopt(result.metadata.pop(tracing.SPANS_KEY))
+        _adopt_spans(result)
         return result
 
     async def get_task(
@@ -145,7 +144,11 @@ class A2AClient(AsyncResource):
         message: Message | None = None,
         timeout: float | None = None,
     ) -> AsyncIterator[StreamEvent]:
-        """Send with ``SendStreamingMessage`` and yield the task, status and artifact events."""
+        """Send with ``SendStreamingMessage`` and yield the task, status and artifact events.
+
+        The spans the server recorded for the call arrive on its last status update
+        and join the caller's trace, as a blocking send's do.
+        """
         msg = message or _message(text, data)
         if self.trace and msg.context_id is None:
             msg.context_id = tracing.current_session_id()
@@ -165,11 +168,14 @@ class A2AClient(AsyncResource):
                 if resp.status != 200 or "text/event-stream" not in resp.content_type:
                     raw = await resp.read()
                     _check_status(resp.status, raw, str(resp.url))
-                    yield decode_event(rpc_outcome(orjson.loads(raw), str(resp.url)))
+                    event = decode_event(rpc_outcome(orjson.loads(raw), str(resp.url)))
+                    _adopt_spans(event)
+                    yield event
                     outcome = "ok"
                     return
                 async for data_text in _sse_data(resp.content):
                     event = decode_event(rpc_outcome(orjson.loads(data_text), str(resp.url)))
+                    _adopt_spans(event)
                     yield event
                     if isinstance(event, StatusUpdate) and (
                         event.final or event.status.state.terminal
@@ -280,6 +286,15 @@ def _message(text: str | None, data: Any) -> Message:
     if not parts:
         raise ClientError("a message needs text, data or both")
     return Message(role="user", parts=parts)
+
+
+def _adopt_spans(event: StreamEvent) -> None:
+    """Move the spans an agent server handed back (a task's metadata, or a stream's last
+    status update's) into the caller's trace."""
+    if isinstance(event, Task | StatusUpdate):
+        metadata = event.metadata
+        if metadata and tracing.SPANS_KEY in metadata:
+            tracing.adopt(metadata.pop(tracing.SPANS_KEY))
 
 
 def _task_body(result: Any) -> Any:

@@ -72,9 +72,10 @@ class traced:
     """The agent's span for a traced call (None when the call carries no trace).
 
     The span (and every span recorded inside, a nested orchestrator run's say)
-    goes into the process registry's span log and, when the block ends, into
-    the task's metadata under ``vgkit.spans``, for the caller's trace (as the
-    spans themselves: orjson writes them as JSON objects).
+    goes into the span log of the server's registry (``ctx.registry``; the
+    process's default registry when the context has none) and, when the block
+    ends, into the task's metadata under ``vgkit.spans``, for the caller's trace
+    (as the spans themselves: orjson writes them as JSON objects).
     """
 
     __slots__ = ("attrs", "ctx", "hop", "name")
@@ -86,8 +87,9 @@ class traced:
     def __enter__(self) -> tracing.Span | None:
         if tracing.current() is None:
             return None
+        registry = self.ctx.registry if self.ctx.registry is not None else default_registry()
         self.hop = tracing.hop(
-            self.name, kind="agent", registry=default_registry(),
+            self.name, kind="agent", registry=registry,
             session_id=self.ctx.task.context_id, **self.attrs,
         )  # fmt: skip
         return self.hop.__enter__()

@@ -399,7 +399,7 @@ class AgentServer(AsyncResource):
         runs in the request's own task as for any blocking send.
         """
         task, job = self._new_task(params, trusted=True)
-        await self._run(job, TaskContext(task), working=False)
+        await self._run(job, TaskContext(task, self.registry), working=False)
         return encode_send_result(task, dialect, params.history_length)
 
     def _new_task(self, params: SendParams, *, trusted: bool) -> tuple[Task, Job]:
@@ -427,7 +427,7 @@ class AgentServer(AsyncResource):
     ) -> tuple[Task, TaskContext, Job]:
         task, job = self._new_task(params, trusted=trusted)
         self.tasks.add(task, weight)
-        return task, TaskContext(task), job
+        return task, TaskContext(task, self.registry), job
 
     async def _run(self, job: Job, ctx: TaskContext, *, working: bool = True) -> None:
         if working:

@@ -163,6 +163,7 @@ async def start_cluster(
                     pool_config=PoolConfig(ca_file=ca_file) if ca_file else None,
                     auth_token=cfg.auth.token,
                     hmac_secret=cfg.auth.hmac_secret,
+                    metrics=cfg.metrics,
                 )
             else:
                 inner = shared.acquire()

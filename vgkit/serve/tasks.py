@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vgkit.a2a.protocol import (
     Artifact,
@@ -27,6 +27,9 @@ from vgkit.a2a.protocol import (
     TaskStatus,
 )
 
+if TYPE_CHECKING:
+    from vgkit.metrics import MetricsRegistry
+
 __all__ = ["DEFAULT_MAX_TASKS", "DEFAULT_MAX_TASK_BYTES", "TaskContext", "TaskStore"]
 
 DEFAULT_MAX_TASKS = 1000
@@ -34,12 +37,17 @@ DEFAULT_MAX_TASK_BYTES = 64 * 1024 * 1024
 
 
 class TaskContext:
-    """What a running job may do to its task: report status, add artifacts."""
+    """What a running job may do to its task: report status, add artifacts.
 
-    __slots__ = ("cancel_requested", "listeners", "task")
+    ``registry``: the metrics registry of the server running the task (where its
+    agent records spans); None outside a server (the process's default registry).
+    """
 
-    def __init__(self, task: Task) -> None:
+    __slots__ = ("cancel_requested", "listeners", "registry", "task")
+
+    def __init__(self, task: Task, registry: MetricsRegistry | None = None) -> None:
         self.task = task
+        self.registry = registry
         self.listeners: list[Callable[[StreamEvent], None]] = []
         self.cancel_requested = False
 
@@ -55,7 +63,11 @@ class TaskContext:
         data: Any = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        """Move the task to ``state``, with an optional agent message (text and/or data)."""
+        """Move the task to ``state``, with an optional agent message (text and/or data).
+
+        ``metadata`` goes on the status update streamed to followers; a terminal
+        update without it carries the task's own metadata.
+        """
         parts = []
         if text is not None:
             parts.append(Part(text=text))
@@ -70,6 +82,10 @@ class TaskContext:
         )
         self.task.status = TaskStatus(state=state, message=message)
         if self.listeners:
+            if metadata is None and state.terminal:
+                # A stream's last event carries the task's metadata (the spans for
+                # the caller's trace): a streaming client never gets the task itself.
+                metadata = self.task.metadata
             self._emit(
                 StatusUpdate(
                     task_id=self.task.id,
