@@ -337,3 +337,78 @@ async def test_a_worker_dying_between_delivery_and_adoption_loses_nothing(
     assert claim is not None and claim.job_id == job_id
     assert claim.attempt == 1 and not claim.reclaimed  # it never ran, so no attempt is lost
     assert [a.outcome for a in (await queue.status(job_id)).history] == ["running"]
+
+
+def _calls(client: redis.Redis, command: str) -> int:
+    """How many times this Redis server ran ``command`` (INFO commandstats)."""
+    stats: Any = client.info("commandstats")
+    return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
+
+
+async def test_waiters_block_on_the_done_stream_instead_of_polling(
+    redis_process: RedisProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A waiter's own status re-read, the safety net, is pushed past the test: every
+    # wait below can only return because the end of its job was announced.
+    monkeypatch.setattr("vgkit.queue.redis.WAIT_RECHECK", 60.0)
+    q = RedisJobQueue(redis_process.url, key_prefix="vgkit:", config=FAST)
+    raw = redis.Redis.from_url(redis_process.url)
+    n = 200
+    ids = [await q.submit(req(f"topic {i}")) for i in range(n)]
+    reads = _calls(raw, "hgetall")
+    waits = [asyncio.create_task(q.wait(job_id, timeout=30)) for job_id in ids]
+    await asyncio.sleep(1.5)  # polling every 0.01-0.25 s would have read ~10 times each
+    assert not any(w.done() for w in waits)
+    assert _calls(raw, "hgetall") - reads == n  # one status read per waiter, then quiet
+    assert _calls(raw, "xread") <= 3  # one listener, blocked
+    for _ in ids:
+        claim = await q.claim("w", timeout=0)
+        assert claim is not None
+        done = JobResult(job_id=claim.job_id, session_id="s", worker="w", ok=True, makespan=0)
+        assert await q.complete(claim, done) is JobStatus.SUCCEEDED
+    jobs = await asyncio.wait_for(asyncio.gather(*waits), 20)
+    assert {j.id for j in jobs} == set(ids) and all(j.status is JobStatus.SUCCEEDED for j in jobs)
+    assert _calls(raw, "hgetall") - reads <= 2 * n + 5  # and one more each once it ended
+    announced = [f[b"job"].decode() for _, f in entries(raw, "vgkit:q:done")]
+    assert sorted(announced) == sorted(ids)
+    # A cancelled job and a dead one are announced too; a dead job retried is not.
+    cancelled = await q.submit(req("cancelled"))
+    await q.cancel(cancelled)
+    assert (await asyncio.wait_for(q.wait(cancelled), 5)).status is JobStatus.CANCELLED
+    assert raw.xlen("vgkit:q:done") == n + 1
+    raw.close()
+    await q.aclose()
+
+
+async def test_a_waiter_still_sees_an_end_that_was_never_announced(
+    queue: RedisJobQueue, raw: redis.Redis, key_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker of an older vgkit (scripts without the done stream), or a done stream
+    # trimmed or lost with a Redis restart: the waiter's own re-read finds the end.
+    monkeypatch.setattr("vgkit.queue.redis.WAIT_RECHECK", 0.2)
+    job_id = await queue.submit(req())
+    waiting = asyncio.create_task(queue.wait(job_id, timeout=10))
+    await asyncio.sleep(0.3)
+    raw.hset(f"{key_prefix}q:job:{job_id}", "status", "succeeded")
+    job = await asyncio.wait_for(waiting, 5)
+    assert job.status is JobStatus.SUCCEEDED
+    assert not raw.exists(f"{key_prefix}q:done")
+    with pytest.raises(TimeoutError, match=r"still queued after 0\.3 s"):
+        await queue.wait(await queue.submit(req("never taken")), timeout=0.3)
+    assert queue._ended.waiters == {}  # nobody left registered
+
+
+async def test_waiters_get_the_queue_error_when_redis_goes_away(
+    redis_process: RedisProcess,
+) -> None:
+    q = RedisJobQueue(redis_process.url, key_prefix="vgkit:", config=FAST)
+    job_id = await q.submit(req())
+    waiting = asyncio.create_task(q.wait(job_id, timeout=30))
+    await asyncio.sleep(0.3)  # registered, the listener blocked in XREAD
+    redis_process.kill()
+    with pytest.raises(QueueUnavailableError, match="did not answer"):
+        await asyncio.wait_for(waiting, 10)
+    redis_process.start()  # an empty Redis: the job is gone, and the next wait says so
+    with pytest.raises(JobNotFoundError):
+        await q.wait(job_id, timeout=5)
+    await q.aclose()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import hashlib
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -133,9 +134,17 @@ class RedisJobQueue(AsyncResource):
                 raise ConfigError(
                     f"Redis URL must start with redis://, rediss:// or unix://, not {url!r}"
                 )
-            self.redis: aioredis.Redis = aioredis.Redis.from_url(
-                url, decode_responses=True, socket_connect_timeout=2.0
+            # A blocking pool: past POOL_SIZE commands in flight (hundreds of waiters
+            # reading their status at once, say) a command waits for a connection
+            # instead of failing with redis-py's "Too many connections".
+            pool = aioredis.BlockingConnectionPool.from_url(
+                url,
+                decode_responses=True,
+                socket_connect_timeout=2.0,
+                max_connections=POOL_SIZE,
+                timeout=POOL_WAIT,
             )
+            self.redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
             self._owned = True
             self.url = display_url(url)
         else:
@@ -172,6 +181,7 @@ class RedisJobQueue(AsyncResource):
         self._groups_ready = False
         self.persistence: Persistence | None = None
         """Redis's persistence settings, read on first contact (None until then)."""
+        self._ended = _EndedJobs(self)
         self.metrics = metrics if metrics is not None else default_registry()
         submitted = self.metrics.queue_submitted()
         self._submitted = {p: submitted.labels(p.value) for p in Priority}
@@ -183,6 +193,11 @@ class RedisJobQueue(AsyncResource):
 
     def events_key(self, job_id: str) -> str:
         return f"{self.prefix}events:{job_id}"
+
+    @property
+    def done_key(self) -> str:
+        """The stream of jobs that ended (see :meth:`wait`)."""
+        return self.prefix + "done"
 
     def result_key(self, job_id: str) -> str:
         return f"{self.prefix}result:{job_id}"
@@ -239,6 +254,7 @@ class RedisJobQueue(AsyncResource):
             raise AssertionError("unreachable")
 
     async def aclose(self) -> None:
+        await self._ended.aclose()
         if self._owned:
             await self.redis.aclose()
 
@@ -313,16 +329,33 @@ class RedisJobQueue(AsyncResource):
         return jobs[:limit]
 
     async def wait(self, job_id: str, *, timeout: float | None = None) -> Job:
+        """Wait until the job ends (TimeoutError after ``timeout`` seconds).
+
+        Waiters do not poll: the scripts add every job that ends to one stream
+        (``P done``), one listener per queue client blocks on it and wakes the
+        waiters of the jobs it names, so a thousand waiters cost one blocked
+        XREAD, not a thousand status reads every quarter second. Each waiter still
+        reads its job's status every ``WAIT_RECHECK`` seconds (a trimmed stream, a
+        Redis restart), so a missed entry delays a waiter, it never strands one.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
-        pause = 0.01
-        while True:
-            job = await self.status(job_id)
-            if job.done:
-                return job
-            if deadline is not None and time.monotonic() >= deadline:
-                raise TimeoutError(f"job {job_id} is still {job.status.value} after {timeout} s")
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.25)
+        woken = await self._ended.register(job_id)
+        try:
+            while True:
+                job = await self.status(job_id)
+                if job.done:
+                    return job
+                left = WAIT_RECHECK if deadline is None else deadline - time.monotonic()
+                if left <= 0:
+                    status = job.status.value
+                    raise TimeoutError(f"job {job_id} is still {status} after {timeout} s")
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(min(left, WAIT_RECHECK)):
+                        await woken.wait()
+                woken.clear()
+                self._ended.ensure_listening()
+        finally:
+            self._ended.unregister(job_id, woken)
 
     async def follow(self, job_id: str) -> AsyncIterator[QueueEvent]:
         job = await self.status(job_id)
@@ -578,3 +611,90 @@ def _job(fields: dict[str, str]) -> Job:
         traceparent=fields.get("trace") or None,
         session_id=fields.get("session") or None,
     )
+
+
+#: Connections a queue client opens at most, and how long a command waits for one.
+POOL_SIZE = 64
+POOL_WAIT = 30.0
+
+#: Seconds between a waiter's own status reads when no end is announced (see ``wait``).
+WAIT_RECHECK = 2.0
+
+
+class _EndedJobs:
+    """The queue client's listener on ``P done``: wakes the waiters of each job that ends.
+
+    One task per queue client, running while anyone waits: it reads the stream's
+    last id first (``register`` returns only after, so an end between a waiter's
+    status read and the listener's first XREAD is not missed), then blocks in
+    XREAD from there. On a Redis error it stops and wakes every waiter, whose
+    next status read raises the error as polling did; the next ``register`` or
+    ``ensure_listening`` starts it again. The listener only makes waiters quick:
+    what a waiter returns or raises comes from its own status reads.
+    """
+
+    def __init__(self, queue: RedisJobQueue) -> None:
+        self.queue = queue
+        self.waiters: dict[str, set[asyncio.Event]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._ready: asyncio.Future[None] | None = None
+
+    async def register(self, job_id: str) -> asyncio.Event:
+        woken = asyncio.Event()
+        self.waiters.setdefault(job_id, set()).add(woken)
+        try:
+            self.ensure_listening()
+            assert self._ready is not None
+            # A listener that cannot reach Redis is no error of the waiter's: its own
+            # status read reports Redis's state, and it re-reads until one listens.
+            with contextlib.suppress(QueueError):
+                await asyncio.shield(self._ready)
+        except BaseException:
+            self.unregister(job_id, woken)
+            raise
+        return woken
+
+    def unregister(self, job_id: str, woken: asyncio.Event) -> None:
+        events = self.waiters.get(job_id)
+        if events is not None:
+            events.discard(woken)
+            if not events:
+                del self.waiters[job_id]
+
+    def ensure_listening(self) -> None:
+        if self._task is None or self._task.done():
+            self._ready = asyncio.get_running_loop().create_future()
+            self._task = asyncio.create_task(self._listen(self._ready), name="vgkit-queue-ended")
+
+    async def _listen(self, ready: asyncio.Future[None]) -> None:
+        redis, key = self.queue.redis, self.queue.done_key
+        try:
+            with self.queue._errors():
+                last: Any = await redis.xrevrange(key, count=1)
+        except asyncio.CancelledError:
+            ready.cancel()
+            raise
+        except Exception as exc:
+            ready.set_exception(exc)
+            ready.exception()  # a waiter that registers raises it; nobody else need see it
+            return
+        cursor = last[0][0] if last else "0-0"
+        ready.set_result(None)
+        block = int(WAIT_RECHECK * 1000)
+        try:
+            while self.waiters:
+                reply: Any = await redis.xread({key: cursor}, count=1000, block=block)
+                for entry, fields in reply[0][1] if reply else ():
+                    cursor = entry
+                    for woken in self.waiters.get(fields.get("job", ""), ()):
+                        woken.set()
+        except RedisError:
+            for events in self.waiters.values():  # their status reads raise it
+                for woken in events:
+                    woken.set()
+
+    async def aclose(self) -> None:
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)

@@ -21,6 +21,8 @@ Keys (``P`` is the key prefix plus ``q:``)::
     P reclaim                    set while the fleet needs no new XAUTOCLAIM scan (PX)
     P result:{id}                result JSON, with a TTL
     P events:{id}                the job's events from its first claim on (capped; TTL once it ends)
+    P done                       one entry {job: id} per job that ended (succeeded, dead,
+                                 cancelled), capped at ~DONE_MAXLEN: what ``wait`` blocks on
 
 :func:`render` writes a queue's constants (prefix, timeouts, limits) into the
 scripts once, so each call sends only what changes: the worker, the job, the
@@ -32,7 +34,11 @@ their clocks.
 
 from __future__ import annotations
 
-__all__ = ["NAMES", "render"]
+__all__ = ["DONE_MAXLEN", "NAMES", "render"]
+
+#: About how many ended jobs the ``done`` stream keeps (waiters re-read a job's status
+#: every few seconds anyway, so a trimmed entry delays a waiter, it never loses one).
+DONE_MAXLEN = 10_000
 
 _PRELUDE = """
 redis.replicate_commands()
@@ -48,7 +54,13 @@ local function journal(id, event, final)
   event.type = 'job'
   event.job_id = id
   redis.call('XADD', key, 'MAXLEN', '~', MAXLEN, '*', 'e', cjson.encode(event))
-  if final then redis.call('PEXPIRE', key, TTL) end
+  if final then
+    redis.call('PEXPIRE', key, TTL)
+    -- a dead job retried is final for its old events only: it has not ended
+    if event.status ~= 'queued' then
+      redis.call('XADD', P .. 'done', 'MAXLEN', '~', DONE_MAXLEN, '*', 'job', id)
+    end
+  end
 end
 local function close_attempt(job, tries, outcome, err, now)
   local field = 'attempt:' .. tries
@@ -459,6 +471,7 @@ def render(
         "GATE_MS": gate_ms,
         "MAXSIZE": maxsize,
         "RELEASED_IDLE": released_idle_ms,
+        "DONE_MAXLEN": DONE_MAXLEN,
     }
     header = "".join(f"local {name} = {_lua(value)}\n" for name, value in constants.items())
     return {
