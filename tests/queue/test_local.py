@@ -214,19 +214,31 @@ async def test_a_task_runs_with_the_handler_of_its_kind() -> None:
             output={"doubled": 2 * value},
         )  # fmt: skip
 
+    async def refuse(run: TaskRun) -> JobResult:
+        return JobResult(
+            job_id=run.claim.job_id, session_id="", worker=run.worker, ok=False, makespan=0.0,
+            failures={"math.root": "negative input"},
+        )  # fmt: skip
+
     ok = await q.submit(Task(task="math.double", args={"n": 21}, label="double 21"))
     unknown = await q.submit(Task(task="math.halve", args={"n": 4}))
+    refused = await q.submit(Task(task="math.root", args={"n": -1}))
     plain = await q.submit(req("still plans"))
     worker = Worker(
-        q, config=WorkerConfig(max_jobs=3), metrics=MetricsRegistry(), tasks={"math.double": double}
-    )
+        q, config=WorkerConfig(max_jobs=4), metrics=MetricsRegistry(),
+        tasks={"math.double": double, "math.root": refuse},
+    )  # fmt: skip
     await worker.run()
     result = await q.result(ok)
     assert result is not None and result.output == {"doubled": 42} and seen == [{"n": 21}]
     assert (await q.status(ok)).summary().split("  ")[-1] == "[math.double] double 21"
     dead = await q.status(unknown)
     assert dead.status is JobStatus.DEAD
-    assert "has no handler for task 'math.halve' (it has: math.double)" in (dead.error or "")
+    assert "has no handler for task 'math.halve' (it has: math.double, math.root)" in (
+        dead.error or ""
+    )
+    # A task's failure is named after its kind, not reported as a failed generation.
+    assert (await q.status(refused)).error == "task math.root failed: math.root: negative input"
     plans = await q.result(plain)
     assert plans is not None and plans.plans  # a request still runs through the orchestrator
     with pytest.raises(InvalidRequestError, match="pattern"):

@@ -491,7 +491,10 @@ class Worker:
                 return status, following
             return await self.queue.complete(claim, job_result), None
         reasons = "; ".join(f"{node}: {why}" for node, why in job_result.failures.items())
-        error = f"generation failed: {reasons or 'no plan'}"[:2000]
+        if isinstance(claim.request, Task):  # a render's failure is not a generation's
+            error = f"task {claim.request.task} failed: {reasons or 'no reason given'}"[:2000]
+        else:
+            error = f"generation failed: {reasons or 'no plan'}"[:2000]
         return await self.queue.fail(claim, error), None
 
     async def _settle(
