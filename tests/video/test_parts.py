@@ -12,10 +12,19 @@ from PIL import Image
 
 from tests.video.conftest import plan_for, truncate
 from vgkit.errors import AssetError, VoiceError
+from vgkit.models import VideoPlan
 from vgkit.video.assets import load_assets, match_assets
 from vgkit.video.cache import ClipCache, spec_key
 from vgkit.video.canvas import Planes, Sprite, rgb_to_yuv
-from vgkit.video.captions import MIN_CUE, Word, build_cues, cues_srt
+from vgkit.video.captions import (
+    CUE_LIMITS,
+    MIN_CUE,
+    CaptionLayer,
+    CaptionStyle,
+    Word,
+    build_cues,
+    cues_srt,
+)
 from vgkit.video.encode import FPS
 from vgkit.video.espeak import fit_segment
 from vgkit.video.look import Look
@@ -70,6 +79,57 @@ def test_a_short_last_cue_joins_the_one_before() -> None:
     words = _words([("Hello", 0.0), ("there", 1.0), ("end.", 1.5)], 1.7)
     cues = build_cues(words, style="short", duration=1.8)
     assert cues[-1].end <= 1.8 and all(c.end - c.start >= MIN_CUE for c in cues)
+
+
+def _spoken(plan: VideoPlan) -> list[Word]:
+    """The plan's narration as eSpeak speaks it, timed on the video's timeline."""
+    words = []
+    for seg in plan.script.segments:
+        for text, start, end in fit_segment(seg.text, seg.duration).words:
+            words.append(Word(text, seg.start + start, seg.start + end, seg.index))
+    return words
+
+
+@pytest.mark.parametrize(
+    ("platform", "full", "seconds", "style", "size"),
+    [
+        # 25 words of the second segment said in 1.5 s, at the end of the video.
+        ("tiktok", 15.0, 4.0, "short", (1080, 1920)),
+        # 29 words in 1.2 s.
+        ("youtube", None, 1.2, "subtitle", (1920, 1080)),
+    ],
+)
+def test_a_squeezed_plan_keeps_every_cue_within_the_caps(
+    platform: str,
+    full: float | None,
+    seconds: float,
+    style: CaptionStyle,
+    size: tuple[int, int],
+) -> None:
+    plan = truncate(plan_for(platform, full), seconds)
+    words = _spoken(plan)
+    limits = CUE_LIMITS[style]
+    last = plan.script.segments[-1]
+    said = [w for w in words if w.segment == last.index]
+    assert len(said) / last.duration > limits.max_words / MIN_CUE  # faster than the caps show
+    cues = build_cues(words, style=style, duration=plan.duration)
+    layer = CaptionLayer(cues, style, Look.for_topic(plan.request.topic), *size)
+    for cue in cues:
+        assert len(cue.words) <= limits.max_words, cue.text
+        assert len(layer.lines(cue)) <= limits.max_lines, layer.lines(cue)
+    # Every word of the narration, in order, once; each cue starts on its first word.
+    assert [w for c in cues for w in c.words] == sorted(words, key=lambda w: w.start)
+    for a, b in itertools.pairwise(cues):
+        assert a.start == a.words[0].start and a.start < a.end <= b.start
+    assert cues[-1].end <= plan.duration
+    # A cue under the minimum only where joining it to the next would break a cap.
+    for a, b in itertools.pairwise(cues):
+        if a.end - a.start < MIN_CUE - 1e-9:
+            assert not limits.fits([w.text for w in a.words + b.words]), (a.text, b.text)
+    # Where the voice leaves time (the first segment), cues still last the minimum.
+    first = [c for c in cues if c.words[-1].segment == 0]
+    if len(plan.script.segments) > 1:
+        assert first and all(c.end - c.start >= MIN_CUE - 1e-9 for c in first)
 
 
 def test_looks_follow_the_topic() -> None:

@@ -7,6 +7,18 @@ for 16:9. A cue starts exactly when its first word is heard, and none is
 shorter than :data:`MIN_CUE` seconds: a cue that would be is held longer when
 the next one leaves room, and merged into its neighbour when it does not.
 
+A cue never grows past its style's caps (:data:`CUE_LIMITS`: at most two lines
+and a bounded number of words), and the caps win over the minimum. A cue too
+short to read joins a neighbour only if the joined cue still fits the caps; if
+it would not, the two share their words where the shorter of them is on screen
+longest (unless they meet at the end of a phrase or segment). Only where the
+voice is faster than the caps can show in :data:`MIN_CUE` seconds (from about 6
+words in 0.7 s for 9:16, 14 for 16:9: a squeezed plan, eSpeak's fastest rate
+compressed in time) does a cue stay shorter than the minimum: it still starts
+on its first word and runs until the next cue starts. A block of ten lines is
+unreadable however long it stays up, and cues that keep pace with the voice
+lose less of it.
+
 Without a voice (``--no-voice``) the plan's own captions are used, with each
 word's time estimated from its share of the characters.
 """
@@ -16,11 +28,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from vgkit.documents import format_timestamp
 from vgkit.video.canvas import Planes, Sprite
-from vgkit.video.look import BODY_FONT, CAPTION_FONT, Look, font, text_size
+from vgkit.video.look import BODY_FONT, CAPTION_FONT, Look, font, text_size, wrap
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -28,9 +40,11 @@ if TYPE_CHECKING:
     from vgkit.models import VideoPlan
 
 __all__ = [
+    "CUE_LIMITS",
     "MIN_CUE",
     "CaptionLayer",
     "Cue",
+    "CueLimits",
     "Word",
     "build_cues",
     "cues_srt",
@@ -43,8 +57,61 @@ CaptionStyle = Literal["short", "subtitle"]
 MIN_CUE = 0.7
 #: A cue stays up at most this long after its last word ends.
 HOLD = 0.6
-_SHORT_WORDS, _SHORT_CHARS = 3, 20
-_SUB_CHARS = 64
+
+
+def char_lines(texts: Sequence[str], line_chars: int) -> list[str]:
+    """``texts`` wrapped greedily into lines of at most ``line_chars`` characters (a word
+    longer than that gets a line of its own)."""
+    lines: list[str] = []
+    line = ""
+    for text in texts:
+        trial = f"{line} {text}" if line else text
+        if line and len(trial) > line_chars:
+            lines.append(line)
+            line = text
+        else:
+            line = trial
+    if line:
+        lines.append(line)
+    return lines
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CueLimits:
+    """How much text one cue holds.
+
+    Words are grouped into cues of at most ``words`` words and ``chars`` characters
+    (what one glance takes in). A cue joined with a neighbour to stay up
+    :data:`MIN_CUE` seconds may grow, but never past ``max_words`` words or
+    ``max_lines`` lines of ``line_chars`` characters.
+    """
+
+    words: int
+    chars: int
+    max_words: int
+    max_lines: int
+    line_chars: int
+
+    def fits(self, texts: Sequence[str]) -> bool:
+        """Whether one cue may hold ``texts`` (a single word always may)."""
+        if len(texts) <= 1:
+            return True
+        return (
+            len(texts) <= self.max_words
+            and len(char_lines(texts, self.line_chars)) <= self.max_lines
+        )
+
+
+#: The caps per caption style. Two lines, as subtitle guidelines allow. 16:9: 42
+#: characters a line (the guidelines' width, and YouTube's caption preset), 14 words
+#: (two lines of the 7 words a 42-character line holds on average). 9:16: the large
+#: 82/1080 bold face fits 16 characters of narration on a line of 86% of the frame's
+#: width (measured on the bundled topics' scripts: the widest 16-character line is 909
+#: of 929 pixels; 17 characters overflow), and 6 words (two lines of the style's 3).
+CUE_LIMITS: dict[CaptionStyle, CueLimits] = {
+    "short": CueLimits(words=3, chars=20, max_words=6, max_lines=2, line_chars=16),
+    "subtitle": CueLimits(words=14, chars=64, max_words=14, max_lines=2, line_chars=42),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,16 +166,20 @@ def _ends_phrase(text: str) -> bool:
     return text.endswith((".", "!", "?", ":", ";", ",", "…"))
 
 
-def _group(words: Sequence[Word], style: CaptionStyle) -> list[list[Word]]:
+def _texts(group: Sequence[Word]) -> list[str]:
+    return [w.text for w in group]
+
+
+def _group(words: Sequence[Word], limits: CueLimits) -> list[list[Word]]:
     groups: list[list[Word]] = []
     current: list[Word] = []
     for word in words:
         if current:
-            chars = len(" ".join(w.text for w in current)) + 1 + len(word.text)
+            texts = [*_texts(current), word.text]
             full = (
-                len(current) >= _SHORT_WORDS or chars > _SHORT_CHARS
-                if style == "short"
-                else chars > _SUB_CHARS
+                len(texts) > limits.words
+                or len(" ".join(texts)) > limits.chars
+                or not limits.fits(texts)
             )
             if full or word.segment != current[-1].segment or _ends_phrase(current[-1].text):
                 groups.append(current)
@@ -119,25 +190,65 @@ def _group(words: Sequence[Word], style: CaptionStyle) -> list[list[Word]]:
     return groups
 
 
+def _room(groups: Sequence[Sequence[Word]], i: int, duration: float) -> float:
+    """How long cue ``i`` can stay up before the next one starts (or the video ends)."""
+    limit = groups[i + 1][0].start if i + 1 < len(groups) else duration
+    return limit - groups[i][0].start
+
+
+def _settle(
+    groups: list[list[Word]], limits: CueLimits, duration: float, min_cue: float
+) -> list[list[Word]]:
+    """Join or rebalance cues too short to read, within the caps (see the module docstring)."""
+    for _ in range(4 * len(groups) + 4):
+        if len(groups) < 2:
+            break
+        changed = False
+        for i in range(len(groups)):
+            if _room(groups, i, duration) >= min_cue - 1e-9:
+                continue
+            # The next cue first: joined, this cue keeps its start and gains the next's time.
+            for j in (i + 1, i - 1):
+                if not 0 <= j < len(groups):
+                    continue
+                a, b = min(i, j), max(i, j)
+                pair = groups[a] + groups[b]
+                if limits.fits(_texts(pair)):
+                    groups[a : b + 1] = [pair]
+                    changed = True
+                    break
+                # Too big for one cue: move the boundary to where the shorter cue is longest,
+                # unless it is a pause in the speech (a word across it would read wrong).
+                if _ends_phrase(groups[a][-1].text) or groups[a][-1].segment != pair[-1].segment:
+                    continue
+                limit = groups[b + 1][0].start if b + 1 < len(groups) else duration
+                now = min(_room(groups, a, duration), _room(groups, b, duration))
+                best, best_k = now, None
+                for k in range(1, len(pair)):
+                    if not (limits.fits(_texts(pair[:k])) and limits.fits(_texts(pair[k:]))):
+                        continue
+                    shorter = min(pair[k].start - pair[0].start, limit - pair[k].start)
+                    if shorter > best + 1e-9:
+                        best, best_k = shorter, k
+                if best_k is not None:
+                    groups[a : b + 1] = [pair[:best_k], pair[best_k:]]
+                    changed = True
+                    break
+            if changed:
+                break
+        if not changed:
+            break
+    return groups
+
+
 def build_cues(
     words: Sequence[Word], *, style: CaptionStyle, duration: float, min_cue: float = MIN_CUE
 ) -> list[Cue]:
-    """Group timed words into cues (see the module docstring)."""
-    groups = _group(sorted(words, key=lambda w: w.start), style)
-    # Merge until every cue can stay up min_cue seconds before the next one starts.
-    merged = True
-    while merged and len(groups) > 1:
-        merged = False
-        for i, group in enumerate(groups):
-            start = group[0].start
-            limit = groups[i + 1][0].start if i + 1 < len(groups) else duration
-            if limit - start < min_cue - 1e-9:
-                if i + 1 < len(groups):
-                    groups[i : i + 2] = [group + groups[i + 1]]
-                else:
-                    groups[i - 1 : i + 1] = [groups[i - 1] + group]
-                merged = True
-                break
+    """Group timed words into cues within :data:`CUE_LIMITS` (see the module docstring)."""
+    limits = CUE_LIMITS[style]
+    groups = _settle(
+        _group(sorted(words, key=lambda w: w.start), limits), limits, duration, min_cue
+    )
     cues = []
     for i, group in enumerate(groups):
         start = group[0].start
@@ -218,22 +329,51 @@ class CaptionLayer:
             return self._short(cue, highlight)
         return self._subtitle(cue)
 
-    def _short(self, cue: Cue, highlight: int) -> tuple[Sprite, int, int]:
-        w, h = self.size
-        u = self.unit
-        face = font(CAPTION_FONT, int(82 * u))
-        stroke = max(2, int(7 * u))
+    def lines(self, cue: Cue) -> list[str]:
+        """The lines ``cue`` is drawn on, wrapped to the frame as the layer wraps them."""
+        if self.style == "short":
+            face, stroke, space = self._short_face()
+            words = [wd.text for wd in cue.words]
+            return [
+                " ".join(words[i] for i in line)
+                for line in self._short_lines(words, face, stroke, space)
+            ]
+        return wrap(
+            cue.text, self._subtitle_face(), self._subtitle_width(), max_lines=len(cue.words)
+        )
+
+    def _short_face(self) -> tuple[ImageFont.FreeTypeFont, int, int]:
+        face = font(CAPTION_FONT, int(82 * self.unit))
+        stroke = max(2, int(7 * self.unit))
         space = text_size("a a", face)[0] - 2 * text_size("a", face)[0]
-        words = [wd.text for wd in cue.words]
+        return face, stroke, space
+
+    def _short_lines(
+        self, words: Sequence[str], face: ImageFont.FreeTypeFont, stroke: int, space: int
+    ) -> list[list[int]]:
         lines: list[list[int]] = [[]]
         width = 0
         for i, text in enumerate(words):
             tw = text_size(text, face, stroke)[0]
-            if lines[-1] and width + space + tw > w * 0.86:
+            if lines[-1] and width + space + tw > self.size[0] * 0.86:
                 lines.append([])
                 width = 0
             width += (space if lines[-1] else 0) + tw
             lines[-1].append(i)
+        return lines
+
+    def _subtitle_face(self) -> ImageFont.FreeTypeFont:
+        return font(BODY_FONT, int(50 * self.unit))
+
+    def _subtitle_width(self) -> int:
+        return int(self.size[0] * 0.78)
+
+    def _short(self, cue: Cue, highlight: int) -> tuple[Sprite, int, int]:
+        w, h = self.size
+        u = self.unit
+        face, stroke, space = self._short_face()
+        words = [wd.text for wd in cue.words]
+        lines = self._short_lines(words, face, stroke, space)
         ascent, descent = face.getmetrics()
         line_h = ascent + descent + int(10 * u)
         pad = int(16 * u)
@@ -279,12 +419,13 @@ class CaptionLayer:
         return sprite, (w - sprite.width) // 2, int(h * 0.64) - sprite.height // 2
 
     def _subtitle(self, cue: Cue) -> tuple[Sprite, int, int]:
-        from vgkit.video.look import wrap
-
         w, h = self.size
         u = self.unit
-        face = font(BODY_FONT, int(50 * u))
-        lines = wrap(cue.text, face, int(w * 0.78), max_lines=2)
+        face = self._subtitle_face()
+        # build_cues keeps a cue within the cap; the ellipsis is for cues made elsewhere.
+        lines = wrap(
+            cue.text, face, self._subtitle_width(), max_lines=CUE_LIMITS["subtitle"].max_lines
+        )
         ascent, descent = face.getmetrics()
         line_h = ascent + descent + int(6 * u)
         pad = int(18 * u)
