@@ -67,12 +67,20 @@ def cmd_llm_serve(args: argparse.Namespace) -> int:
 
 async def _record(args: argparse.Namespace) -> int:
     from vgkit.cli.generate import llm_agents
+    from vgkit.cli.output import output_file
     from vgkit.llm.costs import record_costs
     from vgkit.loadtest.workload import load_topics
+    from vgkit.models import VideoRequest
 
     if args.topics < 1:
         raise ConfigError(f"--topics must be at least 1, not {args.topics}")
     topics = [t.text for t in load_topics()[: args.topics]] if not args.topic else args.topic
+    platforms = tuple(args.platforms or ("tiktok",))
+    # Everything the user typed is checked before a model starts: a recording takes minutes,
+    # and a bad --out found at its end would throw them away.
+    out = output_file(args.out, "--out")
+    for i, topic in enumerate(topics):
+        VideoRequest(topic=topic, platforms=platforms, seed=args.seed + i)
     config = ModelServerConfig(
         model=args.model, port=0, ctx=args.ctx, threads=args.threads,
         startup_timeout=args.startup_timeout,
@@ -83,12 +91,10 @@ async def _record(args: argparse.Namespace) -> int:
             agents=llm_agents(args.llm_agents),
         )
         try:
-            profile = await record_costs(
-                backend, topics, platforms=args.platforms or ("tiktok",), seed=args.seed
-            )
+            profile = await record_costs(backend, topics, platforms=platforms, seed=args.seed)
         finally:
             await backend.aclose()
-    path = profile.save(args.out)
+    path = profile.save(out)
     print(profile_table(profile))
     print(f"wrote {path}: replay it with --cost {MEASURED_PREFIX}{path}")
     return 0
