@@ -12,6 +12,7 @@ import re
 
 import pytest
 
+from vgkit.agents._text import is_plural
 from vgkit.agents.assembler import MIN_CUE_MS, segment_captions
 from vgkit.agents.measures import refers_back, sentences
 from vgkit.agents.script import Writing
@@ -108,7 +109,8 @@ def test_reels_scripts_say_their_key_points(grid: list[VideoPlan]) -> None:
 
 def _pattern(template: str) -> re.Pattern[str]:
     parts = re.split(r"\{\w+\}", template)
-    return re.compile(".+?".join(re.escape(p) for p in parts) + r"\Z")
+    # ".*?": a slot may fill in nothing ({s}, {keyword_s} after a plural).
+    return re.compile(".*?".join(re.escape(p) for p in parts) + r"\Z")
 
 
 def _passages() -> list[list[re.Pattern[str]]]:
@@ -151,3 +153,55 @@ def test_no_sentence_loses_the_sentence_it_refers_back_to(grid: list[VideoPlan])
                     sentence,
                 )
     assert leaning > 200
+
+
+#: The verbs the phrase templates put right after ``{keyword}``: (singular, plural). Not
+#: "is": "everything you know about {subject} is ..." agrees with "everything".
+KEYWORD_VERBS = (
+    ("shines", "shine"),
+    ("plays", "play"),
+    ("stops", "stop"),
+    ("leaves", "leave"),
+    ("takes", "take"),
+    ("improves", "improve"),
+    ("quietly does", "quietly do"),
+)
+
+
+@pytest.mark.parametrize(
+    ("topic", "numbers"),
+    [
+        # The subject is plural, the other keywords singular.
+        (
+            "How solar panels turn sunlight into electricity",
+            {"solar panels": True, "sunlight": False, "electricity": False},
+        ),
+        # A singular subject, a plural keyword.
+        ("Sourdough bread for beginners", {"sourdough bread": False, "beginners": True}),
+        ("How photosynthesis works", {"photosynthesis": False}),
+    ],
+)
+def test_a_verb_after_a_keyword_agrees_with_its_number(
+    topic: str, numbers: dict[str, bool]
+) -> None:
+    plans = [
+        plan
+        for seed in range(6)
+        for plan in generate(topic, platforms=["youtube", "tiktok"], seed=seed).plans.values()
+    ]
+    assert set(plans[0].topic.keywords) == set(numbers)
+    text = " ".join(seg.text for plan in plans for seg in plan.script.segments)
+    agreeing = 0
+    for keyword, plural in numbers.items():
+        for forms in KEYWORD_VERBS:
+            right, wrong = forms[plural], forms[not plural]
+            assert not re.search(rf"\b{keyword} {wrong}\b", text), f"{keyword} {wrong}"
+            agreeing += len(re.findall(rf"\b{keyword} {right}\b", text))
+    assert agreeing >= 5  # the templates were said, not skipped
+
+
+def test_the_plural_rule_and_its_exceptions() -> None:
+    plural = ["passwords", "solar panels", "hard topics", "microplastics", "people", "CDs"]
+    singular = ["glass", "virus", "photosynthesis", "physics", "news", "GPS", "beginner's"]
+    assert all(is_plural(p) for p in plural)
+    assert not any(is_plural(s) for s in singular)

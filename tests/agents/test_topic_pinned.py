@@ -30,7 +30,7 @@ PINNED = {
     ),
 }  # fmt: skip
 #: sha256 of every bundled topic's artifact JSON, in educational then viral style.
-ALL_TOPICS = "ee8a36b75314675d4092917f9211cc2e20e8c34cc678081e96ecb7f8814d94ff"
+ALL_TOPICS = "741adadda9af29f128752a57c9b40f92ee44d4d29bce1fc7b77c8b2f663abcfa"
 
 
 async def analyse(topic: str, style: str) -> str:

@@ -12,7 +12,21 @@ _SLOT = re.compile(r"\{(\w+)\}")
 _SMALL_WORDS = frozenset(
     "a an and as at but by for from in into nor of on or the to vs with".split()
 )
-_SINGULAR_ENDINGS = ("ss", "us", "is", "ics", "sis")
+#: A last word ending in s is plural unless it ends in one of these (glass, virus, analysis).
+_SINGULAR_ENDINGS = ("ss", "us", "is", "'s")
+#: Singular nouns that end in s all the same: fields of study ("physics is"), and the
+#: uncountable or same-in-both-numbers ones a topic is likely to name.
+_SINGULAR_WORDS = frozenset(
+    """news series species means lens gas bias canvas atlas chaos diabetes measles
+    physics mathematics economics statistics politics ethics genetics linguistics
+    robotics electronics athletics gymnastics logistics analytics acoustics optics
+    aerobics ceramics""".split()
+)
+#: Plural nouns that do not end in s.
+_PLURAL_WORDS = frozenset(
+    "people children men women feet teeth mice geese police cattle media criteria "
+    "phenomena bacteria".split()
+)
 
 
 def upper_first(text: str) -> str:
@@ -34,9 +48,39 @@ def title_case(text: str) -> str:
 
 
 def is_plural(phrase: str) -> bool:
-    """Rough English plural check on the last word (good enough for agreement)."""
-    last = phrase.split()[-1].lower() if phrase.split() else ""
+    """Whether a verb after ``phrase`` takes the plural: a rough English rule on its last
+    word (good enough for agreement). An acronym in capitals (GPS, DNS) is singular."""
+    words = phrase.split()
+    if not words:
+        return False
+    last = words[-1].lower()
+    if last in _PLURAL_WORDS:
+        return True
+    if last in _SINGULAR_WORDS or words[-1].isupper():
+        return False
     return last.endswith("s") and not last.endswith(_SINGULAR_ENDINGS)
+
+
+def agreeing(phrase: str, prefix: str = "") -> dict[str, str]:
+    """The slots that agree with ``phrase`` as the subject of a sentence: ``{is}``,
+    ``{was}``, ``{does}``, ``{has}``, ``{s}`` (``work{s}``) and ``{it}`` (the object
+    pronoun), each named with ``prefix`` first (``{keyword_is}``)."""
+    plural = is_plural(phrase)
+    forms = {
+        "is": ("are", "is"),
+        "was": ("were", "was"),
+        "does": ("do", "does"),
+        "has": ("have", "has"),
+        "s": ("", "s"),
+        "it": ("them", "it"),
+    }
+    return {prefix + name: pair[0] if plural else pair[1] for name, pair in forms.items()}
+
+
+def keyword_slots(keyword: str) -> dict[str, str]:
+    """The slots that name ``keyword``: ``{keyword}``, ``{Keyword}``, and the verbs and
+    pronoun that agree with it (``{keyword} shine{keyword_s}``, ``{keyword_is}``, ...)."""
+    return {"keyword": keyword, "Keyword": upper_first(keyword), **agreeing(keyword, "keyword_")}
 
 
 def fill(pattern: str, slots: Mapping[str, str]) -> str:
@@ -64,14 +108,12 @@ def slots_for(
     """The slot values templates may use, for one request and topic."""
     subject = analysis.keywords[0]
     keyword = analysis.keywords[keyword_index % len(analysis.keywords)]
-    plural = is_plural(subject)
     chosen_point = point if point is not None else analysis.key_points[0]
     slots = {
         "topic": request.topic,
         "subject": subject,
         "Subject": upper_first(subject),
-        "keyword": keyword,
-        "Keyword": upper_first(keyword),
+        **keyword_slots(keyword),
         "point": chosen_point,
         "Point": upper_first(chosen_point),
         "focus": subject,
@@ -80,12 +122,7 @@ def slots_for(
         "tone": request.tone,
         "speaker": speaker,
         "Speaker": upper_first(speaker),
-        "is": "are" if plural else "is",
-        "was": "were" if plural else "was",
-        "does": "do" if plural else "does",
-        "has": "have" if plural else "has",
-        "s": "" if plural else "s",
-        "it": "them" if plural else "it",
+        **agreeing(subject),
         "n": "1",
         "seconds": "30",
         "setting": "the set",

@@ -6,7 +6,7 @@ import math
 import random
 from collections.abc import Sequence
 
-from vgkit.agents._text import fill, seconds, split_ms, to_ms, upper_first
+from vgkit.agents._text import agreeing, fill, seconds, split_ms, to_ms, upper_first
 from vgkit.agents.base import AgentCall, AgentSpec, call_rng
 from vgkit.agents.prompts import PROMPTS
 from vgkit.models import Scene, SceneList, Script, TopicAnalysis
@@ -58,7 +58,12 @@ async def run(call: AgentCall, templates: TemplateSource) -> SceneList:
             template = _pick(pool, rng, category, previous)
             previous = template.id
             focus = keywords[len(scenes) % len(keywords)]
-            slots = {"focus": focus, "Speaker": upper_first(seg.speaker), "speaker": seg.speaker}
+            slots = {
+                "focus": focus,
+                **agreeing(focus),
+                "Speaker": upper_first(seg.speaker),
+                "speaker": seg.speaker,
+            }
             title = seg.title if len(parts) == 1 else f"{seg.title} ({k + 1}/{len(parts)})"
             scenes.append(
                 Scene(

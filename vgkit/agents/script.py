@@ -8,7 +8,15 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from vgkit.agents._text import fill, seconds, slots_for, title_case, upper_first, word_count
+from vgkit.agents._text import (
+    fill,
+    keyword_slots,
+    seconds,
+    slots_for,
+    title_case,
+    upper_first,
+    word_count,
+)
 from vgkit.agents.base import AgentCall, AgentSpec, call_rng
 from vgkit.agents.measures import sentences, words
 from vgkit.agents.prompts import PROMPTS
@@ -141,9 +149,7 @@ class _Phrasebook:
                 if word_count(pool[i]) > room:
                     continue
                 keyword = keywords[self._turn % len(keywords)]
-                candidate = fill(
-                    pool[i], {**slots, "keyword": keyword, "Keyword": upper_first(keyword)}
-                )
+                candidate = fill(pool[i], {**slots, **keyword_slots(keyword)})
                 if self._said.isdisjoint(_heard(candidate)):
                     self._used[pool[i]] += 1
                     self._named += bool(_TOPIC_SLOTS.search(pool[i]))
@@ -156,7 +162,7 @@ class _Phrasebook:
             parts.append(text)
             words += word_count(text)
         if not parts and pool:
-            parts.append(fill(min(pool, key=word_count), {**slots, "keyword": keywords[0]}))
+            parts.append(fill(min(pool, key=word_count), {**slots, **keyword_slots(keywords[0])}))
         return " ".join(parts)
 
 
