@@ -139,6 +139,19 @@ def test_a_zero_ratio_does_not_squash_the_chart() -> None:
     assert "0" in labels and "2×" in labels
 
 
+def test_long_labels_that_differ_at_the_end_stay_apart_in_the_chart() -> None:
+    stem = "requests/s, pooled vs a new connection per request (c=10), across a "
+    rows = [
+        Measurement(section="s", claim="c", metric=stem + tail, measured=2.0, unit="x",
+                    baseline=1.0, met=True)
+        for tail in ("1ms link, http", "1ms link, https", "10ms link, http", "10ms link, https")
+    ]  # fmt: skip
+    fig = claims.plot(rows, "t")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert len(set(labels)) == 4 and all(len(label) <= 60 for label in labels)
+    assert labels[0].startswith("requests/s") and labels[3].endswith("10ms link, https")
+
+
 def test_claims_quote_no_file_outside_the_repository() -> None:
     import inspect
 

@@ -169,6 +169,18 @@ def compliance_table(findings: Findings) -> Styler:
     return table(frame).map(_verdict_style, subset=["measured"])
 
 
+def short_label(text: str, chars: int = 60) -> str:
+    """``text`` in at most ``chars`` characters: its head and its tail around an ellipsis.
+
+    Rows of one section often differ only at the end ("..., across a 1ms link, http" and
+    "..., across a 10ms link, https"), so cutting the tail alone made them identical.
+    """
+    if len(text) <= chars:
+        return text
+    head = (chars - 1) * 2 // 5
+    return f"{text[:head].rstrip()}…{text[-(chars - 1 - head) :].lstrip()}"
+
+
 def plot(measurements: Sequence[Measurement], title: str = "") -> Figure:
     """Measured over baseline for every row that has a baseline, on a log axis, green
     where the claim was met, red where not, grey for facts and rows without a verdict.
@@ -193,7 +205,7 @@ def plot(measurements: Sequence[Measurement], title: str = "") -> Figure:
     positive = [r for r in ratios if r > 0 and math.isfinite(r)]
     low = min([*positive, 1.0]) / 2
     high = max([*positive, 1.0]) * 2
-    labels = [m.metric if len(m.metric) <= 60 else m.metric[:57] + "..." for m in rows]
+    labels = [short_label(m.metric) for m in rows]
     for i, (m, r) in enumerate(zip(rows, ratios, strict=True)):
         colour = COLOURS[m.met if m.kind == "claim" else None]
         if r > 0 and math.isfinite(r):
