@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from vgkit.agents.base import AgentCall, AgentSpec
 from vgkit.agents.measures import (
     distinct_ngram_fraction,
-    repeated_sentences,
     sentences,
     term_present,
     words,
@@ -76,6 +75,8 @@ SPECIFIC_GOOD, SPECIFIC_ZERO = 0.5, 0.1
 DRIFT_GOOD, DRIFT_ZERO = 20.0, 60.0
 #: A share of repeated sentences this large scores 0.
 REPEAT_ZERO = 0.25
+#: Sentences that open with this many of the same words count as said again.
+REPEAT_OPENING = 6
 #: Caption cues: shortest and longest time on screen (seconds).
 CUE_SECONDS = (0.7, 7.0)
 #: Fastest comfortable reading of captions and on-screen text (subtitle guides: 17-20).
@@ -201,13 +202,23 @@ def _coherence(plan: VideoPlan) -> QualityCheck:
 
 
 def _repeat_share(plan: VideoPlan) -> float:
-    texts = [seg.text for seg in plan.script.segments]
-    said = [sentence for text in texts for sentence in sentences(text)]
+    """The share of sentences a listener has heard before: said again word for word, or
+    opening with the same :data:`REPEAT_OPENING` words as an earlier one (a sentence cut
+    short, or one that says the same again with a different ending)."""
+    said = [ws for seg in plan.script.segments for x in sentences(seg.text) if (ws := words(x))]
     if not said:
         return 0.0
-    repeated = set(repeated_sentences(texts))
-    extra = sum(1 for sentence in said if " ".join(words(sentence)) in repeated)
-    return (extra - len(repeated)) / len(said)
+    heard: set[tuple[str, ...]] = set()
+    again = 0
+    for ws in said:
+        whole = tuple(ws)
+        opening = tuple(ws[:REPEAT_OPENING]) if len(ws) >= REPEAT_OPENING else None
+        if whole in heard or (opening is not None and opening in heard):
+            again += 1
+        heard.add(whole)
+        if opening is not None:
+            heard.add(opening)
+    return again / len(said)
 
 
 def off_topic_stretch(plan: VideoPlan, terms: list[str]) -> float:
