@@ -676,7 +676,7 @@ class _EndedJobs:
             raise
         except Exception as exc:
             ready.set_exception(exc)
-            ready.exception()  # a waiter that registers raises it; nobody else need see it
+            ready.exception()  # seen: waiters learn Redis's state from their status reads
             return
         cursor = last[0][0] if last else "0-0"
         ready.set_result(None)
