@@ -12,8 +12,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 __all__ = [
+    "REPEAT_OPENING",
     "distinct_ngram_fraction",
     "refers_back",
+    "repeat_share",
     "repeated_sentences",
     "sentences",
     "term_present",
@@ -53,6 +55,31 @@ def repeated_sentences(texts: Iterable[str]) -> list[str]:
         for sentence in sentences(text):
             seen[" ".join(words(sentence))] += 1
     return [s for s, count in seen.items() if count > 1 and s]
+
+
+#: Sentences that open with this many of the same words count as said again.
+REPEAT_OPENING = 6
+
+
+def repeat_share(texts: Iterable[str]) -> float:
+    """The share of the sentences of ``texts`` a listener has heard before: said again
+    word for word (as :func:`repeated_sentences` finds them), or opening with the same
+    :data:`REPEAT_OPENING` words as an earlier one (a sentence cut short, or one that
+    says the same again with a different ending)."""
+    said = [ws for text in texts for x in sentences(text) if (ws := words(x))]
+    if not said:
+        return 0.0
+    heard: set[tuple[str, ...]] = set()
+    again = 0
+    for ws in said:
+        whole = tuple(ws)
+        opening = tuple(ws[:REPEAT_OPENING]) if len(ws) >= REPEAT_OPENING else None
+        if whole in heard or (opening is not None and opening in heard):
+            again += 1
+        heard.add(whole)
+        if opening is not None:
+            heard.add(opening)
+    return again / len(said)
 
 
 def term_present(term: str, tokens: Sequence[str]) -> bool:

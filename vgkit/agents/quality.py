@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from vgkit.agents.base import AgentCall, AgentSpec
 from vgkit.agents.measures import (
     distinct_ngram_fraction,
+    repeat_share,
     sentences,
     term_present,
     words,
@@ -75,8 +76,6 @@ SPECIFIC_GOOD, SPECIFIC_ZERO = 0.5, 0.1
 DRIFT_GOOD, DRIFT_ZERO = 20.0, 60.0
 #: A share of repeated sentences this large scores 0.
 REPEAT_ZERO = 0.25
-#: Sentences that open with this many of the same words count as said again.
-REPEAT_OPENING = 6
 #: Caption cues: shortest and longest time on screen (seconds).
 CUE_SECONDS = (0.7, 7.0)
 #: Fastest comfortable reading of captions and on-screen text (subtitle guides: 17-20).
@@ -127,7 +126,7 @@ def pace_score(ratio: float, *, upper_only: bool = False) -> float:
     return 1.0
 
 
-def _coherence(plan: VideoPlan) -> QualityCheck:
+def _coherence(plan: VideoPlan, repeated: float) -> QualityCheck:
     s = _Score("coherence")
     segments = plan.script.segments
     tokens = [words(seg.text) for seg in segments]
@@ -174,11 +173,10 @@ def _coherence(plan: VideoPlan) -> QualityCheck:
         f"only {distinct:.0%} of the narration's word 4-grams are distinct "
         f"(repetitive below {DISTINCT_GOOD:.0%})",
     )
-    share = _repeat_share(plan)
     s.add(
         0.25,
-        1 - share / REPEAT_ZERO,
-        f"{share:.0%} of the sentences are said more than once",
+        1 - repeated / REPEAT_ZERO,
+        f"{repeated:.0%} of the sentences are said more than once",
     )
     kinds = [seg.kind for seg in segments]
     s.add(0.025, 1.0 if kinds[0] == "hook" else 0.0, "the script does not open with the hook")
@@ -201,26 +199,6 @@ def _coherence(plan: VideoPlan) -> QualityCheck:
     return s.check()
 
 
-def _repeat_share(plan: VideoPlan) -> float:
-    """The share of sentences a listener has heard before: said again word for word, or
-    opening with the same :data:`REPEAT_OPENING` words as an earlier one (a sentence cut
-    short, or one that says the same again with a different ending)."""
-    said = [ws for seg in plan.script.segments for x in sentences(seg.text) if (ws := words(x))]
-    if not said:
-        return 0.0
-    heard: set[tuple[str, ...]] = set()
-    again = 0
-    for ws in said:
-        whole = tuple(ws)
-        opening = tuple(ws[:REPEAT_OPENING]) if len(ws) >= REPEAT_OPENING else None
-        if whole in heard or (opening is not None and opening in heard):
-            again += 1
-        heard.add(whole)
-        if opening is not None:
-            heard.add(opening)
-    return again / len(said)
-
-
 def off_topic_stretch(plan: VideoPlan, terms: list[str]) -> float:
     """The longest stretch of narration, in seconds, whose sentences name no key term.
 
@@ -240,7 +218,7 @@ def off_topic_stretch(plan: VideoPlan, terms: list[str]) -> float:
     return longest
 
 
-def _engagement(plan: VideoPlan, p: PlatformPreset) -> QualityCheck:
+def _engagement(plan: VideoPlan, p: PlatformPreset, repeated: float) -> QualityCheck:
     s = _Score("engagement")
     first = plan.script.segments[0]
     lo, hi = p.hook_bounds
@@ -263,11 +241,10 @@ def _engagement(plan: VideoPlan, p: PlatformPreset) -> QualityCheck:
         first.kind == "hook" and first.start == 0 and first.text.startswith(plan.hooks.primary.text)
     )
     s.add(0.1, 1.0 if opens else 0.0, "the narration does not open with the hook")
-    share = _repeat_share(plan)
     s.add(
         0.2,
-        1 - share / REPEAT_ZERO,
-        f"a listener hears {share:.0%} of the sentences twice",
+        1 - repeated / REPEAT_ZERO,
+        f"a listener hears {repeated:.0%} of the sentences twice",
     )
     terms = [k for k in plan.topic.keywords if words(k)]
     stretch = off_topic_stretch(plan, terms)
@@ -415,7 +392,14 @@ def _compliance(plan: VideoPlan, p: PlatformPreset) -> QualityCheck:
 def score_plan(plan: VideoPlan) -> QualityReport:
     """The quality report of ``plan`` (what the validator agent returns)."""
     p = preset(plan.platform)
-    checks = (_coherence(plan), _engagement(plan, p), _feasibility(plan, p), _compliance(plan, p))
+    # The share of sentences heard before: both coherence and engagement score it.
+    repeated = repeat_share(seg.text for seg in plan.script.segments)
+    checks = (
+        _coherence(plan, repeated),
+        _engagement(plan, p, repeated),
+        _feasibility(plan, p),
+        _compliance(plan, p),
+    )
     overall = round(sum(c.score for c in checks) / len(checks), 4)
     return QualityReport(
         platform=plan.platform,
