@@ -15,7 +15,10 @@ from vgkit.metrics import MetricsRegistry
 
 @pytest.fixture(scope="module")
 def result() -> LoadTestResult:
-    test = LoadTest(rate="100@0.5,300@0.5", arrivals="constant", duration=1.0, max_requests=1000)
+    # The 200 arrivals of the first second are the whole run (``max_requests``); the
+    # duration only bounds it, with room for a slow machine to send the last one late
+    # rather than drop it.
+    test = LoadTest(rate="100@0.5,300@0.5", arrivals="constant", duration=5.0, max_requests=200)
     return asyncio.run(
         test.run(NoopTarget(delay=0.002), Workload.from_csv(seed=1), metrics=MetricsRegistry())
     )

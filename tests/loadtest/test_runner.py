@@ -48,8 +48,9 @@ async def test_an_async_stall_behind_a_full_in_flight_cap_is_corrected_too(
 ) -> None:
     # One in-flight slot (one connection): a 0.3 s answer holds back every arrival behind it.
     target = StallTarget(NoopTarget(), at=20, seconds=0.3, blocking=False)
+    # max_requests ends the run; the 5 s duration leaves a slow machine room.
     result = await LoadTest(
-        rate=200, arrivals="constant", duration=1.0, max_requests=200, max_in_flight=1
+        rate=200, arrivals="constant", duration=5.0, max_requests=200, max_in_flight=1
     ).run(target, workload, metrics=registry)
     assert result.ok == 200
     assert result.max_in_flight == 1
