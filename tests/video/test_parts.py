@@ -21,6 +21,7 @@ from vgkit.video.captions import (
     MIN_CUE,
     CaptionLayer,
     CaptionStyle,
+    Cue,
     Word,
     build_cues,
     cues_srt,
@@ -130,6 +131,22 @@ def test_a_squeezed_plan_keeps_every_cue_within_the_caps(
     first = [c for c in cues if c.words[-1].segment == 0]
     if len(plan.script.segments) > 1:
         assert first and all(c.end - c.start >= MIN_CUE - 1e-9 for c in first)
+
+
+def test_a_word_wider_than_the_line_is_drawn_smaller_inside_the_frame() -> None:
+    look = Look.for_topic("Electroencephalography for beginners")
+    width, height = 1080, 1920
+    layer = CaptionLayer([], "short", look, width, height)
+    long_word = Cue(0, 0.0, 1.0, (Word("Electroencephalographically,", 0.0, 1.0, 0),))
+    plain = Cue(1, 1.0, 2.0, tuple(Word(w, 1.0, 2.0, 0) for w in ("Brain", "waves")))
+    sprite, x, _ = layer._render(long_word, 0)
+    assert x >= 0 and x + sprite.width <= width  # at the caption size it is ~1,300 px wide
+    assert layer.lines(long_word) == ["Electroencephalographically,"]
+    # Cues whose words fit keep the caption size: the same picture as before.
+    face, stroke, _ = layer._short_face(["Brain", "waves"])
+    assert (face.size, stroke) == (82, 7)
+    assert layer._short_face(["Electroencephalographically,"])[0].size < 82
+    assert layer._render(plain, 0)[0].width < width * 0.86
 
 
 def test_looks_follow_the_topic() -> None:

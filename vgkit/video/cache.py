@@ -34,7 +34,7 @@ import orjson
 __all__ = ["RENDERER_VERSION", "ClipCache", "ClipEntry", "spec_key"]
 
 #: Bump when a change to drawing or encoding changes pixels for the same spec.
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 
 
 def _library_version() -> str:

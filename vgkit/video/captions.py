@@ -332,8 +332,8 @@ class CaptionLayer:
     def lines(self, cue: Cue) -> list[str]:
         """The lines ``cue`` is drawn on, wrapped to the frame as the layer wraps them."""
         if self.style == "short":
-            face, stroke, space = self._short_face()
             words = [wd.text for wd in cue.words]
+            face, stroke, space = self._short_face(words)
             return [
                 " ".join(words[i] for i in line)
                 for line in self._short_lines(words, face, stroke, space)
@@ -342,11 +342,23 @@ class CaptionLayer:
             cue.text, self._subtitle_face(), self._subtitle_width(), max_lines=len(cue.words)
         )
 
-    def _short_face(self) -> tuple[ImageFont.FreeTypeFont, int, int]:
-        face = font(CAPTION_FONT, int(82 * self.unit))
-        stroke = max(2, int(7 * self.unit))
+    def _short_face(self, words: Sequence[str]) -> tuple[ImageFont.FreeTypeFont, int, int]:
+        """The face (with its stroke and space) of a 9:16 cue of ``words``: the caption
+        size, or smaller when one word alone is wider than a line."""
+        full = size = int(82 * self.unit)
+        limit = self._short_width()
+        while True:
+            face = font(CAPTION_FONT, size)
+            stroke = max(2, int(7 * self.unit * size / full))
+            widest = max((text_size(word, face, stroke)[0] for word in words), default=0)
+            if widest <= limit or size <= 12:
+                break
+            size = max(12, min(size - 1, int(size * limit / widest)))
         space = text_size("a a", face)[0] - 2 * text_size("a", face)[0]
         return face, stroke, space
+
+    def _short_width(self) -> float:
+        return self.size[0] * 0.86
 
     def _short_lines(
         self, words: Sequence[str], face: ImageFont.FreeTypeFont, stroke: int, space: int
@@ -355,7 +367,7 @@ class CaptionLayer:
         width = 0
         for i, text in enumerate(words):
             tw = text_size(text, face, stroke)[0]
-            if lines[-1] and width + space + tw > self.size[0] * 0.86:
+            if lines[-1] and width + space + tw > self._short_width():
                 lines.append([])
                 width = 0
             width += (space if lines[-1] else 0) + tw
@@ -371,8 +383,8 @@ class CaptionLayer:
     def _short(self, cue: Cue, highlight: int) -> tuple[Sprite, int, int]:
         w, h = self.size
         u = self.unit
-        face, stroke, space = self._short_face()
         words = [wd.text for wd in cue.words]
+        face, stroke, space = self._short_face(words)
         lines = self._short_lines(words, face, stroke, space)
         ascent, descent = face.getmetrics()
         line_h = ascent + descent + int(10 * u)
