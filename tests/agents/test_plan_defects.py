@@ -201,7 +201,9 @@ def test_a_verb_after_a_keyword_agrees_with_its_number(
 
 
 def test_the_plural_rule_and_its_exceptions() -> None:
-    plural = ["passwords", "solar panels", "hard topics", "microplastics", "people", "CDs"]
-    singular = ["glass", "virus", "photosynthesis", "physics", "news", "GPS", "beginner's"]
+    plural = ["passwords", "solar panels", "hard topics", "microplastics", "people", "CDs",
+              "APIs", "AirPods", "iPhones"]  # fmt: skip
+    singular = ["glass", "virus", "photosynthesis", "physics", "news", "GPS", "beginner's",
+                "iOS", "macOS", "GitHub", "Wi-Fi", "3D"]  # fmt: skip
     assert all(is_plural(p) for p in plural)
     assert not any(is_plural(s) for s in singular)

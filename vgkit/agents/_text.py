@@ -22,6 +22,10 @@ _SINGULAR_WORDS = frozenset(
     robotics electronics athletics gymnastics logistics analytics acoustics optics
     aerobics ceramics""".split()
 )
+#: An acronym with a plural s (CDs, APIs, LLMs).
+_PLURAL_ACRONYM = re.compile(r"[A-Z][A-Z0-9]+s")
+#: The pieces of a name in camel case: capitals in a row, or a word (iOS: i, OS).
+_CAMEL_PIECE = re.compile(r"[A-Z0-9]+(?![a-z])|[A-Z]?[a-z]+")
 #: Plural nouns that do not end in s.
 _PLURAL_WORDS = frozenset(
     "people children men women feet teeth mice geese police cattle media criteria "
@@ -49,15 +53,23 @@ def title_case(text: str) -> str:
 
 def is_plural(phrase: str) -> bool:
     """Whether a verb after ``phrase`` takes the plural: a rough English rule on its last
-    word (good enough for agreement). An acronym in capitals (GPS, DNS) is singular."""
+    word (good enough for agreement). An acronym in capitals (GPS, DNS) is singular, and
+    so is a name that ends in one (iOS, macOS); a plural acronym (CDs, APIs) is plural.
+    A name that ends in a plain s (James, Paris) is still read as a plural."""
     words = phrase.split()
     if not words:
         return False
-    last = words[-1].lower()
+    shown = words[-1]
+    if _PLURAL_ACRONYM.fullmatch(shown):
+        return True
+    last = shown.lower()
     if last in _PLURAL_WORDS:
         return True
-    if last in _SINGULAR_WORDS or words[-1].isupper():
+    if last in _SINGULAR_WORDS or shown.isupper():
         return False
+    pieces = _CAMEL_PIECE.findall(shown)
+    if pieces and len(pieces[-1]) > 1 and pieces[-1].isupper():
+        return False  # the acronym at the end of a name (iOS, macOS)
     return last.endswith("s") and not last.endswith(_SINGULAR_ENDINGS)
 
 

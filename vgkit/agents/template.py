@@ -9,7 +9,7 @@ from vgkit.models import Model
 from vgkit.templates import TemplateSource, default_library
 
 #: Bump when template agents change behaviour without a version bump of their own.
-BACKEND_VERSION = "1"
+BACKEND_VERSION = "2"
 
 
 class TemplateBackend:
