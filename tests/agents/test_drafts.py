@@ -82,6 +82,16 @@ def test_script_narration_is_sized_to_each_segment() -> None:
     assert 100 < token_budget(schema) < 500
 
 
+def test_a_segment_longer_than_the_cap_covers_still_has_a_schema_text_can_meet() -> None:
+    narration = DRAFTS["script_writer"].fields["segments[].text"]
+    assert narration.max_chars == 1400  # 233 s at the slowest pace
+    for seconds in (5, 60, 230, 240, 600):
+        low, high = narration.bounds({"duration": seconds})
+        assert narration.min_chars <= low < high <= narration.max_chars, seconds
+    assert narration.bounds({"duration": 600}) == (1392, 1400)
+    assert narration.bounds({"duration": 60}) == (360, 1320)  # short items: unchanged
+
+
 def test_problems_are_named_by_path() -> None:
     plan = _plans()["tiktok"]
     data = plan.hooks.model_dump(mode="json")

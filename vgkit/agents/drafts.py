@@ -48,7 +48,9 @@ class Text:
     """A string the model writes, with its length bounds in characters.
 
     ``per_second``: bounds that grow with the item's ``duration`` (characters
-    per second of narration, low and high), clamped to ``min_chars``/``max_chars``.
+    per second of narration, low and high), clamped to ``min_chars``/``max_chars``;
+    an item longer than ``max_chars`` can cover asks for the last 8 characters
+    below the cap (a minimum above the maximum is a schema no text satisfies).
     """
 
     max_chars: int
@@ -61,7 +63,7 @@ class Text:
         seconds = float(item["duration"])
         low = max(self.min_chars, math.floor(seconds * self.per_second[0]))
         high = min(self.max_chars, max(low + 8, math.ceil(seconds * self.per_second[1])))
-        return low, high
+        return min(low, max(self.min_chars, high - 8)), high
 
     def schema(self, item: Mapping[str, Any] | None) -> dict[str, Any]:
         low, high = self.bounds(item)
