@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import vgkit
 from tests.conftest import MakeCache
-from vgkit import Orchestrator
+from vgkit import Orchestrator, VideoRequest
+from vgkit.agents import AgentCall, TemplateBackend
+from vgkit.agents.notes import current_note, note_scope
 from vgkit.cache import TemplateCache
-from vgkit.plan_cache import CacheIntegration, plan_template_ids
+from vgkit.events import NodeFinished
+from vgkit.loadtest.a2a import recorded_call
+from vgkit.models import Model
+from vgkit.plan_cache import NOTE_KEY, CacheIntegration, plan_template_ids
 
 TOPIC = "How tides work"
 
@@ -116,3 +122,68 @@ async def test_topic_log_survives_a_restart(tmp_path: Path) -> None:
     second = CacheIntegration.from_settings(directory=tmp_path / "l1", use_redis=False)
     async with second:
         assert [s.fields["topic"] for s in second.topics.top(5)] == ["Kites"]
+
+
+class _NotingBackend(TemplateBackend):
+    """Notes its calls as a model-backed backend does: the script fell back after two
+    repairs, the hooks needed one, every other generative agent answered at once."""
+
+    name = "noting"
+    WRITES = frozenset({"hook_creator", "script_writer", "scene_designer", "cta_generator"})
+
+    async def run(self, call: AgentCall) -> Model:
+        note = current_note()
+        if note is not None and call.spec.name in self.WRITES:
+            note.model_calls = 3
+            note.source = "fallback" if call.spec.name == "script_writer" else "model"
+            note.repairs = {"script_writer": 2, "hook_creator": 1}.get(call.spec.name, 0)
+            note.fallback = "segments[1].text: too short" if note.source == "fallback" else None
+        return await super().run(call)
+
+
+async def test_a_plan_served_from_the_node_cache_keeps_how_the_model_made_it(
+    make_cache: MakeCache,
+) -> None:
+    integration = CacheIntegration(make_cache())
+    events: list[Any] = []
+    async with Orchestrator(backend=_NotingBackend(), cache=integration) as orch:
+        made = await orch.run(topic=TOPIC, platforms=["tiktok", "youtube"])
+        served = await orch.run(topic=TOPIC, platforms=["tiktok"], on_event=events.append)
+    assert not served.cache_misses and served.cache_hits["script"] == 1
+    first, again = made.plan("tiktok"), served.plan("tiktok")
+    assert first.provenance is not None
+    assert (first.provenance.agents, first.provenance.repairs, first.provenance.fallbacks) == (
+        4,
+        3,
+        1,
+    )
+    # The same provenance, so the same quality score (the quality node was a hit too).
+    assert again.provenance == first.provenance
+    assert again.to_json() == first.to_json()
+    finished = {e.node: e for e in events if isinstance(e, NodeFinished)}
+    script = finished["script:tiktok"]
+    assert (script.cache_hit, script.source, script.repairs, script.model_calls) == (
+        True,
+        "fallback",
+        2,
+        0,
+    )
+    assert script.fallback == "segments[1].text: too short"
+    assert finished["timing:tiktok"].source is None  # computed: nothing kept
+
+
+async def test_a_template_entry_keeps_no_note_and_a_bad_note_is_ignored(
+    make_cache: MakeCache,
+) -> None:
+    integration = CacheIntegration(make_cache())
+    call = await recorded_call(VideoRequest(topic=TOPIC, platforms=["tiktok"]), "script_writer")
+    backend = TemplateBackend()
+    outcome = await integration.get_or_compute(call, "fp", lambda: backend.run(call))
+    key = integration.cache.key("script", "tiktok", call.digest("fp"))
+    found = await integration.cache.lookup(key)
+    assert found is not None and NOTE_KEY not in found[0].value
+    # An entry whose note is not one vgkit wrote: the artifact is served, the note ignored.
+    await integration.cache.set(key, {**found[0].value, NOTE_KEY: {"source": 7, "repairs": -1}})
+    with note_scope() as note:
+        again = await integration.get_or_compute(call, "fp", lambda: backend.run(call))
+    assert again.hit and again.artifact == outcome.artifact and note.source == ""

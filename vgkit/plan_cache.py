@@ -41,6 +41,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from vgkit.agents import AgentCall, Backend, TemplateBackend
+from vgkit.agents.notes import WRITTEN, CallNote, current_note
 from vgkit.cache.factory import open_cache
 from vgkit.cache.layered import LayeredCache
 from vgkit.cache.templates import TemplateCache
@@ -116,6 +117,42 @@ def plan_template_ids(plan: VideoPlan) -> list[str]:
     ids += [t.template_id for t in plan.transitions.transitions]
     ids += [c.template_id for c in (plan.cta.primary, *plan.cta.secondary)]
     return list(dict.fromkeys(ids))
+
+
+#: The key beside an artifact's fields under which a cached entry keeps how a model
+#: made it (the call's note: source, repairs, parts, fallback), so a plan served from
+#: the cache has the provenance, and so the quality score, of the run that made it.
+NOTE_KEY = "_vgkit_note"
+_KEPT = ("source", "repairs", "parts", "fallback")
+
+
+def note_of(note: CallNote | None) -> dict[str, Any] | None:
+    """What a cached entry keeps of a call's note: None unless a model wrote the
+    artifact or was asked and fell back (template artifacts carry nothing)."""
+    if note is None or note.source not in WRITTEN:
+        return None
+    return {name: getattr(note, name) for name in _KEPT}
+
+
+def _restore_note(value: Any) -> Any:
+    """The artifact's fields of a cached entry; its note, if it has one, goes to the
+    call's note (how the artifact was made; no model calls or tokens in this run)."""
+    if not isinstance(value, dict) or NOTE_KEY not in value:
+        return value
+    value = dict(value)
+    kept = value.pop(NOTE_KEY)
+    note = current_note()
+    if note is not None and isinstance(kept, dict) and kept.get("source") in WRITTEN:
+        note.source = kept["source"]
+        note.repairs = _count(kept.get("repairs"))
+        note.parts = _count(kept.get("parts"))
+        fallback = kept.get("fallback")
+        note.fallback = fallback if isinstance(fallback, str) else None
+    return value
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 class CacheIntegration(AsyncResource):
@@ -209,14 +246,18 @@ class CacheIntegration(AsyncResource):
         async def fn() -> Any:
             artifact = await compute()
             produced.append(artifact)
-            return artifact.model_dump(mode="json")
+            value = artifact.model_dump(mode="json")
+            made = note_of(current_note())
+            if made is not None:  # a model wrote it (or fell back): how goes with it
+                value[NOTE_KEY] = made
+            return value
 
         tags = (_topic_tag(call.request.topic),)
         lookup = await self.cache.get_or_compute(key, fn, tags=tags)
         if produced:
             return CacheOutcome(produced[0], hit=False)
         try:
-            artifact = call.spec.output.model_validate(lookup.value)
+            artifact = call.spec.output.model_validate(_restore_note(lookup.value))
         except ValidationError as exc:
             # Stored under the right key but not a valid artifact (a model changed
             # without a version bump): drop it and compute.
@@ -225,7 +266,7 @@ class CacheIntegration(AsyncResource):
             lookup = await self.cache.get_or_compute(key, fn, tags=tags)
             if produced:
                 return CacheOutcome(produced[0], hit=False)
-            artifact = call.spec.output.model_validate(lookup.value)
+            artifact = call.spec.output.model_validate(_restore_note(lookup.value))
         return CacheOutcome(artifact, lookup.hit, lookup.seconds_saved, lookup.tier)
 
     # -- the orchestrator's RunCache (complete results) ----------------------------------

@@ -20,7 +20,7 @@ from typing import Any
 
 from vgkit.models import Provenance
 
-__all__ = ["CallNote", "current_note", "note_scope", "provenance"]
+__all__ = ["WRITTEN", "CallNote", "current_note", "note_scope", "provenance"]
 
 
 @dataclass(slots=True)
@@ -29,7 +29,9 @@ class CallNote:
 
     source: str = ""
     """``model`` (the model's answer), ``fallback`` (the template agent's, after the
-    model gave no valid answer) or ``computed`` (an agent the model does not write)."""
+    model gave no valid answer) or ``computed`` (an agent the model does not write).
+    On a cache hit: how the cached artifact was made (source, repairs, parts,
+    fallback), with no model calls, tokens or seconds spent in this run."""
     model_calls: int = 0
     """Chat completions sent for this call (the first answer and every repair)."""
     repairs: int = 0
@@ -59,13 +61,14 @@ def provenance(notes: Mapping[str, Any], platform: str, backend: str) -> Provena
     """What a model did for one platform's plan, from a run's notes (node -> note):
     the model-written calls of the platform's nodes and the shared ones (a node id
     without ``:PLATFORM``), their repairs and fallbacks. None when the model wrote
-    none of them (template plans; nodes answered by the cache have no note)."""
+    none of them (template plans). A node answered by the cache has the note of the
+    call that made the artifact (``vgkit.plan_cache`` keeps it with the entry)."""
     mine = {
         node: note
         for node, note in notes.items()
         if ":" not in node or node.endswith(f":{platform}")
     }
-    written = {n: note for n, note in mine.items() if getattr(note, "source", "") in _WRITTEN}
+    written = {n: note for n, note in mine.items() if getattr(note, "source", "") in WRITTEN}
     if not written:
         return None
     fell_back = sorted(n for n, note in written.items() if note.source == "fallback")
@@ -78,7 +81,8 @@ def provenance(notes: Mapping[str, Any], platform: str, backend: str) -> Provena
     )
 
 
-_WRITTEN = ("model", "fallback")
+#: The sources of a model-written artifact (the model's answer, or its fallback).
+WRITTEN = ("model", "fallback")
 
 
 @contextmanager
