@@ -135,17 +135,23 @@ class AgentCall:
             },
         }
 
-    def canonical(self) -> bytes:
+    def canonical(self, replace: Mapping[str, bytes] | None = None) -> bytes:
         """Canonical JSON of the payload: equal calls give equal bytes.
 
         The same bytes as ``canonical_json(self.payload())``, assembled from
         each model's own canonical JSON (computed once per model), so hashing
-        a call does not dump its upstream artifacts again.
+        a call does not dump its upstream artifacts again. ``replace``: step ->
+        JSON sent in place of that input (the artifact references of
+        :class:`~vgkit.agents.A2ABackend`); the bytes are then what goes on the
+        wire, no longer the call's canonical form.
         """
         dumps = orjson.dumps
         parts = [b'{"agent":', dumps(self.spec.name), b',"inputs":{']
         for i, step in enumerate(sorted(self.inputs)):
-            parts += [b"," if i else b"", dumps(step), b":", model_canonical(self.inputs[step])]
+            value = replace.get(step) if replace else None
+            if value is None:
+                value = model_canonical(self.inputs[step])
+            parts += [b"," if i else b"", dumps(step), b":", value]
         platform = self.platform.value if self.platform is not None else None
         parts += [b'},"platform":', dumps(platform), b',"request":', model_canonical(self.request)]
         parts += [b',"version":', dumps(self.spec.version), b"}"]

@@ -14,22 +14,25 @@ Agents without an endpoint run on ``fallback`` (for example
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+import weakref
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
 from vgkit.a2a.protocol import Dialect, Message, Task, TaskState
+from vgkit.a2a.refs import ARTIFACT_REF_NOT_FOUND, REF_KEY, ref_json, store_of
 from vgkit.agents.base import AgentCall, Backend
 from vgkit.client.a2a import A2AClient
 from vgkit.client.config import PoolConfig
 from vgkit.endpoints import parse_agents
 from vgkit.errors import AgentError, BackendError, ClientError, ConfigError, RpcError
-from vgkit.metrics import MetricsRegistry
+from vgkit.metrics import MetricsRegistry, Sample, register_source
 from vgkit.models import Model
 
-__all__ = ["A2ABackend"]
+__all__ = ["STORE_WINDOW", "A2ABackend", "ArtifactRefs"]
 
 
 class A2ABackend:
@@ -39,7 +42,10 @@ class A2ABackend:
     ``local`` (see ``vgkit.endpoints``); or pass a ready ``client``.
     ``timeout`` bounds each call, retries included. ``metrics``: the registry the
     client it makes records into (its calls, its pool, its spans; default: the
-    process's).
+    process's). ``by_reference``: send an upstream artifact as the reference its
+    server handed out, when the agent called is served by the same process
+    (trusted hops only; see :class:`ArtifactRefs` and :mod:`vgkit.a2a.refs`);
+    False: every artifact in full.
     """
 
     name = "a2a"
@@ -56,6 +62,7 @@ class A2ABackend:
         dialect: Dialect = Dialect.V1,
         timeout: float | None = None,
         metrics: MetricsRegistry | None = None,
+        by_reference: bool = True,
     ) -> None:
         from vgkit.agents import SPECS
 
@@ -78,6 +85,8 @@ class A2ABackend:
         self.client = client
         self.fallback = fallback
         self.timeout = timeout
+        self.by_reference = by_reference
+        self.refs = ArtifactRefs(metrics)
         served = set(client.agents)
         missing = [name for name in SPECS if name not in served]
         if missing and fallback is None:
@@ -98,16 +107,33 @@ class A2ABackend:
         if agent not in self._remote:
             assert self.fallback is not None
             return await self.fallback.run(call)
+        refs = self.refs.for_call(call) if self.by_reference else {}
         try:
-            # The call's canonical JSON (each upstream artifact's computed once per
-            # model) goes into the request as it is, not dumped again per call.
-            payload = orjson.Fragment(call.canonical())
-            result = await self.client.send(agent, data=payload, timeout=self.timeout)
+            try:
+                result = await self._send(call, refs)
+            except RpcError as exc:
+                if exc.code != ARTIFACT_REF_NOT_FOUND or not refs:
+                    raise
+                # The server no longer holds an artifact it made (evicted, restarted,
+                # or another replica answered): the same call, every artifact in full.
+                self.refs.missed(agent)
+                result = await self._send(call, {})
         except RpcError as exc:
             raise AgentError(agent, f"the agent server rejected the call: {exc}") from exc
         except ClientError as exc:
             raise BackendError(agent, str(exc)) from exc
-        return _artifact(call, result)
+        artifact, ref = _artifact(call, result)
+        if self.by_reference:
+            self.refs.remember(agent, artifact, ref)
+        return artifact
+
+    async def _send(self, call: AgentCall, refs: Mapping[str, bytes]) -> Task | Message:
+        # The call's canonical JSON (each upstream artifact's computed once per model)
+        # goes into the request as it is, not dumped again per call; an artifact the
+        # agent's server holds goes as its reference.
+        payload = orjson.Fragment(call.canonical(refs))
+        self.refs.sent += len(refs)
+        return await self.client.send(call.spec.name, data=payload, timeout=self.timeout)
 
     async def aclose(self) -> None:
         if self._own_client:
@@ -116,7 +142,77 @@ class A2ABackend:
             await self.fallback.aclose()
 
 
-def _artifact(call: AgentCall, result: Task | Message) -> Model:
+#: Responses of an agent whose stores decide whether references go to it: all from
+#: one store (one process behind the agent's URLs), or no reference is sent.
+STORE_WINDOW = 8
+
+
+class ArtifactRefs:
+    """The client's side of artifact references (:mod:`vgkit.a2a.refs`).
+
+    Remembers the reference each artifact's server keeps it under, and which
+    store answered each agent's last :data:`STORE_WINDOW` calls. An input goes
+    to an agent as its reference only when all of those came from one store and
+    the artifact is in it: one server process behind the agent (replicas or
+    ``--workers N`` behind it mean several stores, so references would miss;
+    a restarted server makes a new store, trusted again after a window of
+    answers). ``sent`` and ``missed`` count references sent and calls sent again
+    in full; ``vgkit_a2a_artifact_refs_total{outcome}`` has them in the registry.
+    """
+
+    def __init__(self, metrics: MetricsRegistry | None = None) -> None:
+        self.sent = 0
+        self.missed_calls = 0
+        self._of: dict[int, tuple[weakref.ref[Model], str]] = {}
+        self._stores: dict[str, deque[str]] = {}
+        register_source(self, metrics)
+
+    def remember(self, agent: str, artifact: Model, ref: str | None) -> None:
+        """``agent`` answered ``artifact``, kept under ``ref`` (None: not kept)."""
+        seen = self._stores.get(agent)
+        if seen is None:
+            seen = self._stores[agent] = deque(maxlen=STORE_WINDOW)
+        seen.append(store_of(ref) if ref else "")
+        if ref:
+            key = id(artifact)
+            known = self._of
+
+            def forget(_: weakref.ref[Model]) -> None:
+                known.pop(key, None)
+
+            known[key] = (weakref.ref(artifact, forget), ref)
+
+    def missed(self, agent: str) -> None:
+        """``agent``'s server did not hold a reference sent to it: none for a window."""
+        self.missed_calls += 1
+        seen = self._stores.get(agent)
+        if seen is not None:
+            seen.append("")
+
+    def for_call(self, call: AgentCall) -> dict[str, bytes]:
+        """step -> reference JSON, for the inputs of ``call`` its agent's store holds."""
+        seen = self._stores.get(call.spec.name)
+        if not seen:
+            return {}
+        store = seen[0]
+        if not store or seen.count(store) != len(seen):
+            return {}
+        out: dict[str, bytes] = {}
+        for step, model in call.inputs.items():
+            hit = self._of.get(id(model))
+            if hit is not None and hit[0]() is model and store_of(hit[1]) == store:
+                out[step] = ref_json(hit[1])
+        return out
+
+    def metric_samples(self) -> Iterator[Sample]:
+        for outcome, count in (("sent", self.sent), ("missed", self.missed_calls)):
+            yield Sample("vgkit_a2a_artifact_refs", "counter",
+                         "Artifact references sent, and calls sent again in full after a miss",
+                         {"outcome": outcome}, count)  # fmt: skip
+
+
+def _artifact(call: AgentCall, result: Task | Message) -> tuple[Model, str | None]:
+    """The artifact of a completed task, and the reference its server keeps it under."""
     agent = call.spec.name
     if isinstance(result, Message):
         raise BackendError(agent, f"the server replied with a message: {' '.join(result.texts())}")
@@ -125,17 +221,19 @@ def _artifact(call: AgentCall, result: Task | Message) -> Model:
         why = " ".join(status.texts()) if status else ""
         raise AgentError(agent, f"remote task {result.state.value}: {why or 'no reason given'}")
     data: Any = None
+    ref: Any = None
     for artifact in result.artifacts:
         for part in artifact.parts:
             if part.text is None:
                 data = part.data
+                ref = (artifact.metadata or {}).get(REF_KEY)
                 break
         if data is not None:
             break
     if data is None:
         raise BackendError(agent, "the remote task completed without a data artifact")
     try:
-        return call.spec.output.model_validate(data)
+        return call.spec.output.model_validate(data), ref if isinstance(ref, str) else None
     except ValidationError as exc:
         raise BackendError(agent, f"the remote artifact is not a valid "
                            f"{call.spec.output.__name__}: {exc}") from None  # fmt: skip

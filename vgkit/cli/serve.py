@@ -11,6 +11,7 @@ from vgkit.cli.generate import add_llm_arguments, llm_agents, llm_endpoint_from
 from vgkit.endpoints import DEFAULT_PORT_BASE, DEFAULT_PORTS
 from vgkit.errors import ConfigError
 from vgkit.serve.app import DEFAULT_MAX_BODY
+from vgkit.serve.artifact_store import DEFAULT_ARTIFACT_STORE_BYTES
 from vgkit.serve.command import serve
 from vgkit.serve.config import ClusterConfig
 from vgkit.serve.guard import DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS
@@ -61,6 +62,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_body=args.max_body,
         shutdown_timeout=args.shutdown_timeout,
         trust_peers=args.trust_peers,
+        artifact_store_mb=args.artifact_store_mb,
         header_timeout=args.header_timeout,
         body_timeout=args.body_timeout,
         max_connections=args.max_connections,
@@ -152,6 +154,15 @@ def register(sub: Any) -> None:
         help="every client is a vgkit peer that validated what it sends: agents skip "
         "re-validating the request and blocking sends keep no task (HMAC-signed requests, "
         "VGKIT_HMAC_SECRET, are trusted without it; never expose such a server to others)",
+    )
+    p.add_argument(
+        "--artifact-store-mb",
+        type=float,
+        default=DEFAULT_ARTIFACT_STORE_BYTES / 2**20,
+        metavar="MIB",
+        help="artifacts each process keeps for trusted peers, which then send a reference "
+        "instead of an artifact this server made (default "
+        f"{DEFAULT_ARTIFACT_STORE_BYTES // 2**20}; 0: none; see docs/a2a.md)",
     )
     p.add_argument(
         "--write-agents",

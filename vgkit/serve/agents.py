@@ -14,7 +14,9 @@ A traced call (``vgkit.tracing.current()`` set by the server from the
 ``traceparent`` header) records the agent's span, and :func:`traced` hands the
 spans recorded for the call back in the task's metadata.
 Over a trusted hop the request in the payload is rebuilt without its validators
-(the peer that sent it validated it where it came in).
+(the peer that sent it validated it where it came in), every artifact answered is
+kept in the process's artifact store and named in its metadata, and an input may
+be such a reference instead of the artifact (:mod:`vgkit.serve.artifact_store`).
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from pydantic import ValidationError
 from vgkit import tracing
 from vgkit.a2a.cards import AgentInfo, Skill
 from vgkit.a2a.protocol import INVALID_PARAMS, Artifact, Message, Part, new_id
+from vgkit.a2a.refs import REF_KEY, reference
 from vgkit.agents import SPECS, AgentCall, AgentSpec, Backend
 from vgkit.errors import InvalidRequestError, RpcError
 from vgkit.metrics import default_registry
+from vgkit.serve.artifact_store import ArtifactStore
 from vgkit.serve.tasks import TaskContext
 
 __all__ = ["Job", "PipelineAgent", "ServedAgent", "artifact_of", "skill_name", "traced"]
@@ -60,12 +64,18 @@ def skill_name(skill_id: str) -> str:
     return skill_id.replace("-", " ").capitalize()
 
 
-def artifact_of(step: str, value: Any, *, type_name: str, text: str | None = None) -> Artifact:
-    """An artifact named after ``step``: the JSON as a data part, then optional text."""
+def artifact_of(
+    step: str, value: Any, *, type_name: str, text: str | None = None, ref: str | None = None
+) -> Artifact:
+    """An artifact named after ``step``: the JSON as a data part, then optional text;
+    ``ref``: the reference it is kept under for the peer (:mod:`vgkit.a2a.refs`)."""
     parts = [Part(data=value)]
     if text is not None:
         parts.append(Part(text=text))
-    return Artifact(artifact_id=new_id(), name=step, parts=parts, metadata={"type": type_name})
+    metadata: dict[str, Any] = {"type": type_name}
+    if ref is not None:
+        metadata[REF_KEY] = ref
+    return Artifact(artifact_id=new_id(), name=step, parts=parts, metadata=metadata)
 
 
 class traced:
@@ -122,11 +132,20 @@ def first_object(message: Message) -> dict[str, Any] | None:
 
 
 class PipelineAgent:
-    """Serves one pipeline agent over a backend (template by default)."""
+    """Serves one pipeline agent over a backend (template by default).
 
-    def __init__(self, spec: AgentSpec, backend: Backend) -> None:
+    ``store``: where artifacts answered to trusted peers are kept, so that they can
+    send references back (:mod:`vgkit.serve.artifact_store`; the agents of a
+    ``vgkit serve`` process share one). None: keep nothing; a reference is then
+    answered as not held.
+    """
+
+    def __init__(
+        self, spec: AgentSpec, backend: Backend, store: ArtifactStore | None = None
+    ) -> None:
         self.spec = spec
         self.backend = backend
+        self.store = store if store is not None else ArtifactStore(0)
         self.info = AgentInfo(
             name=spec.name,
             description=spec.description,
@@ -160,6 +179,9 @@ class PipelineAgent:
                 INVALID_PARAMS,
                 f"{self.spec.name} is version {self.spec.version}, the call asks for {version!r}",
             )
+        inputs = payload.get("inputs")
+        if isinstance(inputs, dict) and any(reference(v) is not None for v in inputs.values()):
+            payload = {**payload, "inputs": self.store.resolve(inputs, trusted=trusted)}
         try:
             call = AgentCall.from_payload(
                 {**payload, "agent": self.spec.name}, SPECS, trusted=trusted
@@ -175,14 +197,21 @@ class PipelineAgent:
             raise RpcError(INVALID_PARAMS, f"invalid agent call: {exc}") from None
 
         node = self.spec.node_id(call.platform)
+        store = self.store if trusted and self.store.enabled else None
 
         async def job(ctx: TaskContext) -> None:
             with traced(ctx, node, agent=self.spec.name, node=node, cache="off"):
                 artifact = await self.backend.run(call)
             # The model's JSON straight from pydantic-core, spliced into the response
             # by orjson as it is (no dict of dicts built and walked again).
-            data = orjson.Fragment(artifact.model_dump_json())
-            ctx.artifact(artifact_of(self.spec.step, data, type_name=type(artifact).__name__))
+            text = artifact.model_dump_json()
+            ref = store.put(artifact, len(text)) if store is not None else None
+            ctx.artifact(
+                artifact_of(
+                    self.spec.step, orjson.Fragment(text), type_name=type(artifact).__name__,
+                    ref=ref,
+                )
+            )  # fmt: skip
 
         return job
 

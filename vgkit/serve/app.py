@@ -73,6 +73,7 @@ from vgkit.errors import RpcError, ServeError, VgkitError
 from vgkit.metrics import MetricsRegistry, default_registry
 from vgkit.resource import AsyncResource
 from vgkit.serve.agents import Job, ServedAgent
+from vgkit.serve.artifact_store import DEFAULT_ARTIFACT_STORE_BYTES
 from vgkit.serve.auth import AuthConfig
 from vgkit.serve.guard import (
     DEFAULT_BODY_TIMEOUT,
@@ -124,6 +125,9 @@ class ServeConfig:
     the checks the peer made, and blocking sends are answered without a stored
     task). Requests with a valid HMAC signature (``auth.hmac_secret``) are trusted
     whatever this says; untrusted requests are validated in full."""
+    artifact_store_bytes: int = DEFAULT_ARTIFACT_STORE_BYTES
+    """Bytes of artifacts a server process keeps for trusted peers to refer to
+    (:mod:`vgkit.serve.artifact_store`; 0: none)."""
     metrics: MetricsRegistry | None = None
 
 

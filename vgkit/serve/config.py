@@ -11,6 +11,7 @@ as JSON to worker processes (no secrets: those stay in the environment,
 from __future__ import annotations
 
 import dataclasses
+import math
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from vgkit.config import settings
 from vgkit.endpoints import DEFAULT_PORT_BASE
 from vgkit.errors import ServeError
 from vgkit.serve.app import DEFAULT_MAX_BODY, ServeConfig
+from vgkit.serve.artifact_store import DEFAULT_ARTIFACT_STORE_BYTES
 from vgkit.serve.auth import AuthConfig
 from vgkit.serve.guard import DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS
 from vgkit.serve.launcher import Cluster, all_agents, resolve_ports, start_cluster
@@ -50,6 +52,8 @@ class ClusterConfig:
     shutdown_timeout: float = 10.0
     trust_peers: bool = False
     """Every client is a vgkit peer (see ``ServeConfig.trust_peers``)."""
+    artifact_store_mb: float = DEFAULT_ARTIFACT_STORE_BYTES / 2**20
+    """MiB of artifacts each process keeps for trusted peers' references (0: none)."""
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
     body_timeout: float = DEFAULT_BODY_TIMEOUT
     max_connections: int = DEFAULT_MAX_CONNECTIONS
@@ -87,6 +91,10 @@ class ClusterConfig:
                 raise ServeError(f"{flag} must be positive seconds, not {seconds}")
         if self.max_connections < 1:
             raise ServeError(f"--max-connections must be at least 1, not {self.max_connections}")
+        if not (self.artifact_store_mb >= 0 and math.isfinite(self.artifact_store_mb)):
+            raise ServeError(
+                f"--artifact-store-mb must be a size in MiB >= 0, not {self.artifact_store_mb}"
+            )
         if self.max_body < 1024:
             raise ServeError(f"--max-body must be at least 1024 bytes, not {self.max_body}")
         # Every agent port inside 1024-65535 (or 0), checked before anything binds.
@@ -159,6 +167,7 @@ class ClusterConfig:
             max_body=self.max_body,
             shutdown_timeout=self.shutdown_timeout,
             trust_peers=self.trust_peers,
+            artifact_store_bytes=int(self.artifact_store_mb * 2**20),
             header_timeout=self.header_timeout,
             body_timeout=self.body_timeout,
             max_connections=self.max_connections,

@@ -36,6 +36,7 @@ from vgkit.orchestrator import Orchestrator
 from vgkit.resource import AsyncResource
 from vgkit.serve.agents import PipelineAgent, ServedAgent
 from vgkit.serve.app import AgentServer, ServeConfig
+from vgkit.serve.artifact_store import ArtifactStore
 from vgkit.serve.orchestrator_agent import ORCHESTRATOR_NAME, OrchestratorAgent
 from vgkit.serve.supervisor import DEFAULT_RESTART, RestartPolicy, Supervisor
 
@@ -142,13 +143,15 @@ async def start_cluster(
     cfg = config or ServeConfig()
     cluster = Cluster()
     shared = SharedBackend(backend())
+    # One store per process: a reference from any of its agents is good for all of them.
+    store = ArtifactStore(cfg.artifact_store_bytes, metrics=cfg.metrics)
     # The cluster's own reference: released below once every server holds its own.
     shared.acquire()
     try:
         for name in names:
             if name == ORCHESTRATOR_NAME:
                 continue
-            served: ServedAgent = PipelineAgent(SPECS[name], shared.acquire())
+            served: ServedAgent = PipelineAgent(SPECS[name], shared.acquire(), store)
             await _start(cluster, name, served, bind[name], cfg, sockets)
         if ORCHESTRATOR_NAME in names:
             pipeline = {n: u for n, u in cluster.endpoints().items() if n in SPECS}
