@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from vgkit import Orchestrator, VideoRequest
-from vgkit.a2a.protocol import INVALID_PARAMS, Task, TaskState
-from vgkit.a2a.refs import ARTIFACT_REF_NOT_FOUND, REF_KEY, reference, store_of
+from vgkit.a2a.protocol import INVALID_PARAMS, Message, Part, Task, TaskState
+from vgkit.a2a.refs import ARTIFACT_REF_NOT_FOUND, KEEP_KEY, REF_KEY, reference, store_of
 from vgkit.a2a.signing import auth_headers
 from vgkit.agents import SPECS, A2ABackend, TemplateBackend
 from vgkit.cli import main
@@ -126,9 +126,15 @@ async def test_a_reference_is_only_what_this_store_holds_and_of_the_right_kind()
     calls = await recorded_calls()
     async with await _cluster(auth=AuthConfig(hmac_secret=SECRET)) as signed:
         urls = {name: found[0] for name, found in signed.endpoints().items()}
+        topic = calls["topic_analysis"].payload()
         async with A2AClient(signed.endpoints(), hmac_secret=SECRET) as client:  # trusted
-            task = await client.send("topic_analysis", data=calls["topic_analysis"].payload())
+            plain = await client.send("topic_analysis", data=topic)
+            keep = Message(role="user", parts=[Part(data=topic)], metadata={KEEP_KEY: True})
+            task = await client.send("topic_analysis", message=keep)
+        # Kept only when asked: a client that never sends references costs the store nothing.
+        assert isinstance(plain, Task) and REF_KEY not in (plain.artifacts[0].metadata or {})
         assert isinstance(task, Task) and task.state is TaskState.COMPLETED
+        assert _store(signed).stored == 1
         ref = (task.artifacts[0].metadata or {})[REF_KEY]
         assert store_of(ref) == _store(signed).id
         assert TopicAnalysis.model_validate(task.artifacts[0].parts[0].data)
@@ -189,7 +195,7 @@ async def test_the_store_is_bounded_in_bytes_and_drops_the_least_recently_used()
 
 
 def test_the_store_size_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert ClusterConfig().serve_config().artifact_store_bytes == 64 * 2**20
+    assert ClusterConfig().serve_config().artifact_store_bytes == 16 * 2**20
     assert ClusterConfig(artifact_store_mb=0.5).serve_config().artifact_store_bytes == 2**19
     assert main(["serve", "--artifact-store-mb", "-1"]) == 2
     err = capsys.readouterr().err

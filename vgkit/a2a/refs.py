@@ -4,6 +4,9 @@ A vgkit extension of A2A between vgkit peers over trusted hops; the server side
 is :class:`vgkit.serve.artifact_store.ArtifactStore` (its docstring tells the
 whole protocol), the client side :class:`vgkit.agents.A2ABackend`.
 
+* A peer that may refer to an answer later asks for it to be kept: ``{"vgkit.keep":
+  true}`` in the message's metadata (other clients, which never send references,
+  cost the server nothing).
 * A server that keeps an artifact for its peer names it in the artifact's
   metadata: ``{"vgkit.ref": "STORE.ID"}``.
 * The peer may send ``{"vgkit.ref": "STORE.ID"}`` in place of that artifact's
@@ -18,10 +21,12 @@ from typing import Any
 
 import orjson
 
-__all__ = ["ARTIFACT_REF_NOT_FOUND", "REF_KEY", "ref_json", "reference", "store_of"]
+__all__ = ["ARTIFACT_REF_NOT_FOUND", "KEEP_KEY", "REF_KEY", "ref_json", "reference", "store_of"]
 
 #: The key of a reference, in an artifact's metadata and in place of an input.
 REF_KEY = "vgkit.ref"
+#: The message metadata flag that asks the server to keep the answer for references.
+KEEP_KEY = "vgkit.keep"
 #: JSON-RPC error (the server-defined range): a reference the server does not hold.
 ARTIFACT_REF_NOT_FOUND = -32050
 

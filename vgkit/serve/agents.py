@@ -14,9 +14,10 @@ A traced call (``vgkit.tracing.current()`` set by the server from the
 ``traceparent`` header) records the agent's span, and :func:`traced` hands the
 spans recorded for the call back in the task's metadata.
 Over a trusted hop the request in the payload is rebuilt without its validators
-(the peer that sent it validated it where it came in), every artifact answered is
-kept in the process's artifact store and named in its metadata, and an input may
-be such a reference instead of the artifact (:mod:`vgkit.serve.artifact_store`).
+(the peer that sent it validated it where it came in), an artifact the peer asks
+to keep is kept in the process's artifact store and named in its metadata, and an
+input may be such a reference instead of the artifact
+(:mod:`vgkit.serve.artifact_store`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pydantic import ValidationError
 from vgkit import tracing
 from vgkit.a2a.cards import AgentInfo, Skill
 from vgkit.a2a.protocol import INVALID_PARAMS, Artifact, Message, Part, new_id
-from vgkit.a2a.refs import REF_KEY, reference
+from vgkit.a2a.refs import KEEP_KEY, REF_KEY, reference
 from vgkit.agents import SPECS, AgentCall, AgentSpec, Backend
 from vgkit.errors import InvalidRequestError, RpcError
 from vgkit.metrics import default_registry
@@ -197,7 +198,9 @@ class PipelineAgent:
             raise RpcError(INVALID_PARAMS, f"invalid agent call: {exc}") from None
 
         node = self.spec.node_id(call.platform)
-        store = self.store if trusted and self.store.enabled else None
+        # Kept only when a trusted peer asks (it will send references to it later).
+        keep = trusted and self.store.enabled and bool((message.metadata or {}).get(KEEP_KEY))
+        store = self.store if keep else None
 
         async def job(ctx: TaskContext) -> None:
             with traced(ctx, node, agent=self.spec.name, node=node, cache="off"):

@@ -7,8 +7,10 @@ parses and validates them again. When those artifacts came from this very
 process, that is wasted work: the server still holds them.
 
 So an ``ArtifactStore`` (one per server process, shared by its agents) keeps
-every artifact answered to a *trusted* peer (``--trust-peers`` or an
-HMAC-signed request) and names it in the artifact's metadata
+the artifacts a *trusted* peer (``--trust-peers`` or an HMAC-signed request)
+asks it to keep (``"vgkit.keep": true`` in the message's metadata: kept objects
+are live objects the garbage collector walks, ~20 us a request for a server
+that kept every answer) and names each in the artifact's metadata
 (``"vgkit.ref": "STORE.ID"``, STORE being this process's random store id;
 :mod:`vgkit.a2a.refs`).
 The peer's :class:`~vgkit.agents.A2ABackend` may then send
@@ -40,8 +42,9 @@ from vgkit.models import Model
 
 __all__ = ["DEFAULT_ARTIFACT_STORE_BYTES", "ArtifactStore"]
 
-#: Bytes of artifact JSON a server process keeps for references (64 MiB: ~250 plans).
-DEFAULT_ARTIFACT_STORE_BYTES = 64 * 1024 * 1024
+#: Bytes of artifact JSON a server process keeps for references (16 MiB: the artifacts
+#: of ~60 three-platform plans; a run refers to its own within milliseconds).
+DEFAULT_ARTIFACT_STORE_BYTES = 16 * 1024 * 1024
 
 
 class ArtifactStore:
