@@ -17,6 +17,7 @@ from vgkit.a2a.signing import auth_headers
 from vgkit.agents import SPECS, A2ABackend, TemplateBackend
 from vgkit.cli import main
 from vgkit.client import A2AClient
+from vgkit.errors import ServeError
 from vgkit.metrics import MetricsRegistry
 from vgkit.models import HookSet, TopicAnalysis
 from vgkit.serve import AuthConfig, PipelineAgent, ServeConfig, start_cluster
@@ -190,7 +191,7 @@ async def test_the_store_is_bounded_in_bytes_and_drops_the_least_recently_used()
     exposition = registry.exposition().decode()
     assert 'vgkit_serve_artifact_refs_total{outcome="stored"' in exposition
     assert "vgkit_serve_artifact_store_bytes" in exposition
-    with pytest.raises(ValueError, match="max_bytes"):
+    with pytest.raises(ServeError, match="size must be >= 0 bytes, not -1"):
         ArtifactStore(-1)
 
 

@@ -159,8 +159,8 @@ class ArtifactRefs:
     the artifact is in it: one server process behind the agent (replicas or
     ``--workers N`` behind it mean several stores, so references would miss;
     a restarted server makes a new store, trusted again after a window of
-    answers). ``sent`` and ``missed`` count references sent and calls sent again
-    in full; ``vgkit_a2a_artifact_refs_total{outcome}`` has them in the registry.
+    answers). ``sent`` counts references sent, ``missed_calls`` calls sent again in
+    full after a miss; ``vgkit_a2a_artifact_refs_total{outcome}`` has both.
     """
 
     def __init__(self, metrics: MetricsRegistry | None = None) -> None:

@@ -36,7 +36,7 @@ from typing import Any
 
 from vgkit.a2a.protocol import INVALID_PARAMS, new_id
 from vgkit.a2a.refs import ARTIFACT_REF_NOT_FOUND, reference
-from vgkit.errors import RpcError
+from vgkit.errors import RpcError, ServeError
 from vgkit.metrics import MetricsRegistry, Sample, register_source
 from vgkit.models import Model
 
@@ -61,14 +61,15 @@ class ArtifactStore:
         metrics: MetricsRegistry | None = None,
     ) -> None:
         if max_bytes < 0:
-            raise ValueError(f"max_bytes must be >= 0, not {max_bytes}")
+            raise ServeError(f"the artifact store's size must be >= 0 bytes, not {max_bytes}")
         self.max_bytes = max_bytes
         self.id = new_id()[:16]
         self.bytes = 0
         self.stored = self.resolved = self.missed = self.evicted = 0
         self._items: OrderedDict[str, tuple[Model, int]] = OrderedDict()
         self._lock = threading.Lock()
-        register_source(self, metrics)
+        if max_bytes:  # a store that keeps nothing has nothing to count
+            register_source(self, metrics)
 
     @property
     def enabled(self) -> bool:
