@@ -29,7 +29,8 @@ async def test_open_loop_corrected_p99_shows_a_one_second_stall_the_uncorrected_
     # blocking call). The generator cannot send during the stall, then sends ~100
     # overdue requests at once: they answer fast once sent, but were due up to 1 s earlier.
     target = StallTarget(NoopTarget(), at=50, seconds=1.0, blocking=True)
-    result = await LoadTest(rate=100, arrivals="constant", duration=3.0, max_requests=300).run(
+    # max_requests ends the run; the longer duration leaves a slow machine room.
+    result = await LoadTest(rate=100, arrivals="constant", duration=10.0, max_requests=300).run(
         target, workload, metrics=registry
     )
 
@@ -38,7 +39,7 @@ async def test_open_loop_corrected_p99_shows_a_one_second_stall_the_uncorrected_
     assert result.ok == 300
     assert corrected["p99"] >= 0.9, corrected  # the stall, seen by ~a third of the requests
     assert corrected["p90"] >= 0.5, corrected
-    assert uncorrected["p99"] < 0.05, uncorrected  # one slow request in 300: hidden
+    assert uncorrected["p99"] < 0.5, uncorrected  # one slow request in 300: hidden
     assert uncorrected["max"] >= 1.0 and corrected["max"] >= 1.0  # the stalled request itself
     assert 80 <= result.summary()["late"] <= 110  # the requests due during the stall
 
@@ -55,7 +56,7 @@ async def test_an_async_stall_behind_a_full_in_flight_cap_is_corrected_too(
     assert result.ok == 200
     assert result.max_in_flight == 1
     assert result.latency()["p99"] >= 0.25
-    assert result.latency(corrected=False)["p99"] < 0.05
+    assert result.latency(corrected=False)["p99"] < 0.15  # under half the stall: hidden
 
 
 async def test_stops_after_max_requests(workload: Workload, registry: MetricsRegistry) -> None:
@@ -204,7 +205,7 @@ async def test_progress_hook_and_registry_follow_the_run(
         on_progress=snapshots.append,
         metrics=registry,
         rate=200,
-        duration=0.5,
+        duration=5.0,  # max_requests ends it (~0.4 s); a slow machine still sends all 80
         max_requests=80,
     )
     assert len(snapshots) >= 2
@@ -217,7 +218,9 @@ async def test_progress_hook_and_registry_follow_the_run(
     p99 = frame[
         (frame["sample"] == "vgkit_loadtest_latency_seconds") & (frame["quantile"] == "0.99")
     ]
-    assert 0.001 <= p99["value"].iloc[0] < 0.1
+    # In seconds: at least the 1 ms the no-op waits, and under 1 (in milliseconds it would
+    # be 1 or more), whatever else the machine runs (a loaded CI machine measured 0.127).
+    assert 0.001 <= p99["value"].iloc[0] < 1.0
 
 
 @pytest.mark.parametrize(
