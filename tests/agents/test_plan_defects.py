@@ -207,3 +207,21 @@ def test_the_plural_rule_and_its_exceptions() -> None:
                 "iOS", "macOS", "GitHub", "Wi-Fi", "3D"]  # fmt: skip
     assert all(is_plural(p) for p in plural)
     assert not any(is_plural(s) for s in singular)
+
+
+@pytest.mark.parametrize(
+    ("topic", "keywords"),
+    [
+        ("How large language models predict the next word", ["language models", "next word"]),
+        ("How stress affects your body", ["stress", "body"]),
+        ("How the stock market actually works", ["stock market"]),
+        ("What your resting heart rate says about you", ["heart rate"]),
+        ("Why sugar crashes happen", ["sugar crashes"]),
+        ("What dark matter is and how we know it exists", ["dark matter"]),
+    ],
+)
+def test_keywords_are_things_not_verbs_or_adverbs(topic: str, keywords: list[str]) -> None:
+    found = generate(topic, platforms=["tiktok"]).plans[Platform.TIKTOK].topic.keywords
+    assert set(keywords) <= set(found), found
+    said = {word for keyword in found for word in keyword.lower().split()}
+    assert not said & {"predict", "affects", "actually", "says", "happen", "exists"}, found
