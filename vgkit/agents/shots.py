@@ -68,13 +68,15 @@ OVERLAY_CHARS_PER_SECOND = 20.0
 
 
 def overlay_text(scene: Scene, aspect_ratio: str, seconds_on_screen: float) -> str:
-    """On-screen text: the chapter's headline, or the topic's focus, whichever is the first
-    to fit the frame and be read in the time the shot is on screen (clipped if none does)."""
+    """On-screen text: the chapter's headline, or the topic's focus (or its head, the last
+    words of it: "Language Models" of "large language models"), whichever is the first to
+    fit the frame and be read in the time the shot is on screen (clipped if none does)."""
     limit = min(
         OVERLAY_MAX_CHARS.get(aspect_ratio, 20),
         int(OVERLAY_CHARS_PER_SECOND * seconds_on_screen),
     )
-    choices = [title_case(scene.focus)]
+    words = scene.focus.split()
+    choices = [title_case(" ".join(words[i:])) for i in range(len(words))] or [scene.focus]
     if scene.segment_kind in ("chapter", "point") and ": " in scene.title:
         choices.insert(0, scene.title.split(": ", 1)[1])
     return next((text for text in choices if len(text) <= limit), clip(choices[-1], limit))

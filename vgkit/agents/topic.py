@@ -28,7 +28,10 @@ SPEC = AgentSpec(
     prompt=PROMPTS["topic_analysis"],
 )
 
-_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'+#\-]*")
+#: A number with its separators (10,000; 50/30/20; 3.5), or a word.
+_TOKEN = re.compile(r"\d+(?:[,./]\d+)+|[A-Za-z0-9][A-Za-z0-9'+#\-]*")
+#: Punctuation that ends a phrase (a colon, a comma, a question mark, ...).
+_CLAUSE = re.compile(r"[:;!?()\u2013\u2014]|,(?!\d)|\.(?!\d)|\s-\s")
 _SLOT = re.compile(r"\{(\w+)\}")
 MAX_KEYWORDS = 8
 
@@ -85,26 +88,26 @@ def keywords_of(
     verbs: frozenset[str],
     frames: frozenset[str] = frozenset(),
 ) -> list[str]:
-    """Noun-ish phrases of the topic: adjacent content words pair up, verbs split them."""
+    """Noun-ish phrases of the topic: adjacent content words join up to three (the last
+    three of a longer run; the words before them stand alone), verbs split them."""
     words = _tokens(topic)
     content = [(shown, low) for shown, low in words if low not in stopwords]
     phrases: list[str] = []
     run: list[str] = []
 
     def flush() -> None:
-        if len(run) >= 2:
-            phrases.append(" ".join(run[-2:]))
-            phrases.extend(run[:-2])
-        elif run:
-            phrases.append(run[0])
+        if run:
+            phrases.append(" ".join(run[-3:]))
+            phrases.extend(run[:-3])
         run.clear()
 
-    for shown, low in words:
-        if low in stopwords or low in verbs:
-            flush()
-        else:
-            run.append(shown)
-    flush()
+    for clause in _CLAUSE.split(topic):
+        for shown, low in _tokens(clause):
+            if low in stopwords or low in verbs:
+                flush()
+            else:
+                run.append(shown)
+        flush()
     if not phrases:
         phrases = [shown for shown, low in content if low not in verbs] or [
             " ".join(shown for shown, _ in words) or topic.lower()
