@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 #: Bump when the training inputs or parameters change (changes every id).
-GENERATION = 2
+GENERATION = 3
 
 #: Content kind -> (slot in the id, dictionary size in bytes).
 DICTIONARY_KINDS: Mapping[str, tuple[int, int]] = {
