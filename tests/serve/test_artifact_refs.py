@@ -3,6 +3,7 @@ as a reference; real agent servers on 127.0.0.1, counted on the server's side.""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -202,3 +203,24 @@ def test_the_store_size_on_the_command_line(capsys: pytest.CaptureFixture[str]) 
     err = capsys.readouterr().err
     assert "--artifact-store-mb must be a size in MiB >= 0, not -1.0" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+async def test_concurrent_runs_through_one_backend_get_their_own_artifacts(
+    trusted: Cluster,
+) -> None:
+    requests = [
+        VideoRequest(topic=topic, platforms=["tiktok", "youtube"], seed=seed)
+        for seed, topic in enumerate(
+            ["How tides follow the moon", "Sourdough for beginners", "Why cats purr", "Jazz"]
+        )
+    ]
+    local = Orchestrator(metrics=MetricsRegistry())
+    expected = [await local.run(r) for r in requests]
+    backend = A2ABackend(trusted.endpoints(), metrics=MetricsRegistry())
+    async with Orchestrator(backend=backend, metrics=MetricsRegistry()) as orchestrator:
+        for _ in range(2):  # the second round sends references from the first call on
+            results = await asyncio.gather(*(orchestrator.run(r) for r in requests))
+            for got, want in zip(results, expected, strict=True):
+                for platform in want.plans:
+                    assert got.plan(platform).to_json() == want.plan(platform).to_json()
+    assert backend.refs.sent > 0 and _store(trusted).resolved == backend.refs.sent
