@@ -150,7 +150,10 @@ async def test_agent_failures_go_to_the_dead_letter_stream_and_dlq_retry_runs_th
         config=WorkerConfig(max_jobs=FAST.max_attempts),
         metrics=registry,
     )
-    stats = await broken.run()
+    # Each step bounded on its own: one CI run hung somewhere in this test for its whole
+    # 60 s, and the timeout's traceback could not say where.
+    async with asyncio.timeout(20):
+        stats = await broken.run()
     assert (stats.retrying, stats.dead) == (FAST.max_attempts - 1, 1)
     assert backend.calls == FAST.max_attempts
 
@@ -164,14 +167,17 @@ async def test_agent_failures_go_to_the_dead_letter_stream_and_dlq_retry_runs_th
     assert job.status is JobStatus.DEAD and job.attempts == 3
 
     cli = ["--redis", redis_url, "--key-prefix", key_prefix]
-    assert await asyncio.to_thread(main, ["dlq", "list", *cli]) == 0
+    async with asyncio.timeout(20):
+        assert await asyncio.to_thread(main, ["dlq", "list", *cli]) == 0
     listed = capsys.readouterr().out
     assert job_id in listed and "3 attempts" in listed and "injected fault" in listed
-    assert await asyncio.to_thread(main, ["dlq", "retry", job_id, *cli]) == 0
+    async with asyncio.timeout(20):
+        assert await asyncio.to_thread(main, ["dlq", "retry", job_id, *cli]) == 0
     assert f"job {job_id} queued again (priority high)" in capsys.readouterr().out
     assert raw.xlen(f"{key_prefix}q:dead") == 0
 
-    assert (await worker(queue, max_jobs=1).run()).succeeded == 1
+    async with asyncio.timeout(20):
+        assert (await worker(queue, max_jobs=1).run()).succeeded == 1
     job = await queue.status(job_id)
     assert job.status is JobStatus.SUCCEEDED and job.attempts == 1
     assert [a.outcome for a in job.history] == ["failed"] * 3 + ["succeeded"]
