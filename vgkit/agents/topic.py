@@ -90,8 +90,6 @@ def keywords_of(
 ) -> list[str]:
     """Noun-ish phrases of the topic: adjacent content words join up to three (the last
     three of a longer run; the words before them stand alone), verbs split them."""
-    words = _tokens(topic)
-    content = [(shown, low) for shown, low in words if low not in stopwords]
     phrases: list[str] = []
     run: list[str] = []
 
@@ -108,10 +106,8 @@ def keywords_of(
             else:
                 run.append(shown)
         flush()
-    if not phrases:
-        phrases = [shown for shown, low in content if low not in verbs] or [
-            " ".join(shown for shown, _ in words) or topic.lower()
-        ]
+    if not phrases:  # nothing but stopwords and verbs: the topic itself
+        phrases = [" ".join(shown for shown, _ in _tokens(topic)) or topic.lower()]
     seen: list[str] = []
     seen_lower: set[str] = set()
     for phrase in phrases:
