@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import weakref
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -26,8 +26,11 @@ from vgkit.platforms import Platform, preset
 if TYPE_CHECKING:
     import pandas as pd
 
+_V = TypeVar("_V")
+
 __all__ = [
     "Beat",
+    "ByIdentity",
     "CTAPlan",
     "CallToAction",
     "Caption",
@@ -69,8 +72,30 @@ def canonical_json(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
-#: id(model) -> (a weak reference to it, its canonical JSON); an entry leaves with its model.
-_CANONICAL: dict[int, tuple[weakref.ref[Model], bytes]] = {}
+class ByIdentity(dict[int, tuple["weakref.ref[Any]", _V]]):
+    """A value kept per object, by the object's identity, as long as the object lives.
+
+    For values derived from frozen models (their canonical JSON, the reference a
+    server keeps one under): models hash by value, which costs a walk of the whole
+    model, and keeping them alive in a dict would keep every artifact of every run.
+    An entry is ``id(obj) -> (weak reference, value)`` and leaves with its object.
+    """
+
+    def lookup(self, obj: object) -> _V | None:
+        hit = self.get(id(obj))
+        return hit[1] if hit is not None and hit[0]() is obj else None
+
+    def keep(self, obj: object, value: _V) -> None:
+        key = id(obj)
+
+        def forget(_: weakref.ref[Any]) -> None:
+            self.pop(key, None)
+
+        self[key] = (weakref.ref(obj, forget), value)
+
+
+#: Each model's canonical JSON (see :func:`model_canonical`).
+_CANONICAL: ByIdentity[bytes] = ByIdentity()
 
 
 def model_canonical(model: Model) -> bytes:
@@ -80,16 +105,10 @@ def model_canonical(model: Model) -> bytes:
     changes; upstream artifacts are hashed by every downstream call (cache
     keys, seeds), and dumping them each time was most of that cost.
     """
-    key = id(model)
-    hit = _CANONICAL.get(key)
-    if hit is not None and hit[0]() is model:
-        return hit[1]
-    data = orjson.dumps(model.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-
-    def forget(_: weakref.ref[Model]) -> None:
-        _CANONICAL.pop(key, None)
-
-    _CANONICAL[key] = (weakref.ref(model, forget), data)
+    data = _CANONICAL.lookup(model)
+    if data is None:
+        data = orjson.dumps(model.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+        _CANONICAL.keep(model, data)
     return data
 
 

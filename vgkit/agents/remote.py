@@ -14,7 +14,6 @@ Agents without an endpoint run on ``fallback`` (for example
 from __future__ import annotations
 
 import hashlib
-import weakref
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -30,7 +29,7 @@ from vgkit.client.config import PoolConfig
 from vgkit.endpoints import parse_agents
 from vgkit.errors import AgentError, BackendError, ClientError, ConfigError, RpcError
 from vgkit.metrics import MetricsRegistry, Sample, register_source
-from vgkit.models import Model
+from vgkit.models import ByIdentity, Model
 
 __all__ = ["STORE_WINDOW", "A2ABackend", "ArtifactRefs"]
 
@@ -166,7 +165,7 @@ class ArtifactRefs:
     def __init__(self, metrics: MetricsRegistry | None = None) -> None:
         self.sent = 0
         self.missed_calls = 0
-        self._of: dict[int, tuple[weakref.ref[Model], str]] = {}
+        self._of: ByIdentity[str] = ByIdentity()
         self._stores: dict[str, deque[str]] = {}
         register_source(self, metrics)
 
@@ -177,13 +176,7 @@ class ArtifactRefs:
             seen = self._stores[agent] = deque(maxlen=STORE_WINDOW)
         seen.append(store_of(ref) if ref else "")
         if ref:
-            key = id(artifact)
-            known = self._of
-
-            def forget(_: weakref.ref[Model]) -> None:
-                known.pop(key, None)
-
-            known[key] = (weakref.ref(artifact, forget), ref)
+            self._of.keep(artifact, ref)
 
     def missed(self, agent: str) -> None:
         """``agent``'s server did not hold a reference sent to it: none for a window."""
@@ -202,9 +195,9 @@ class ArtifactRefs:
             return {}
         out: dict[str, bytes] = {}
         for step, model in call.inputs.items():
-            hit = self._of.get(id(model))
-            if hit is not None and hit[0]() is model and store_of(hit[1]) == store:
-                out[step] = ref_json(hit[1])
+            ref = self._of.lookup(model)
+            if ref is not None and store_of(ref) == store:
+                out[step] = ref_json(ref)
         return out
 
     def metric_samples(self) -> Iterator[Sample]:
