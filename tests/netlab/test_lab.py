@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -18,7 +19,7 @@ import pytest
 from tests.netlab.conftest import MakeLab, assert_removed
 from vgkit import netlab
 from vgkit.errors import ConfigError, NetlabError
-from vgkit.netlab import Lab, LinkConfig
+from vgkit.netlab import Lab, LinkConfig, system
 from vgkit.netlab.system import netns_list, netns_pids
 
 pytestmark = [pytest.mark.netlab]
@@ -144,6 +145,13 @@ def test_jitter_varies_the_delay_and_keeps_the_order(make_lab: MakeLab) -> None:
         assert got == payload
 
 
+def _port_counts(lab: Lab, host: str) -> tuple[int, int]:
+    """(frames the switch took in from ``host``, frames it handed to ``host``)."""
+    port = lab.host(host).port
+    (stats,) = json.loads(system.ip("-s", "-j", "link", "show", "dev", port, ns=lab.bridge))
+    return stats["stats64"]["rx"]["packets"], stats["stats64"]["tx"]["packets"]
+
+
 def test_loss_drops_that_share_of_packets(make_lab: MakeLab) -> None:
     lab = make_lab(["a", "b"], link=LinkConfig.parse(loss="20%"))
     with lab.inside("b"):
@@ -151,7 +159,7 @@ def test_loss_drops_that_share_of_packets(make_lab: MakeLab) -> None:
         rx.bind((lab.address("b"), 0))
     with lab.inside("a"):
         tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    # Room for every datagram in the socket, so only the switch drops them.
+    # Room for every datagram in the socket, so the socket drops none.
     rx.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 16 << 20)
     rx.settimeout(0.5)
     sent = 2000
@@ -165,12 +173,11 @@ def test_loss_drops_that_share_of_packets(make_lab: MakeLab) -> None:
                 rx.recv(64)
             except TimeoutError:
                 break
+        took_in, _ = _port_counts(lab, "a")
+        _, handed_on = _port_counts(lab, "b")
         for i in range(sent):
             tx.sendto(b"%d" % i, rx.getsockname())
-            # Paced: a burst can overflow the veth backlog on a busy machine, a loss that
-            # is the kernel's, not the switch's rule (bursts of 50 lost 29%, not 20%, in
-            # a loaded run).
-            if i % 10 == 9:
+            if i % 10 == 9:  # paced, so the kernel's own queues drop as few as they can
                 time.sleep(0.002)
         try:
             while True:
@@ -178,8 +185,19 @@ def test_loss_drops_that_share_of_packets(make_lab: MakeLab) -> None:
                 received += 1
         except TimeoutError:
             pass
-    # A sends with 20% loss; B's answers would see B's own (also 20%), not tested here.
-    assert 0.74 * sent <= received <= 0.86 * sent, received
+        took_in = _port_counts(lab, "a")[0] - took_in
+        handed_on = _port_counts(lab, "b")[1] - handed_on
+    # The switch's share is counted at its own ports: a loaded machine's kernel also drops
+    # datagrams in the veth backlogs before and after the switch (a CI run under load lost
+    # 29.5% end to end; under six CPU hogs 11% never reached the switch), and those are not
+    # the rule under test. The counts also hold a few frames of the hosts' own (IPv6
+    # neighbour discovery), which cross the same rule. 20% of 1,000-2,000 frames: one
+    # standard deviation is 0.9-1.3 points.
+    assert took_in >= 0.5 * sent, (took_in, sent)
+    dropped = 1 - handed_on / took_in
+    assert 0.15 <= dropped <= 0.25, (took_in, handed_on)
+    # End to end: nothing the switch dropped arrives, and most of what it passed does.
+    assert 0.5 * handed_on <= received <= handed_on, (received, handed_on)
 
 
 def test_rate_caps_a_transfer(make_lab: MakeLab) -> None:
