@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
+from vgkit._tasks import stop
 from vgkit.cache.base import LocalTier, SharedTier
 from vgkit.errors import CacheError
 
@@ -181,8 +182,7 @@ class KeyLock:
         try:
             yield
         finally:
-            renewer.cancel()
-            await asyncio.gather(renewer, return_exceptions=True)
+            await stop(renewer)
 
     async def held_elsewhere(self, key: str) -> bool:
         """Whether some process still holds the lock (False when no tier can tell)."""

@@ -30,6 +30,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from vgkit._tasks import stop
 from vgkit.breaker import BreakerConfig, CircuitBreaker
 from vgkit.cache.base import parse_key
 from vgkit.cache.counters import CacheStats
@@ -462,9 +463,7 @@ class RedisTier:
 
     async def aclose(self) -> None:
         if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+            await stop(self._listener)
             self._listener = None
         with contextlib.suppress(*_ERRORS):
             await self.client.aclose()

@@ -34,6 +34,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
+from vgkit._tasks import stop
 from vgkit.config import settings
 from vgkit.errors import (
     ConfigError,
@@ -695,6 +696,5 @@ class _EndedJobs:
 
     async def aclose(self) -> None:
         task, self._task = self._task, None
-        if task is not None and not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        if task is not None:
+            await stop(task)

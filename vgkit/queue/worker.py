@@ -33,6 +33,7 @@ from functools import partial
 from typing import Any
 
 from vgkit import tracing
+from vgkit._tasks import stop
 from vgkit.errors import ConfigError, QueueUnavailableError
 from vgkit.events import Event, PlanReady
 from vgkit.generation import GenerationResult
@@ -264,8 +265,7 @@ class Worker:
                     await self._consume(orchestrator)
                     await self._drain()
                 finally:
-                    beats.cancel()
-                    await asyncio.gather(beats, return_exceptions=True)
+                    await stop(beats)  # a swallowed cancel once left run() waiting here
         finally:
             for sig in signals:
                 loop.remove_signal_handler(sig)
