@@ -35,6 +35,18 @@ def worker(q: RedisJobQueue, **config: object) -> Worker:
     return Worker(q, config=WorkerConfig(**config), metrics=MetricsRegistry())  # type: ignore[arg-type]
 
 
+def slow_worker(q: RedisJobQueue, time_scale: float, **config: object) -> Worker:
+    """A worker whose runs take the flat cost model's time (about 7 s x ``time_scale``)."""
+    return Worker(
+        q,
+        orchestrator=lambda: Orchestrator(
+            cost="flat", time_scale=time_scale, metrics=MetricsRegistry()
+        ),
+        config=WorkerConfig(**config),  # type: ignore[arg-type]
+        metrics=MetricsRegistry(),
+    )
+
+
 async def test_submit_writes_json_a_status_hash_and_one_stream_entry(
     queue: RedisJobQueue, raw: redis.Redis, key_prefix: str
 ) -> None:
@@ -207,12 +219,7 @@ async def test_a_worker_ends_even_when_its_heartbeat_swallows_the_stop(
 
     monkeypatch.setattr(queue, "heartbeat", swallowing)
     job_id = await queue.submit(req())
-    slow = Worker(
-        queue,
-        orchestrator=lambda: Orchestrator(cost="flat", time_scale=0.15, metrics=MetricsRegistry()),
-        config=WorkerConfig(max_jobs=1),
-        metrics=MetricsRegistry(),
-    )
+    slow = slow_worker(queue, 0.15, max_jobs=1)
     async with asyncio.timeout(10):
         stats = await slow.run()
     assert stats.succeeded == 1 and "swallowed" in beats, beats
@@ -228,12 +235,7 @@ async def test_cancel_removes_a_queued_job_and_stops_a_running_one(
     assert await queue.claim("w", timeout=0) is None
 
     running = await queue.submit(req("slow"))
-    slow = Worker(
-        queue,
-        orchestrator=lambda: Orchestrator(cost="flat", time_scale=0.5, metrics=MetricsRegistry()),
-        config=WorkerConfig(max_jobs=1),
-        metrics=MetricsRegistry(),
-    )
+    slow = slow_worker(queue, 0.5, max_jobs=1)
     task = asyncio.create_task(slow.run())
 
     async def is_running() -> bool:
@@ -266,12 +268,7 @@ async def test_results_and_finished_jobs_expire_after_the_ttl(
 
 async def test_a_stopping_worker_hands_its_job_back(queue: RedisJobQueue) -> None:
     job_id = await queue.submit(req())
-    slow = Worker(
-        queue,
-        orchestrator=lambda: Orchestrator(cost="flat", time_scale=0.5, metrics=MetricsRegistry()),
-        config=WorkerConfig(grace=0),
-        metrics=MetricsRegistry(),
-    )
+    slow = slow_worker(queue, 0.5, grace=0)
     task = asyncio.create_task(slow.run())
 
     async def is_running() -> bool:
