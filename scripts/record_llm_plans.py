@@ -3,14 +3,16 @@
 Starts SmolLM2 (or ``--model``) on 127.0.0.1, generates bundled topics through the llm
 backend (every generative agent asks the model; no cache), and appends each plan as one
 JSON line to ``tests/data/llm_plans.jsonl.gz`` (a gzip member per topic, so an
-interrupted run keeps what it finished; topics already in the file are skipped).
+interrupted run keeps what it finished; a topic's platforms that already have a plan in
+the file are skipped, so ``-p youtube`` records the long format for topics the short grid
+has).
 Topics are taken every ``--step`` rows of data/topics.csv, styles rotating, so the
 recording spreads over categories and styles.
 
     .venv/bin/python -m scripts.record_llm_plans --topics 10 --threads 1
 
 Two platforms by default (TikTok, Reels: about 4-8 minutes per topic on 2 cores);
-``-p youtube`` adds the long format (about 20 minutes a plan there).
+``-p youtube`` records the long format (2-10 minutes a plan there).
 """
 
 from __future__ import annotations
@@ -32,27 +34,35 @@ RECORDED = Path(__file__).resolve().parent.parent / "tests" / "data" / "llm_plan
 STYLES = tuple(Style)
 
 
-def recorded_topics(path: Path) -> set[str]:
+def recorded(path: Path) -> set[tuple[str, str]]:
+    """(topic, platform) of every plan in ``path``."""
     if not path.exists():
         return set()
     with gzip.open(path, "rt", encoding="utf-8") as lines:
-        return {VideoPlan.from_json(line).request.topic for line in lines if line.strip()}
+        plans = (VideoPlan.from_json(line) for line in lines if line.strip())
+        return {(plan.request.topic, plan.platform.value) for plan in plans}
 
 
 async def record(args: argparse.Namespace) -> int:
-    done = recorded_topics(args.out)
+    done = recorded(args.out)
     rows = load_topics()[:: args.step]
-    todo = [(i, t.text) for i, t in enumerate(rows) if t.text not in done][: args.topics]
+    # Per topic, the asked platforms it has no plan for yet (a topic of the short grid
+    # still needs its YouTube plan).
+    todo = [
+        (i, t.text, missing)
+        for i, t in enumerate(rows)
+        if (missing := [p for p in args.platforms if (t.text, p) not in done])
+    ][: args.topics]
     config = ModelServerConfig(model=args.model, port=0, threads=args.threads)
     async with ModelServer(config) as server:
         backend = server.backend()
         orchestrator = Orchestrator(backend=backend, metrics=MetricsRegistry())
         try:
-            for i, topic in todo:
+            for i, topic, platforms in todo:
                 while args.pause_file and args.pause_file.exists():  # quiet for a benchmark
                     await asyncio.sleep(2)
                 request = VideoRequest(
-                    topic=topic, platforms=tuple(args.platforms), style=STYLES[i % len(STYLES)],
+                    topic=topic, platforms=tuple(platforms), style=STYLES[i % len(STYLES)],
                     seed=i,
                 )  # fmt: skip
                 began = time.perf_counter()

@@ -56,7 +56,7 @@ def test_degraded_llm_plans_score_lower_and_fail(how: str) -> None:
     Not every single plan scores lower: the small model's plans are often too slow, so
     halving their time (the pace doubled) brings some closer to the platform's pace; plans
     that already repeat themselves or hardly name the topic have little left to lose to
-    repeating sentences or deleting topic words (measured over 137 plans: 104, 116 and 121
+    repeating sentences or deleting topic words (measured over 140 plans: 106, 119 and 124
     score lower; one duplicated plan still passes). The template backend's plans, which
     start out good, always score lower and fail (tests/test_quality.py).
     """
