@@ -14,7 +14,12 @@ import sys
 
 import pytest
 
-from vgkit.agents.measures import distinct_ngram_fraction, repeated_sentences, words
+from vgkit.agents.measures import (
+    distinct_ngram_fraction,
+    repeated_sentences,
+    term_present,
+    words,
+)
 from vgkit.api import agenerate
 from vgkit.loadtest import load_topics
 from vgkit.models import Style
@@ -84,3 +89,26 @@ def test_measures_count_repeats() -> None:
     assert repeated_sentences(["One two three. Four five!", "one  two THREE."]) == ["one two three"]
     assert distinct_ngram_fraction("a b c d a b c d".split(), 4) == 4 / 5
     assert distinct_ngram_fraction(["a", "b"], 4) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("term", "text", "present"),
+    [
+        ("solar panels", "how solar panels work", True),
+        ("solar panels", "solar power and panels", False),  # both words, not adjacent
+        ("solar panels", "solar solar panels", True),  # the first word seen twice
+        ("Solar-Panels!", "solar panels", True),  # the term's words, as tokenized
+        ("panels", "solar panels", True),
+        ("panel", "solar panels", False),  # whole words only
+        ("large language models", "large language", False),  # longer than the text
+        ("walking 10,000 steps", "walking 10 000 steps a day", True),
+        ("...", "anything at all", False),  # no words: never present
+        ("rate", "", False),
+    ],
+)
+def test_term_present_finds_the_words_in_order_and_adjacent(
+    term: str, text: str, present: bool
+) -> None:
+    tokens = words(text)
+    assert term_present(term, tokens) is present
+    assert term_present(term, tuple(tokens)) is present  # any sequence of tokens

@@ -7,6 +7,7 @@ a report and a threshold in a test mean the same thing.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -84,11 +85,30 @@ def repeat_share(texts: Iterable[str]) -> float:
 
 def term_present(term: str, tokens: Sequence[str]) -> bool:
     """Whether every word of ``term`` occurs, in order and adjacent, in ``tokens``."""
-    parts = words(term)
+    parts = _term_words(term)
     if not parts:
         return False
-    k = len(parts)
-    return any(list(tokens[i : i + k]) == parts for i in range(len(tokens) - k + 1))
+    first, k = parts[0], len(parts)
+    if k == 1:
+        return first in tokens
+    # Only where the first word occurs (found in C by ``index``), compare the rest: the
+    # quality validator asks this for every key term of every sentence of a plan.
+    stop = len(tokens) - k + 1
+    at = 0
+    while at < stop:
+        try:
+            at = tokens.index(first, at, stop)
+        except ValueError:
+            return False
+        if tuple(tokens[at : at + k]) == parts:
+            return True
+        at += 1
+    return False
+
+
+@functools.lru_cache(maxsize=1024)
+def _term_words(term: str) -> tuple[str, ...]:
+    return tuple(words(term))
 
 
 #: Opening words that lean on the sentence before (connectives, pronouns, demonstratives).

@@ -206,10 +206,9 @@ def off_topic_stretch(plan: VideoPlan, terms: list[str]) -> float:
     """
     longest = run = 0.0
     for seg in plan.script.segments:
-        said = sentences(seg.text)
-        total = sum(len(words(x)) for x in said) or 1
-        for sentence in said:
-            tokens = words(sentence)
+        said = [words(sentence) for sentence in sentences(seg.text)]
+        total = sum(len(tokens) for tokens in said) or 1
+        for tokens in said:
             if any(term_present(t, tokens) for t in terms):
                 run = 0.0
             else:
