@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from vgkit import Orchestrator, VideoRequest
-from vgkit.a2a.protocol import INVALID_PARAMS, Message, Part, Task, TaskState
+from vgkit.a2a.protocol import INVALID_PARAMS, Task, TaskState
 from vgkit.a2a.refs import ARTIFACT_REF_NOT_FOUND, KEEP_KEY, REF_KEY, reference, store_of
 from vgkit.a2a.signing import auth_headers
 from vgkit.agents import SPECS, A2ABackend, TemplateBackend
@@ -131,8 +131,7 @@ async def test_a_reference_is_only_what_this_store_holds_and_of_the_right_kind()
         topic = calls["topic_analysis"].payload()
         async with A2AClient(signed.endpoints(), hmac_secret=SECRET) as client:  # trusted
             plain = await client.send("topic_analysis", data=topic)
-            keep = Message(role="user", parts=[Part(data=topic)], metadata={KEEP_KEY: True})
-            task = await client.send("topic_analysis", message=keep)
+            task = await client.send("topic_analysis", data=topic, metadata={KEEP_KEY: True})
         # Kept only when asked: a client that never sends references costs the store nothing.
         assert isinstance(plain, Task) and REF_KEY not in (plain.artifacts[0].metadata or {})
         assert isinstance(task, Task) and task.state is TaskState.COMPLETED

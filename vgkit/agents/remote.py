@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from vgkit.a2a.protocol import Dialect, Message, Part, Task, TaskState
+from vgkit.a2a.protocol import Dialect, Message, Task, TaskState
 from vgkit.a2a.refs import ARTIFACT_REF_NOT_FOUND, KEEP_KEY, REF_KEY, ref_json, store_of
 from vgkit.agents.base import AgentCall, Backend
 from vgkit.client.a2a import A2AClient
@@ -134,8 +134,9 @@ class A2ABackend:
         self.refs.sent += len(refs)
         # Asked to keep the answer: a later call may send it back as a reference.
         metadata = {KEEP_KEY: True} if self.by_reference else None
-        message = Message(role="user", parts=[Part(data=payload)], metadata=metadata)
-        return await self.client.send(call.spec.name, message=message, timeout=self.timeout)
+        return await self.client.send(
+            call.spec.name, data=payload, metadata=metadata, timeout=self.timeout
+        )
 
     async def aclose(self) -> None:
         if self._own_client:

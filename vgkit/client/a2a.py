@@ -110,12 +110,14 @@ class A2AClient(AsyncResource):
         text: str | None = None,
         data: Any = None,
         message: Message | None = None,
+        metadata: dict[str, Any] | None = None,
         blocking: bool = True,
         timeout: float | None = None,
         idempotent: bool = True,
     ) -> Task | Message:
-        """Send a message (text and/or a data part) and return the agent's task or reply."""
-        msg = message or _message(text, data)
+        """Send a message (text and/or a data part, with the message's ``metadata``) and
+        return the agent's task or reply."""
+        msg = message or _message(text, data, metadata)
         if self.trace and msg.context_id is None:
             msg.context_id = tracing.current_session_id()
         params = encode_send_params(msg, self.dialect, blocking=blocking)
@@ -277,7 +279,7 @@ class A2AClient(AsyncResource):
                          "A2A round-trip latency", labels, hist)  # fmt: skip
 
 
-def _message(text: str | None, data: Any) -> Message:
+def _message(text: str | None, data: Any, metadata: dict[str, Any] | None = None) -> Message:
     parts: list[Part] = []
     if text is not None:
         parts.append(Part(text=text))
@@ -285,7 +287,7 @@ def _message(text: str | None, data: Any) -> Message:
         parts.append(Part(data=data))
     if not parts:
         raise ClientError("a message needs text, data or both")
-    return Message(role="user", parts=parts)
+    return Message(role="user", parts=parts, metadata=metadata)
 
 
 def _adopt_spans(event: StreamEvent) -> None:
